@@ -1,0 +1,165 @@
+// Package config turns the plugin's JSON configuration into a typed, validated Config. It owns the
+// top-level document and the small sections that belong to the filter itself (log, limits,
+// response_headers); each domain package parses its own section. Every error names the field it is
+// about, so that a refused configuration tells the operator exactly what to fix.
+//
+// It does not import the proxy-wasm SDK: it runs natively in tests and inside the VM at
+// on_configure.
+package config
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/tidwall/gjson"
+)
+
+// Version is the filter's version, sent in the x-stepgate response header.
+const Version = "0.1.0"
+
+// Config is the whole plugin configuration.
+type Config struct {
+	Log             Log
+	Limits          Limits
+	ResponseHeaders ResponseHeaders
+}
+
+// Log controls the filter's own logging.
+type Log struct {
+	Level Level // the least severe level the filter emits
+	// AccessLog emits one line per stream when it ends.
+	AccessLog bool
+}
+
+// Limits bound what the filter accepts from clients.
+type Limits struct {
+	// MaxRequestBodyBytes is the largest request body the filter buffers to inspect; a larger one is
+	// refused with 413 before it reaches a provider.
+	MaxRequestBodyBytes int64
+}
+
+// ResponseHeaders controls the headers the filter adds to every response.
+type ResponseHeaders struct {
+	Version bool // x-stepgate: <Version>
+}
+
+// Level is a proxy-wasm log level: trace 0 … critical 5.
+type Level int
+
+var levelNames = []string{"trace", "debug", "info", "warn", "error", "critical"}
+
+func (l Level) String() string {
+	if l < 0 || int(l) >= len(levelNames) {
+		return fmt.Sprintf("level(%d)", int(l))
+	}
+	return levelNames[l]
+}
+
+// Default returns the configuration used for an empty document.
+func Default() *Config {
+	return &Config{
+		Log:             Log{Level: 2, AccessLog: true},
+		Limits:          Limits{MaxRequestBodyBytes: 1 << 20},
+		ResponseHeaders: ResponseHeaders{Version: true},
+	}
+}
+
+// Parse validates data and returns the configuration. Empty data (or only white space) means all
+// defaults, because Envoy passes an empty configuration when the operator gives none.
+func Parse(data []byte) (*Config, error) {
+	cfg := Default()
+	if strings.TrimSpace(string(data)) == "" {
+		return cfg, nil
+	}
+	if err := syntaxError(data); err != nil {
+		return nil, err
+	}
+	root := gjson.ParseBytes(data)
+	if !root.IsObject() {
+		return nil, errors.New("configuration: must be a JSON object")
+	}
+	if err := knownFields(root, "", "log", "limits", "response_headers", "throttle", "providers", "models"); err != nil {
+		return nil, err
+	}
+	if err := parseLog(root.Get("log"), &cfg.Log); err != nil {
+		return nil, err
+	}
+	if err := parseLimits(root.Get("limits"), &cfg.Limits); err != nil {
+		return nil, err
+	}
+	if err := parseResponseHeaders(root.Get("response_headers"), &cfg.ResponseHeaders); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// syntaxError reports where malformed JSON goes wrong; gjson is lenient and would read garbage.
+func syntaxError(data []byte) error {
+	if json.Valid(data) {
+		return nil
+	}
+	var v any
+	err := json.Unmarshal(data, &v)
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Errorf("configuration: invalid JSON at byte %d: %v", se.Offset, se)
+	}
+	return fmt.Errorf("configuration: invalid JSON: %v", err)
+}
+
+func parseLog(v gjson.Result, l *Log) error {
+	if !v.Exists() {
+		return nil
+	}
+	if err := object(v, "log", "level", "access_log"); err != nil {
+		return err
+	}
+	if lv := v.Get("level"); lv.Exists() {
+		level, err := parseLevel(lv)
+		if err != nil {
+			return err
+		}
+		l.Level = level
+	}
+	return boolField(v, "log", "access_log", &l.AccessLog)
+}
+
+func parseLevel(v gjson.Result) (Level, error) {
+	if v.Type == gjson.String {
+		for i, name := range levelNames {
+			if v.Str == name {
+				return Level(i), nil
+			}
+		}
+	}
+	return 0, fmt.Errorf("log.level: unknown level %s (want one of %s)", v.Raw, strings.Join(levelNames, ", "))
+}
+
+func parseLimits(v gjson.Result, l *Limits) error {
+	if !v.Exists() {
+		return nil
+	}
+	if err := object(v, "limits", "max_request_body_bytes"); err != nil {
+		return err
+	}
+	if b := v.Get("max_request_body_bytes"); b.Exists() {
+		n, ok := wholeNumber(b)
+		if !ok || n < 1 {
+			return fmt.Errorf("limits.max_request_body_bytes: must be a whole number ≥ 1, got %s", b.Raw)
+		}
+		l.MaxRequestBodyBytes = n
+	}
+	return nil
+}
+
+func parseResponseHeaders(v gjson.Result, h *ResponseHeaders) error {
+	if !v.Exists() {
+		return nil
+	}
+	if err := object(v, "response_headers", "version"); err != nil {
+		return err
+	}
+	return boolField(v, "response_headers", "version", &h.Version)
+}

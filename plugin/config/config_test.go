@@ -1,0 +1,64 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseDefaults(t *testing.T) {
+	for _, in := range []string{"", "  \n", "{}"} {
+		cfg, err := Parse([]byte(in))
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", in, err)
+		}
+		if *cfg != *Default() {
+			t.Errorf("Parse(%q) = %+v, want defaults %+v", in, *cfg, *Default())
+		}
+	}
+}
+
+func TestParseValues(t *testing.T) {
+	cfg, err := Parse([]byte(`{"log":{"level":"debug","access_log":false},
+		"limits":{"max_request_body_bytes":2048},"response_headers":{"version":false}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Config{Log: Log{Level: 1}, Limits: Limits{MaxRequestBodyBytes: 2048}}
+	if *cfg != want {
+		t.Errorf("got %+v, want %+v", *cfg, want)
+	}
+}
+
+func TestParseErrorsNameTheField(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{`{"log":{"level":"loud"}}`, `log.level: unknown level "loud"`},
+		{`{"log":{"level":3}}`, `log.level: unknown level 3`},
+		{`{"log":{"acces_log":true}}`, `log.acces_log: unknown field`},
+		{`{"log":{"access_log":"yes"}}`, `log.access_log: must be true or false, got "yes"`},
+		{`{"log":[]}`, `log: must be an object, got []`},
+		{`{"limits":{"max_request_body_bytes":0}}`, `limits.max_request_body_bytes: must be a whole number ≥ 1, got 0`},
+		{`{"limits":{"max_request_body_bytes":1.5}}`, `limits.max_request_body_bytes: must be a whole number ≥ 1, got 1.5`},
+		{`{"response_headers":{"version":1}}`, `response_headers.version: must be true or false, got 1`},
+		{`{"throtle":{}}`, `throtle: unknown field`},
+		{`[1,2]`, `configuration: must be a JSON object`},
+		{`{"log":`, `configuration: invalid JSON at byte 7`},
+	}
+	for _, tt := range tests {
+		_, err := Parse([]byte(tt.in))
+		if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+			t.Errorf("Parse(%s) error = %v, want prefix %q", tt.in, err, tt.want)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{``, `{}`, `{"log":{"level":"info"}}`, `{"limits":{"max_request_body_bytes":1e99}}`, `{"log":`, `[`, `"x"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := Parse(data)
+		if (cfg == nil) == (err == nil) {
+			t.Fatalf("Parse(%q) = %v, %v: want exactly one of config and error", data, cfg, err)
+		}
+	})
+}

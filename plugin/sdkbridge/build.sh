@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# build.sh PLUGIN_PACKAGE OUT_WASM
+#
+# Builds a proxy-wasm plugin written with github.com/tetratelabs/proxy-wasm-go-sdk using standard Go
+# (GOOS=wasip1 GOARCH=wasm -buildmode=c-shared). The SDK targets TinyGo: outside TinyGo its host
+# calls are bound to an in-process mock. So this script
+#   1. copies the SDK module from the module cache to build/sdk/<version>,
+#   2. deletes the mock binding and drops in this folder's two files (real //go:wasmimport env
+#      proxy_* imports and //go:wasmexport proxy_on_* exports),
+#   3. builds with a copy of go.mod that replaces the SDK with that copy.
+# The copy is redone only when the SDK version or the bridge files change. Safe to run concurrently.
+set -euo pipefail
+
+plugin=${1:?usage: build.sh PLUGIN_PACKAGE OUT_WASM}
+out=${2:?usage: build.sh PLUGIN_PACKAGE OUT_WASM}
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+cd "$root"
+
+sdk=github.com/tetratelabs/proxy-wasm-go-sdk
+go mod download "$sdk"
+version=$(go list -m -f '{{.Version}}' "$sdk")
+src=$(go list -m -f '{{.Dir}}' "$sdk")
+stamp=$(cat "$here"/*_wasip1.go "$0" | sha256sum | cut -c1-16)
+copy="$root/build/sdk/$version-$stamp"
+
+if [ ! -f "$copy/.complete" ]; then
+	mkdir -p "$root/build/sdk"
+	tmp=$(mktemp -d "$root/build/sdk/.tmp.XXXXXX")
+	cp -R "$src/." "$tmp/"
+	chmod -R u+w "$tmp"
+	rm -f "$tmp/proxywasm/internal/abi_hostcalls_mock.go"
+	# proxytest drives the mock we just removed; nothing in a wasm build uses it.
+	rm -rf "$tmp/proxywasm/proxytest"
+	for f in "$here"/*_wasip1.go; do
+		# The build tag keeps these files out of ordinary builds of this repository.
+		sed 's#^//go:build stepgate_sdkbridge \&\& wasip1$#//go:build wasip1#' "$f" \
+			>"$tmp/proxywasm/internal/stepgate_$(basename "$f")"
+	done
+	# //go:wasmexport needs a Go 1.24 language level; the SDK's go.mod says 1.19.
+	(cd "$tmp" && go mod edit -go=1.24)
+	touch "$tmp/.complete"
+	mv -T "$tmp" "$copy" 2>/dev/null || rm -rf "$tmp" # another build got there first
+fi
+
+# The modfile must sit beside a go.sum that matches it; both live next to the copy.
+modfile="$root/build/sdk/go.$version-$stamp.mod"
+if [ ! -f "$modfile" ] || [ go.mod -nt "$modfile" ] || [ go.sum -nt "$modfile" ]; then
+	tmpmod=$(mktemp "$root/build/sdk/.mod.XXXXXX")
+	cp go.mod "$tmpmod.mod"
+	cp go.sum "$tmpmod.sum"
+	go mod edit -modfile="$tmpmod.mod" -replace "$sdk=$copy"
+	mv "$tmpmod.sum" "${modfile%.mod}.sum"
+	mv "$tmpmod.mod" "$modfile"
+	rm -f "$tmpmod"
+fi
+
+mkdir -p "$(dirname "$out")"
+GOOS=wasip1 GOARCH=wasm go build -modfile="$modfile" -buildmode=c-shared -trimpath \
+	-ldflags='-s -w' -o "$out" "$plugin"
