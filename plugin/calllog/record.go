@@ -1,0 +1,109 @@
+// Package calllog holds the per-call log record: one JSON object per stream, written when the
+// stream ends, with what an operator needs to analyse traffic (tenant, key id, route, model,
+// provider, throttle step, status, tokens, latency). Secrets never enter a Record: keys appear only
+// by their configured id.
+//
+// Records are encoded by appending to a caller-owned buffer, without reflection, because one is
+// written for every request inside the VM.
+package calllog
+
+import (
+	"strconv"
+	"unicode/utf8"
+)
+
+// Record is one call. Empty strings and zero numbers are left out of the JSON.
+type Record struct {
+	StartUnixMs   int64  // wall-clock start
+	RequestID     string // x-request-id
+	Method        string
+	Path          string
+	Dialect       string // the client's API format
+	Tenant        string
+	KeyID         string
+	Route         string
+	Model         string // as the client asked
+	UpstreamModel string // as sent to the provider
+	Provider      string
+	Step          string // throttle step taken: allow, shape, degrade, reject
+	Status        int
+	TokensIn      int64
+	TokensOut     int64
+	LatencyMs     int64
+	Error         string
+}
+
+// AppendJSON appends r as one JSON object (no trailing newline) to dst.
+func (r *Record) AppendJSON(dst []byte) []byte {
+	dst = append(dst, `{"ts_ms":`...)
+	dst = strconv.AppendInt(dst, r.StartUnixMs, 10)
+	dst = field(dst, "request_id", r.RequestID)
+	dst = field(dst, "method", r.Method)
+	dst = field(dst, "path", r.Path)
+	dst = field(dst, "dialect", r.Dialect)
+	dst = field(dst, "tenant", r.Tenant)
+	dst = field(dst, "key_id", r.KeyID)
+	dst = field(dst, "route", r.Route)
+	dst = field(dst, "model", r.Model)
+	dst = field(dst, "upstream_model", r.UpstreamModel)
+	dst = field(dst, "provider", r.Provider)
+	dst = field(dst, "step", r.Step)
+	dst = number(dst, "status", int64(r.Status))
+	dst = number(dst, "tokens_in", r.TokensIn)
+	dst = number(dst, "tokens_out", r.TokensOut)
+	dst = append(dst, `,"latency_ms":`...)
+	dst = strconv.AppendInt(dst, r.LatencyMs, 10)
+	dst = field(dst, "error", r.Error)
+	return append(dst, '}')
+}
+
+func field(dst []byte, name, value string) []byte {
+	if value == "" {
+		return dst
+	}
+	dst = append(dst, ',', '"')
+	dst = append(dst, name...)
+	dst = append(dst, '"', ':')
+	return AppendString(dst, value)
+}
+
+func number(dst []byte, name string, n int64) []byte {
+	if n == 0 {
+		return dst
+	}
+	dst = append(dst, ',', '"')
+	dst = append(dst, name...)
+	dst = append(dst, '"', ':')
+	return strconv.AppendInt(dst, n, 10)
+}
+
+const hex = "0123456789abcdef"
+
+// AppendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD so the record stays valid
+// JSON whatever a client sent in a path or header.
+func AppendString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				dst = append(dst, '\\', c)
+			case c < 0x20:
+				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			default:
+				dst = append(dst, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, `\ufffd`...)
+		} else {
+			dst = append(dst, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(dst, '"')
+}

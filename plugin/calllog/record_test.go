@@ -1,0 +1,45 @@
+package calllog
+
+import (
+	"encoding/json"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestAppendJSON(t *testing.T) {
+	r := Record{StartUnixMs: 1700000000123, Method: "POST", Path: "/v1/chat/completions", Tenant: "acme",
+		KeyID: "k1", Model: "gpt-4o", Provider: "openai", Step: "allow", Status: 200, TokensIn: 12,
+		TokensOut: 34, LatencyMs: 5}
+	got := string(r.AppendJSON(nil))
+	want := `{"ts_ms":1700000000123,"method":"POST","path":"/v1/chat/completions","tenant":"acme","key_id":"k1",` +
+		`"model":"gpt-4o","provider":"openai","step":"allow","status":200,"tokens_in":12,"tokens_out":34,"latency_ms":5}`
+	if got != want {
+		t.Errorf("AppendJSON =\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestAppendStringIsValidJSON(t *testing.T) {
+	for _, s := range []string{"", `a"b\c`, "tab\there\nnl\x00\x1f", "é€😀", "bad\xff\xfeutf8", "\u2028"} {
+		out := AppendString(nil, s)
+		var back string
+		if err := json.Unmarshal(out, &back); err != nil {
+			t.Fatalf("AppendString(%q) = %s: not JSON: %v", s, out, err)
+		}
+		if utf8.ValidString(s) && back != s {
+			t.Errorf("AppendString(%q) round-trips to %q", s, back)
+		}
+	}
+}
+
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"", "x", `"\`, "\xff", "\u00e9"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		out := AppendString(nil, s)
+		var back string
+		if err := json.Unmarshal(out, &back); err != nil {
+			t.Fatalf("AppendString(%q) = %s: not JSON: %v", s, out, err)
+		}
+	})
+}
