@@ -1,0 +1,10 @@
+// Package envoy holds no code: its directory is stepgate's Envoy packaging (envoy.yaml, the plugin
+// configuration stepgate.json, the fleet-mode ratelimit and Prometheus configuration, the
+// Dockerfiles that docker-compose.yml builds, and Kubernetes examples under k8s/).
+//
+// Envoy and Docker cannot run in CI, so the tests beside this file check that configuration another
+// way: envoy.yaml is parsed strictly into Envoy's v3 bootstrap protos (go-control-plane) and
+// validated, the plugin configuration it embeds must pass the plugin's own config.Parse, and
+// docker-compose.yml, the ratelimit descriptors, the stats tag regexes and the Kubernetes manifests
+// are checked against envoy.yaml and against each other. See docs/DEPLOY.md.
+package envoy

@@ -1,0 +1,112 @@
+package envoy_test
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the plugin configuration embedded in envoy.yaml from stepgate.json")
+
+const (
+	beginMarker = "# BEGIN envoy/stepgate.json"
+	endMarker   = "# END envoy/stepgate.json"
+)
+
+// embedJSON returns yamlText with the block scalar between the BEGIN and END marker comments replaced
+// by doc, so that envoy.yaml carries stepgate.json byte for byte. The block is the "value: |" line
+// right after BEGIN; its content is indented two spaces deeper than that line.
+func embedJSON(yamlText, doc []byte) ([]byte, error) {
+	lines := strings.SplitAfter(string(yamlText), "\n")
+	begin, end := -1, -1
+	for i, l := range lines {
+		switch {
+		case strings.Contains(l, beginMarker):
+			if begin >= 0 {
+				return nil, fmt.Errorf("%q appears twice", beginMarker)
+			}
+			begin = i
+		case strings.Contains(l, endMarker):
+			end = i
+		}
+	}
+	if begin < 0 || end < begin+2 {
+		return nil, fmt.Errorf("want %q, a \"value: |\" line and %q in that order", beginMarker, endMarker)
+	}
+	valueLine := lines[begin+1]
+	if strings.TrimSpace(valueLine) != "value: |" {
+		return nil, fmt.Errorf("line after %q is %q, want \"value: |\"", beginMarker, strings.TrimSpace(valueLine))
+	}
+	indent := valueLine[:len(valueLine)-len(strings.TrimLeft(valueLine, " "))] + "  "
+	if !bytes.HasSuffix(doc, []byte("\n")) || bytes.HasSuffix(doc, []byte("\n\n")) {
+		// A "|" block keeps exactly one final newline: anything else would not round-trip.
+		return nil, fmt.Errorf("the embedded document must end with exactly one newline")
+	}
+	var out strings.Builder
+	for _, l := range lines[:begin+2] {
+		out.WriteString(l)
+	}
+	for _, l := range strings.SplitAfter(strings.TrimSuffix(string(doc), "\n"), "\n") {
+		if strings.TrimSpace(l) == "" {
+			return nil, fmt.Errorf("the embedded document must not contain blank lines")
+		}
+		out.WriteString(indent + strings.TrimSuffix(l, "\n") + "\n")
+	}
+	for _, l := range lines[end:] {
+		out.WriteString(l)
+	}
+	return []byte(out.String()), nil
+}
+
+// TestEmbeddedPluginConfig: envoy.yaml hands the filter exactly the bytes of stepgate.json, so that
+// the file users edit and the file Envoy loads cannot drift apart. Run with -update after editing
+// stepgate.json.
+func TestEmbeddedPluginConfig(t *testing.T) {
+	doc := readFile(t, pluginJSONPath)
+	if *update {
+		out, err := embedJSON(readFile(t, envoyYAMLPath), doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(envoyYAMLPath, out, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := embeddedPluginConfig(t, loadBootstrap(t))
+	if got != string(doc) {
+		t.Errorf("the configuration embedded in %s differs from %s; run go test ./envoy -run TestEmbeddedPluginConfig -update", envoyYAMLPath, pluginJSONPath)
+	}
+}
+
+func TestEmbedJSONRoundTrip(t *testing.T) {
+	yamlText := readFile(t, envoyYAMLPath)
+	docs := []string{
+		"{}\n",
+		"{\n  \"log\": {\"level\": \"debug\"},\n  \"note\": \"a: b # not a comment\"\n}\n",
+		string(readFile(t, pluginJSONPath)),
+	}
+	for _, doc := range docs {
+		out, err := embedJSON(yamlText, []byte(doc))
+		if err != nil {
+			t.Fatalf("embed %q: %v", doc, err)
+		}
+		b, err := parseBootstrap(out)
+		if err != nil {
+			t.Fatalf("embed %q: %v", doc, err)
+		}
+		if got := embeddedPluginConfig(t, b); got != doc {
+			t.Errorf("embed %q: read back %q", doc, got)
+		}
+	}
+	for _, bad := range []string{"{}", "{}\n\n", "{\n\n}\n"} {
+		if _, err := embedJSON(yamlText, []byte(bad)); err == nil {
+			t.Errorf("embed %q: want an error", bad)
+		}
+	}
+	if _, err := embedJSON([]byte("a: 1\n"), []byte("{}\n")); err == nil {
+		t.Error("embed into a file without markers: want an error")
+	}
+}
