@@ -1,0 +1,86 @@
+// Package aiformat is stepgate's unified AI format: clients speak OpenAI Chat Completions (the
+// hub), Anthropic Messages or Gemini; providers are OpenAI, OpenAI-compatible servers, Azure
+// OpenAI, Anthropic, Gemini and Ollama. This package is the filter's entry point to it:
+//
+//   - Match and (*Config).ParseRequest recognise an AI request and translate it to the hub,
+//     with the facts the throttle needs (model, stream, max tokens, estimated prompt tokens).
+//   - (*Router).Route picks a backend for the model (weights, cool-down of failing backends,
+//     key rotation) and produces everything to send upstream: headers to set and remove, path,
+//     cluster and the body in the provider's native format.
+//   - ResponseTranslator rewrites the provider's answer (JSON, SSE or NDJSON stream, error)
+//     into the client's dialect chunk by chunk and reports token usage.
+//   - Error values carry a status and a body already in the client's dialect.
+//
+// The codecs live in the sibling packages openai, anthropic, gemini and ollama, which share one
+// shape; hub holds the neutral types they meet in, sse the stream framing. Nothing here
+// imports the proxy-wasm SDK: the filter's glue in plugin/ calls these functions from its
+// callbacks. See docs/AI-FORMAT.md for the field mapping tables.
+package aiformat
+
+import (
+	"strings"
+
+	"github.com/stepgate/stepgate/plugin/aiformat/gemini"
+)
+
+// Dialect is an API format a client speaks.
+type Dialect uint8
+
+// Client dialects.
+const (
+	DialectNone Dialect = iota
+	DialectOpenAI
+	DialectAnthropic
+	DialectGemini
+)
+
+func (d Dialect) String() string {
+	switch d {
+	case DialectOpenAI:
+		return "openai"
+	case DialectAnthropic:
+		return "anthropic"
+	case DialectGemini:
+		return "gemini"
+	}
+	return "none"
+}
+
+// Endpoint is what a request asks for.
+type Endpoint uint8
+
+// Endpoints.
+const (
+	EndpointNone   Endpoint = iota // not an AI request: pass it through untouched
+	EndpointChat                   // a chat/messages/generateContent call
+	EndpointModels                 // a model listing, answered locally (ModelsResponse)
+)
+
+// Match tells from the request line alone whether a request is ours and in which dialect, so
+// the filter can decide at request headers whether to buffer the body. path may include the
+// query string. Paths are matched by suffix, so the API may be mounted under a prefix.
+func Match(method, path string) (Dialect, Endpoint) {
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	switch method {
+	case "POST":
+		switch {
+		case strings.HasSuffix(path, "/chat/completions"):
+			return DialectOpenAI, EndpointChat
+		case strings.HasSuffix(path, "/v1/messages"):
+			return DialectAnthropic, EndpointChat
+		}
+		if _, _, ok := gemini.ParsePath(path); ok {
+			return DialectGemini, EndpointChat
+		}
+	case "GET":
+		switch {
+		case strings.HasSuffix(path, "/v1/models"):
+			return DialectOpenAI, EndpointModels
+		case strings.HasSuffix(path, "/v1beta/models"):
+			return DialectGemini, EndpointModels
+		}
+	}
+	return DialectNone, EndpointNone
+}

@@ -1,0 +1,382 @@
+package anthropic
+
+import (
+	"strconv"
+
+	"github.com/stepgate/stepgate/plugin/aiformat/hub"
+	"github.com/stepgate/stepgate/plugin/aiformat/internal/dataurl"
+	"github.com/stepgate/stepgate/plugin/aiformat/internal/jsonx"
+	"github.com/tidwall/gjson"
+)
+
+// DefaultMaxTokens is used when neither the request nor the provider sets max_tokens, which
+// Anthropic requires.
+const DefaultMaxTokens = 4096
+
+// RequestFromHub appends the Anthropic Messages form of a validated hub request to dst. System
+// and developer messages (wherever they are) become the top-level system blocks in order;
+// consecutive tool results become one user turn of tool_result blocks; images become base64
+// or url sources.
+func RequestFromHub(dst []byte, body string, t hub.Target) ([]byte, *hub.Error) {
+	root := gjson.Parse(body)
+	if n := root.Get("n"); n.Exists() && n.Int() > 1 {
+		return dst, hub.Invalid("n", "Anthropic returns one choice; n must be 1")
+	}
+	w := jsonx.Writer{Buf: dst}
+	w.Obj()
+	model := t.Model
+	if model == "" {
+		model = root.Get("model").Str
+	}
+	w.StrField("model", model)
+	w.IntField("max_tokens", maxTokens(root, t))
+	msgs := root.Get("messages")
+	if err := systemFromHub(&w, msgs); err != nil {
+		return dst, err
+	}
+	w.Key("messages")
+	w.Arr()
+	if err := messagesFromHub(&w, msgs); err != nil {
+		return dst, err
+	}
+	w.EndArr()
+	paramsFromHub(&w, root, t)
+	w.End()
+	return w.Buf, nil
+}
+
+func maxTokens(root gjson.Result, t hub.Target) int64 {
+	n := root.Get("max_completion_tokens").Int()
+	if n == 0 {
+		n = root.Get("max_tokens").Int()
+	}
+	if n == 0 {
+		n = t.DefaultMaxTokens
+	}
+	if n == 0 {
+		n = DefaultMaxTokens
+	}
+	if t.MaxTokens > 0 && n > t.MaxTokens {
+		n = t.MaxTokens
+	}
+	return n
+}
+
+func isSystem(role string) bool { return role == "system" || role == "developer" }
+
+func systemFromHub(w *jsonx.Writer, msgs gjson.Result) *hub.Error {
+	open := false
+	var err *hub.Error
+	i := 0
+	msgs.ForEach(func(_, m gjson.Result) bool {
+		defer func() { i++ }()
+		if !isSystem(m.Get("role").Str) {
+			return true
+		}
+		if !open {
+			w.Key("system")
+			w.Arr()
+			open = true
+		}
+		err = textBlocks(w, mpath(i), m.Get("content"), false)
+		return err == nil
+	})
+	if open {
+		w.EndArr()
+	}
+	return err
+}
+
+// textBlocks writes the text of hub content (a string or parts) as Anthropic text blocks.
+// Empty strings are skipped: Anthropic rejects empty text blocks. With images set, image parts
+// become image blocks; otherwise they are refused.
+func textBlocks(w *jsonx.Writer, p string, c gjson.Result, images bool) *hub.Error {
+	if c.Type == gjson.String {
+		if c.Raw != `""` {
+			textBlock(w, c.Raw)
+		}
+		return nil
+	}
+	var err *hub.Error
+	j := 0
+	c.ForEach(func(_, part gjson.Result) bool {
+		switch part.Get("type").Str {
+		case "text":
+			if t := part.Get("text"); t.Raw != `""` {
+				textBlock(w, t.Raw)
+			}
+		case "image_url":
+			if !images {
+				err = hub.Invalid(p+".content["+strconv.Itoa(j)+"]", "images are only supported in user messages")
+				break
+			}
+			u := part.Get("image_url")
+			if u.IsObject() {
+				u = u.Get("url")
+			}
+			imageBlock(w, u.Str)
+		default:
+			err = hub.Invalid(p+".content["+strconv.Itoa(j)+"].type", "content part "+strconv.Quote(part.Get("type").String())+" is not supported by Anthropic")
+		}
+		j++
+		return err == nil
+	})
+	return err
+}
+
+func textBlock(w *jsonx.Writer, lit string) {
+	w.Obj()
+	w.StrField("type", "text")
+	w.RawField("text", lit)
+	w.End()
+}
+
+func imageBlock(w *jsonx.Writer, u string) {
+	w.Obj()
+	w.StrField("type", "image")
+	w.Key("source")
+	w.Obj()
+	if mt, data, ok := dataurl.Parse(u); ok {
+		w.StrField("type", "base64")
+		w.StrField("media_type", mt)
+		w.StrField("data", data)
+	} else {
+		w.StrField("type", "url")
+		w.StrField("url", u)
+	}
+	w.End()
+	w.End()
+}
+
+func messagesFromHub(w *jsonx.Writer, msgs gjson.Result) *hub.Error {
+	inTools := false // inside a user turn made of tool results
+	var err *hub.Error
+	i := 0
+	msgs.ForEach(func(_, m gjson.Result) bool {
+		defer func() { i++ }()
+		role := m.Get("role").Str
+		if isSystem(role) {
+			return true
+		}
+		if role == "tool" {
+			if !inTools {
+				w.Obj()
+				w.StrField("role", "user")
+				w.Key("content")
+				w.Arr()
+				inTools = true
+			}
+			toolResult(w, m)
+			return true
+		}
+		if inTools {
+			w.EndArr()
+			w.End()
+			inTools = false
+		}
+		switch role {
+		case "user":
+			err = userFromHub(w, i, m)
+		case "assistant":
+			err = assistantFromHub(w, i, m)
+		default:
+			err = hub.Invalid(mpath(i)+".role", "role "+strconv.Quote(role)+" is not supported by Anthropic")
+		}
+		return err == nil
+	})
+	if inTools {
+		w.EndArr()
+		w.End()
+	}
+	return err
+}
+
+func toolResult(w *jsonx.Writer, m gjson.Result) {
+	w.Obj()
+	w.StrField("type", "tool_result")
+	w.RawField("tool_use_id", m.Get("tool_call_id").Raw)
+	c := m.Get("content")
+	if c.Type == gjson.String {
+		w.RawField("content", c.Raw)
+	} else {
+		w.Key("content")
+		w.Arr()
+		c.ForEach(func(_, part gjson.Result) bool {
+			if t := part.Get("text"); t.Type == gjson.String && t.Raw != `""` {
+				textBlock(w, t.Raw)
+			}
+			return true
+		})
+		w.EndArr()
+	}
+	w.End()
+}
+
+func userFromHub(w *jsonx.Writer, i int, m gjson.Result) *hub.Error {
+	c := m.Get("content")
+	w.Obj()
+	w.StrField("role", "user")
+	w.Key("content")
+	if c.Type == gjson.String {
+		w.Raw(c.Raw)
+		w.End()
+		return nil
+	}
+	w.Arr()
+	err := textBlocks(w, mpath(i), c, true)
+	w.EndArr()
+	w.End()
+	return err
+}
+
+func assistantFromHub(w *jsonx.Writer, i int, m gjson.Result) *hub.Error {
+	c := m.Get("content")
+	calls := m.Get("tool_calls")
+	w.Obj()
+	w.StrField("role", "assistant")
+	w.Key("content")
+	w.Arr()
+	if c.Exists() && c.Type != gjson.Null {
+		if err := textBlocks(w, mpath(i), c, false); err != nil {
+			return err
+		}
+	}
+	var err *hub.Error
+	j := 0
+	calls.ForEach(func(_, tc gjson.Result) bool {
+		args, ok := jsonx.ArgsObject(tc.Get("function.arguments").Str)
+		if !ok {
+			err = hub.Invalid(mpath(i)+".tool_calls["+strconv.Itoa(j)+"].function.arguments", "must be a JSON object")
+			return false
+		}
+		w.Obj()
+		w.StrField("type", "tool_use")
+		w.RawField("id", tc.Get("id").Raw)
+		w.RawField("name", tc.Get("function.name").Raw)
+		w.RawField("input", args)
+		w.End()
+		j++
+		return true
+	})
+	w.EndArr()
+	w.End()
+	return err
+}
+
+func paramsFromHub(w *jsonx.Writer, root gjson.Result, t hub.Target) {
+	if s := root.Get("stop"); s.Type == gjson.String {
+		w.Key("stop_sequences")
+		w.Arr()
+		w.Raw(s.Raw)
+		w.EndArr()
+	} else if s.IsArray() {
+		w.RawField("stop_sequences", s.Raw)
+	}
+	if v := root.Get("temperature"); v.Type == gjson.Number {
+		if v.Num > 1 { // OpenAI's range is 0-2, Anthropic's 0-1
+			w.Key("temperature")
+			w.Int(1)
+		} else {
+			w.RawField("temperature", v.Raw)
+		}
+	}
+	if v := root.Get("top_p"); v.Type == gjson.Number {
+		w.RawField("top_p", v.Raw)
+	}
+	if t.Stream {
+		w.Key("stream")
+		w.Bool(true)
+	}
+	if u := root.Get("user"); u.Type == gjson.String {
+		w.Key("metadata")
+		w.Obj()
+		w.RawField("user_id", u.Raw)
+		w.End()
+	}
+	tools := root.Get("tools")
+	if tools.IsArray() && len(tools.Array()) > 0 {
+		w.Key("tools")
+		w.Arr()
+		tools.ForEach(func(_, tool gjson.Result) bool {
+			fn := tool.Get("function")
+			if !fn.Exists() {
+				return true
+			}
+			w.Obj()
+			w.RawField("name", fn.Get("name").Raw)
+			if d := fn.Get("description"); d.Type == gjson.String {
+				w.RawField("description", d.Raw)
+			}
+			if p := fn.Get("parameters"); p.IsObject() {
+				w.RawField("input_schema", p.Raw)
+			} else {
+				w.RawField("input_schema", `{"type":"object","properties":{}}`)
+			}
+			w.End()
+			return true
+		})
+		w.EndArr()
+	}
+	toolChoiceFromHub(w, root)
+}
+
+func toolChoiceFromHub(w *jsonx.Writer, root gjson.Result) {
+	tc := root.Get("tool_choice")
+	noParallel := root.Get("parallel_tool_calls").Type == gjson.False
+	kind, name := "", ""
+	switch {
+	case tc.Type == gjson.String:
+		switch tc.Str {
+		case "auto", "none":
+			kind = tc.Str
+		case "required":
+			kind = "any"
+		}
+	case tc.IsObject():
+		if n := tc.Get("function.name"); n.Type == gjson.String {
+			kind, name = "tool", n.Raw
+		}
+	}
+	if kind == "" && noParallel {
+		kind = "auto"
+	}
+	if kind == "" {
+		return
+	}
+	w.Key("tool_choice")
+	w.Obj()
+	w.StrField("type", kind)
+	if name != "" {
+		w.RawField("name", name)
+	}
+	if noParallel && kind != "none" {
+		w.Key("disable_parallel_tool_use")
+		w.Bool(true)
+	}
+	w.End()
+}
+
+// Rewrite adjusts an Anthropic request going to an Anthropic provider unchanged otherwise:
+// the upstream model name, the max_tokens cap, a default max_tokens, and stream as decided.
+func Rewrite(dst []byte, body string, t hub.Target) []byte {
+	w := jsonx.Writer{Buf: dst}
+	w.Obj()
+	root := gjson.Parse(body)
+	root.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "model":
+			if t.Model != "" {
+				w.StrField("model", t.Model)
+				return true
+			}
+		case "max_tokens":
+			return true
+		}
+		w.KeyEsc(k.Str)
+		w.Raw(v.Raw)
+		return true
+	})
+	w.IntField("max_tokens", maxTokens(root, t))
+	w.End()
+	return w.Buf
+}

@@ -1,0 +1,159 @@
+package anthropic
+
+import (
+	"strings"
+
+	"github.com/stepgate/stepgate/plugin/aiformat/hub"
+	"github.com/stepgate/stepgate/plugin/aiformat/internal/jsonx"
+	"github.com/tidwall/gjson"
+)
+
+// DecodeResponse reads an Anthropic message into r (one choice). Thinking blocks are dropped.
+func DecodeResponse(body string, r *hub.Response) *hub.Error {
+	if !gjson.Valid(body) {
+		return &hub.Error{Status: 502, Kind: hub.KindServer, Message: "upstream response is not valid JSON"}
+	}
+	root := gjson.Parse(body)
+	r.ID = strings.Clone(root.Get("id").Str)
+	r.Model = strings.Clone(root.Get("model").Str)
+	ch := r.Choice(0)
+	root.Get("content").ForEach(func(_, b gjson.Result) bool {
+		switch b.Get("type").Str {
+		case "text":
+			if t := b.Get("text"); t.Type == gjson.String {
+				ch.Text = append(ch.Text, t.Raw)
+			}
+		case "tool_use":
+			input := b.Get("input").Raw
+			if input == "" {
+				input = "{}"
+			}
+			ch.Tools = append(ch.Tools, hub.ToolCall{ID: b.Get("id").Str, Name: b.Get("name").Str, Args: input})
+		}
+		return true
+	})
+	ch.Finish = FinishFrom(root.Get("stop_reason").Str)
+	r.Usage = UsageFrom(root.Get("usage"))
+	return nil
+}
+
+// FinishFrom maps an Anthropic stop_reason to the hub.
+func FinishFrom(s string) hub.Finish {
+	switch s {
+	case "":
+		return hub.FinishNone
+	case "max_tokens", "model_context_window_exceeded":
+		return hub.FinishLength
+	case "tool_use":
+		return hub.FinishToolCalls
+	case "refusal":
+		return hub.FinishContentFilter
+	}
+	return hub.FinishStop // end_turn, stop_sequence, pause_turn
+}
+
+// StopReason maps a hub finish reason to Anthropic's stop_reason.
+func StopReason(f hub.Finish) string {
+	switch f {
+	case hub.FinishLength:
+		return "max_tokens"
+	case hub.FinishToolCalls:
+		return "tool_use"
+	case hub.FinishContentFilter:
+		return "refusal"
+	}
+	return "end_turn"
+}
+
+// UsageFrom reads an Anthropic usage object. Anthropic's input_tokens excludes cache reads and
+// writes; the hub's Prompt includes them, as OpenAI's prompt_tokens does.
+func UsageFrom(u gjson.Result) hub.Usage {
+	if !u.IsObject() {
+		return hub.Usage{}
+	}
+	in := u.Get("input_tokens").Int()
+	cr := u.Get("cache_read_input_tokens").Int()
+	cw := u.Get("cache_creation_input_tokens").Int()
+	out := u.Get("output_tokens").Int()
+	us := hub.Usage{Known: true, Completion: out, CacheRead: cr, CacheWrite: cw}
+	if in+cr+cw > 0 {
+		us.Prompt = in + cr + cw
+	}
+	return us
+}
+
+// AppendResponse appends choice 0 of r as an Anthropic message.
+func AppendResponse(dst []byte, r *hub.Response) []byte {
+	w := jsonx.Writer{Buf: dst}
+	w.Obj()
+	w.StrField("id", msgID(r.ID))
+	w.StrField("type", "message")
+	w.StrField("role", "assistant")
+	w.StrField("model", r.Model)
+	w.Key("content")
+	w.Arr()
+	var ch hub.Choice
+	if len(r.Choices) > 0 {
+		ch = r.Choices[0]
+	}
+	if len(ch.Text) > 0 {
+		w.Obj()
+		w.StrField("type", "text")
+		w.Key("text")
+		w.LitConcat(ch.Text)
+		w.End()
+	}
+	for i := range ch.Tools {
+		tc := &ch.Tools[i]
+		w.Obj()
+		w.StrField("type", "tool_use")
+		w.StrField("id", tc.ID)
+		w.StrField("name", tc.Name)
+		w.RawField("input", argsObject(tc))
+		w.End()
+	}
+	w.EndArr()
+	w.StrField("stop_reason", StopReason(ch.Finish))
+	w.Key("stop_sequence")
+	w.Null()
+	w.Key("usage")
+	appendUsage(&w, &r.Usage)
+	w.End()
+	return w.Buf
+}
+
+func msgID(id string) string {
+	if id == "" {
+		return "msg_stepgate"
+	}
+	return id
+}
+
+// argsObject returns the tool call's arguments as a JSON object (invalid JSON becomes {}).
+func argsObject(tc *hub.ToolCall) string {
+	if !tc.ArgsLit {
+		if tc.Args == "" {
+			return "{}"
+		}
+		return tc.Args
+	}
+	obj, _ := jsonx.ArgsObject(jsonx.Unquote(tc.Args))
+	return obj
+}
+
+func appendUsage(w *jsonx.Writer, u *hub.Usage) {
+	w.Obj()
+	in := u.Prompt - u.CacheRead - u.CacheWrite
+	if in < 0 {
+		in = 0
+	}
+	w.IntField("input_tokens", in)
+	w.IntField("output_tokens", u.Completion)
+	if u.CacheRead > 0 {
+		w.IntField("cache_read_input_tokens", u.CacheRead)
+	}
+	if u.CacheWrite > 0 {
+		w.IntField("cache_creation_input_tokens", u.CacheWrite)
+	}
+	w.End()
+}

@@ -1,0 +1,341 @@
+// Package ollama is the aiformat codec for Ollama's native chat API (POST /api/chat), an
+// outbound provider only: hub requests are translated to it, and its JSON responses, NDJSON
+// streams and errors are translated back to the hub.
+package ollama
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/stepgate/stepgate/plugin/aiformat/hub"
+	"github.com/stepgate/stepgate/plugin/aiformat/internal/dataurl"
+	"github.com/stepgate/stepgate/plugin/aiformat/internal/jsonx"
+	"github.com/stepgate/stepgate/plugin/aiformat/sse"
+	"github.com/tidwall/gjson"
+)
+
+// Path is Ollama's chat endpoint.
+const Path = "/api/chat"
+
+func mpath(i int) string { return "messages[" + strconv.Itoa(i) + "]" }
+
+// RequestFromHub appends the /api/chat form of a validated hub request to dst. Content parts
+// are flattened to text plus base64 images (Ollama takes no image URLs); sampling parameters go
+// in options (max tokens as num_predict); stream is always explicit because Ollama streams by
+// default.
+func RequestFromHub(dst []byte, body string, t hub.Target) ([]byte, *hub.Error) {
+	root := gjson.Parse(body)
+	if n := root.Get("n"); n.Exists() && n.Int() > 1 {
+		return dst, hub.Invalid("n", "Ollama returns one choice; n must be 1")
+	}
+	w := jsonx.Writer{Buf: dst}
+	w.Obj()
+	model := t.Model
+	if model == "" {
+		model = root.Get("model").Str
+	}
+	w.StrField("model", model)
+	w.Key("messages")
+	w.Arr()
+	if err := messages(&w, root.Get("messages")); err != nil {
+		return dst, err
+	}
+	w.EndArr()
+	w.Key("stream")
+	w.Bool(t.Stream)
+	if tools := root.Get("tools"); tools.IsArray() && len(tools.Array()) > 0 {
+		w.RawField("tools", tools.Raw) // Ollama takes OpenAI's tool shape
+	}
+	rf := root.Get("response_format")
+	switch rf.Get("type").Str {
+	case "json_object":
+		w.StrField("format", "json")
+	case "json_schema":
+		if s := rf.Get("json_schema.schema"); s.IsObject() {
+			w.RawField("format", s.Raw)
+		} else {
+			w.StrField("format", "json")
+		}
+	}
+	options(&w, root, t)
+	w.End()
+	return w.Buf, nil
+}
+
+func messages(w *jsonx.Writer, msgs gjson.Result) *hub.Error {
+	var names [][2]string
+	var err *hub.Error
+	i := 0
+	msgs.ForEach(func(_, m gjson.Result) bool {
+		role := m.Get("role").Str
+		switch role {
+		case "developer":
+			role = "system"
+		case "system", "user", "assistant", "tool":
+		default:
+			err = hub.Invalid(mpath(i)+".role", "role "+strconv.Quote(role)+" is not supported by Ollama")
+			return false
+		}
+		w.Obj()
+		w.StrField("role", role)
+		if err = content(w, i, m.Get("content")); err != nil {
+			return false
+		}
+		if role == "tool" {
+			id := m.Get("tool_call_id").Str
+			for k := len(names) - 1; k >= 0; k-- {
+				if names[k][0] == id {
+					w.StrField("tool_name", names[k][1])
+					break
+				}
+			}
+		}
+		if calls := m.Get("tool_calls"); calls.IsArray() && len(calls.Array()) > 0 {
+			w.Key("tool_calls")
+			w.Arr()
+			j := 0
+			calls.ForEach(func(_, tc gjson.Result) bool {
+				args, ok := jsonx.ArgsObject(tc.Get("function.arguments").Str)
+				if !ok {
+					err = hub.Invalid(mpath(i)+".tool_calls["+strconv.Itoa(j)+"].function.arguments", "must be a JSON object")
+					return false
+				}
+				names = append(names, [2]string{tc.Get("id").Str, tc.Get("function.name").Str})
+				w.Obj()
+				w.Key("function")
+				w.Obj()
+				w.RawField("name", tc.Get("function.name").Raw)
+				w.RawField("arguments", args)
+				w.End()
+				w.End()
+				j++
+				return true
+			})
+			w.EndArr()
+		}
+		w.End()
+		i++
+		return err == nil
+	})
+	return err
+}
+
+// content writes "content" (text only) and "images" (base64) from hub content.
+func content(w *jsonx.Writer, i int, c gjson.Result) *hub.Error {
+	w.Key("content")
+	switch {
+	case c.Type == gjson.String:
+		w.Raw(c.Raw)
+		return nil
+	case !c.IsArray():
+		w.Str("")
+		return nil
+	}
+	var lits []string
+	images := 0
+	var err *hub.Error
+	j := 0
+	c.ForEach(func(_, p gjson.Result) bool {
+		switch p.Get("type").Str {
+		case "text":
+			lits = append(lits, p.Get("text").Raw)
+		case "image_url":
+			images++
+		default:
+			err = hub.Invalid(mpath(i)+".content["+strconv.Itoa(j)+"].type", "content part "+strconv.Quote(p.Get("type").String())+" is not supported by Ollama")
+		}
+		j++
+		return err == nil
+	})
+	w.LitConcat(lits)
+	if err != nil || images == 0 {
+		return err
+	}
+	w.Key("images")
+	w.Arr()
+	j = 0
+	c.ForEach(func(_, p gjson.Result) bool {
+		if p.Get("type").Str == "image_url" {
+			u := p.Get("image_url")
+			if u.IsObject() {
+				u = u.Get("url")
+			}
+			_, data, ok := dataurl.Parse(u.Str)
+			if !ok {
+				err = hub.Invalid(mpath(i)+".content["+strconv.Itoa(j)+"].image_url.url", "Ollama takes only inline base64 images (data: URLs)")
+				return false
+			}
+			w.Str(data)
+		}
+		j++
+		return true
+	})
+	w.EndArr()
+	return err
+}
+
+func options(w *jsonx.Writer, root gjson.Result, t hub.Target) {
+	open := false
+	field := func(k string) {
+		if !open {
+			w.Key("options")
+			w.Obj()
+			open = true
+		}
+		w.Key(k)
+	}
+	for _, m := range [...][2]string{
+		{"temperature", "temperature"}, {"top_p", "top_p"}, {"seed", "seed"},
+		{"presence_penalty", "presence_penalty"}, {"frequency_penalty", "frequency_penalty"},
+	} {
+		if v := root.Get(m[0]); v.Type == gjson.Number {
+			field(m[1])
+			w.Raw(v.Raw)
+		}
+	}
+	n := root.Get("max_completion_tokens").Int()
+	if n == 0 {
+		n = root.Get("max_tokens").Int()
+	}
+	if t.MaxTokens > 0 && (n == 0 || n > t.MaxTokens) {
+		n = t.MaxTokens
+	}
+	if n > 0 {
+		field("num_predict")
+		w.Int(n)
+	}
+	if s := root.Get("stop"); s.Type == gjson.String {
+		field("stop")
+		w.Arr()
+		w.Raw(s.Raw)
+		w.EndArr()
+	} else if s.IsArray() {
+		field("stop")
+		w.Raw(s.Raw)
+	}
+	if open {
+		w.End()
+	}
+}
+
+// FinishFrom maps Ollama's done_reason to the hub ("stop", "length", "load", "unload").
+func FinishFrom(s string, calls bool) hub.Finish {
+	if s == "length" {
+		return hub.FinishLength
+	}
+	if calls {
+		return hub.FinishToolCalls
+	}
+	return hub.FinishStop
+}
+
+// UsageFrom reads prompt_eval_count and eval_count.
+func UsageFrom(root gjson.Result) hub.Usage {
+	p, c := root.Get("prompt_eval_count"), root.Get("eval_count")
+	if !p.Exists() && !c.Exists() {
+		return hub.Usage{}
+	}
+	return hub.Usage{Known: true, Prompt: p.Int(), Completion: c.Int(), Total: p.Int() + c.Int()}
+}
+
+func created(root gjson.Result) int64 {
+	t, err := time.Parse(time.RFC3339Nano, root.Get("created_at").Str)
+	if err != nil {
+		return 0
+	}
+	return t.Unix()
+}
+
+// DecodeResponse reads a non-streamed /api/chat response into r. Ollama gives tool calls no
+// id: they get "call_<n>".
+func DecodeResponse(body string, r *hub.Response) *hub.Error {
+	if !gjson.Valid(body) {
+		return &hub.Error{Status: 502, Kind: hub.KindServer, Message: "upstream response is not valid JSON"}
+	}
+	root := gjson.Parse(body)
+	r.Model = strings.Clone(root.Get("model").Str)
+	r.Created = created(root)
+	ch := r.Choice(0)
+	m := root.Get("message")
+	if t := m.Get("content"); t.Type == gjson.String && t.Raw != `""` {
+		ch.Text = append(ch.Text, t.Raw)
+	}
+	m.Get("tool_calls").ForEach(func(_, tc gjson.Result) bool {
+		args := tc.Get("function.arguments").Raw
+		if args == "" {
+			args = "{}"
+		}
+		ch.Tools = append(ch.Tools, hub.ToolCall{ID: callID(tc.Get("id").Str, len(ch.Tools)), Name: tc.Get("function.name").Str, Args: args})
+		return true
+	})
+	ch.Finish = FinishFrom(root.Get("done_reason").Str, len(ch.Tools) > 0)
+	r.Usage = UsageFrom(root)
+	return nil
+}
+
+func callID(id string, n int) string {
+	if id != "" {
+		return id
+	}
+	return "call_" + strconv.Itoa(n)
+}
+
+// StreamDecoder turns /api/chat NDJSON lines into hub events.
+type StreamDecoder struct {
+	started bool
+	calls   int
+}
+
+// Decode appends the hub events of one NDJSON line to out.
+func (d *StreamDecoder) Decode(ev sse.Event, out []hub.Event) []hub.Event {
+	if !gjson.Valid(ev.Data) {
+		return out
+	}
+	root := gjson.Parse(ev.Data)
+	if e := root.Get("error"); e.Exists() {
+		return append(out, hub.Event{Kind: hub.EvError, Err: DecodeError(500, ev.Data)})
+	}
+	if !d.started {
+		d.started = true
+		out = append(out, hub.Event{Kind: hub.EvStart, Model: strings.Clone(root.Get("model").Str), Created: created(root)})
+	}
+	m := root.Get("message")
+	if t := m.Get("content"); t.Type == gjson.String && t.Raw != `""` {
+		out = append(out, hub.Event{Kind: hub.EvText, Text: t.Raw})
+	}
+	m.Get("tool_calls").ForEach(func(_, tc gjson.Result) bool {
+		args := tc.Get("function.arguments").Raw
+		if args == "" {
+			args = "{}"
+		}
+		out = append(out, hub.Event{Kind: hub.EvToolStart, Tool: d.calls, ToolID: callID(tc.Get("id").Str, d.calls),
+			ToolName: tc.Get("function.name").Str, Text: string(jsonx.AppendString(nil, args))})
+		d.calls++
+		return true
+	})
+	if root.Get("done").Type == gjson.True {
+		out = append(out, hub.Event{Kind: hub.EvFinish, Finish: FinishFrom(root.Get("done_reason").Str, d.calls > 0)})
+		if u := UsageFrom(root); u.Known {
+			out = append(out, hub.Event{Kind: hub.EvUsage, Usage: u})
+		}
+		out = append(out, hub.Event{Kind: hub.EvDone})
+	}
+	return out
+}
+
+// Close ends a stream that stopped before its done line.
+func (d *StreamDecoder) Close(out []hub.Event) []hub.Event {
+	return append(out, hub.Event{Kind: hub.EvDone})
+}
+
+// DecodeError reads Ollama's {"error":"message"}.
+func DecodeError(status int, body string) hub.Error {
+	e := hub.Error{Status: status, Kind: hub.KindForStatus(status)}
+	if m := gjson.Get(body, "error"); gjson.Valid(body) && m.Type == gjson.String && m.Str != "" {
+		e.Message = strings.Clone(m.Str)
+	} else {
+		e.Message = "upstream returned HTTP " + strconv.Itoa(status)
+	}
+	return e
+}

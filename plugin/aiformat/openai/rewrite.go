@@ -1,0 +1,114 @@
+package openai
+
+import (
+	"github.com/stepgate/stepgate/plugin/aiformat/hub"
+	"github.com/stepgate/stepgate/plugin/aiformat/internal/jsonx"
+	"github.com/tidwall/gjson"
+)
+
+// Policy is how one OpenAI-compatible server departs from OpenAI's request schema. Servers
+// such as Mistral reject fields they do not know (422), name some differently (random_seed)
+// or only accept one of the two max-token fields.
+type Policy struct {
+	Drop           []string    // top-level fields removed before sending
+	Rename         [][2]string // top-level fields renamed {from, to}
+	MaxTokensField string      // "max_tokens" or "max_completion_tokens": the other is renamed to it; "" keeps both
+	NoStreamUsage  bool        // do not add stream_options (the server rejects it or reports usage anyway)
+}
+
+// Presets are the built-in policies of known OpenAI-compatible servers, selected by a
+// provider's "compat" setting and extended by its own drop/rename lists.
+var Presets = map[string]Policy{
+	"": {},
+	// Mistral rejects unknown fields, calls the seed random_seed, and always sends usage in
+	// the last stream chunk.
+	"mistral": {
+		Drop:           []string{"user", "logit_bias", "logprobs", "top_logprobs", "store", "metadata", "service_tier", "stream_options", "modalities", "audio", "reasoning_effort"},
+		Rename:         [][2]string{{"seed", "random_seed"}},
+		MaxTokensField: "max_tokens",
+		NoStreamUsage:  true,
+	},
+	// Groq documents logprobs, logit_bias and top_logprobs as unsupported (400).
+	"groq": {
+		Drop:           []string{"logit_bias", "logprobs", "top_logprobs", "store", "metadata", "service_tier"},
+		MaxTokensField: "max_completion_tokens",
+	},
+	"deepseek": {
+		Drop:           []string{"store", "metadata", "service_tier", "seed", "n"},
+		MaxTokensField: "max_tokens",
+	},
+	// vLLM accepts the OpenAI schema, including stream_options.
+	"vllm": {MaxTokensField: "max_tokens"},
+}
+
+// Rewrite appends the hub request body, adjusted for one OpenAI-compatible upstream, to dst in
+// a single pass: the model is replaced by the upstream name, max tokens capped, fields
+// dropped or renamed by the policy, and for streams stream_options.include_usage is set so the
+// filter can count tokens. Unknown fields pass through untouched.
+func Rewrite(dst []byte, body string, t hub.Target, p *Policy) []byte {
+	w := jsonx.Writer{Buf: dst}
+	w.Obj()
+	sawMax := false
+	gjson.Parse(body).ForEach(func(k, v gjson.Result) bool {
+		key := k.Str
+		switch key {
+		case "model":
+			if t.Model != "" {
+				w.StrField("model", t.Model)
+				return true
+			}
+		case "stream_options":
+			if !t.Stream || !p.NoStreamUsage {
+				return true // only valid with stream; replaced below when we ask for usage
+			}
+		case "max_tokens", "max_completion_tokens":
+			if sawMax && p.MaxTokensField != "" {
+				return true // both present: keep the first, renamed
+			}
+			sawMax = true
+			n := v.Int()
+			if t.MaxTokens > 0 && (n == 0 || n > t.MaxTokens) {
+				n = t.MaxTokens
+			}
+			if p.MaxTokensField != "" {
+				key = p.MaxTokensField
+			}
+			w.KeyEsc(key)
+			w.Int(n)
+			return true
+		}
+		if dropped(p, key) {
+			return true
+		}
+		for _, r := range p.Rename {
+			if r[0] == key {
+				key = r[1]
+			}
+		}
+		w.KeyEsc(key)
+		w.Raw(v.Raw)
+		return true
+	})
+	if t.MaxTokens > 0 && !sawMax {
+		f := p.MaxTokensField
+		if f == "" {
+			f = "max_tokens"
+		}
+		w.IntField(f, t.MaxTokens)
+	}
+	if t.Stream && !p.NoStreamUsage {
+		w.Key("stream_options")
+		w.Raw(`{"include_usage":true}`)
+	}
+	w.End()
+	return w.Buf
+}
+
+func dropped(p *Policy, key string) bool {
+	for _, d := range p.Drop {
+		if d == key {
+			return true
+		}
+	}
+	return false
+}

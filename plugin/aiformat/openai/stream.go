@@ -1,0 +1,223 @@
+package openai
+
+import (
+	"strings"
+
+	"github.com/stepgate/stepgate/plugin/aiformat/hub"
+	"github.com/stepgate/stepgate/plugin/aiformat/internal/jsonx"
+	"github.com/stepgate/stepgate/plugin/aiformat/sse"
+	"github.com/tidwall/gjson"
+)
+
+// StreamDecoder turns chat.completion.chunk events into hub events.
+type StreamDecoder struct {
+	started bool
+}
+
+// Decode appends the hub events of one SSE event to out.
+func (d *StreamDecoder) Decode(ev sse.Event, out []hub.Event) []hub.Event {
+	data := ev.Data
+	if data == "[DONE]" {
+		return append(out, hub.Event{Kind: hub.EvDone})
+	}
+	if !gjson.Valid(data) {
+		return out // not JSON: a stray line from a proxy; nothing to translate
+	}
+	root := gjson.Parse(data)
+	if e := root.Get("error"); e.Exists() {
+		he := DecodeError(500, data)
+		return append(out, hub.Event{Kind: hub.EvError, Err: he})
+	}
+	if !d.started {
+		d.started = true
+		out = append(out, hub.Event{Kind: hub.EvStart,
+			ID: strings.Clone(root.Get("id").Str), Model: strings.Clone(root.Get("model").Str), Created: root.Get("created").Int()})
+	}
+	root.Get("choices").ForEach(func(_, c gjson.Result) bool {
+		out = decodeChoice(c, out)
+		return true
+	})
+	if u := root.Get("usage"); u.IsObject() {
+		out = append(out, hub.Event{Kind: hub.EvUsage, Usage: UsageFrom(u)})
+	}
+	return out
+}
+
+func decodeChoice(c gjson.Result, out []hub.Event) []hub.Event {
+	idx := int(c.Get("index").Int())
+	delta := c.Get("delta")
+	if t := delta.Get("content"); t.Type == gjson.String && t.Raw != `""` {
+		out = append(out, hub.Event{Kind: hub.EvText, Choice: idx, Text: t.Raw})
+	}
+	delta.Get("tool_calls").ForEach(func(_, tc gjson.Result) bool {
+		ti := int(tc.Get("index").Int())
+		args := tc.Get("function.arguments")
+		text := ""
+		if args.Type == gjson.String && args.Raw != `""` {
+			text = args.Raw
+		}
+		id, name := tc.Get("id").Str, tc.Get("function.name").Str
+		if id != "" || name != "" {
+			out = append(out, hub.Event{Kind: hub.EvToolStart, Choice: idx, Tool: ti, ToolID: id, ToolName: name, Text: text})
+		} else if text != "" {
+			out = append(out, hub.Event{Kind: hub.EvToolArgs, Choice: idx, Tool: ti, Text: text})
+		}
+		return true
+	})
+	if f := c.Get("finish_reason"); f.Type == gjson.String {
+		out = append(out, hub.Event{Kind: hub.EvFinish, Choice: idx, Finish: FinishFrom(f.Str)})
+	}
+	return out
+}
+
+// Close ends a stream that stopped without [DONE].
+func (d *StreamDecoder) Close(out []hub.Event) []hub.Event {
+	return append(out, hub.Event{Kind: hub.EvDone})
+}
+
+// StreamEncoder writes hub events as chat.completion.chunk SSE events.
+type StreamEncoder struct {
+	WantUsage bool  // the client asked stream_options.include_usage
+	Created   int64 // used when the provider gives no timestamp
+
+	prefix  []byte // `{"id":...,"object":...,"created":...,"model":...,"choices":[`
+	started bool
+	done    bool
+	usage   hub.Usage
+	scratch []byte
+}
+
+func (e *StreamEncoder) start(id, model string, created int64) {
+	e.started = true
+	if created == 0 {
+		created = e.Created
+	}
+	w := jsonx.Writer{Buf: e.prefix[:0]}
+	w.Obj()
+	w.StrField("id", id)
+	w.StrField("object", "chat.completion.chunk")
+	w.IntField("created", created)
+	w.StrField("model", model)
+	w.Key("choices")
+	w.Buf = append(w.Buf, '[')
+	e.prefix = w.Buf
+}
+
+// Encode appends the SSE output for one hub event.
+func (e *StreamEncoder) Encode(dst []byte, ev *hub.Event) []byte {
+	if e.done {
+		return dst
+	}
+	if !e.started {
+		id := ev.ID
+		if id == "" {
+			id = "chatcmpl-stepgate"
+		}
+		e.start(id, ev.Model, ev.Created)
+		if ev.Kind != hub.EvError {
+			dst = e.chunk(dst, ev.Choice, `{"role":"assistant","content":""}`, hub.FinishNone)
+		}
+	}
+	switch ev.Kind {
+	case hub.EvText:
+		dst = e.delta(dst, ev.Choice, func(w *jsonx.Writer) { w.RawField("content", ev.Text) })
+	case hub.EvToolStart:
+		dst = e.delta(dst, ev.Choice, func(w *jsonx.Writer) {
+			w.Key("tool_calls")
+			w.Arr()
+			w.Obj()
+			w.IntField("index", int64(ev.Tool))
+			w.StrField("id", ev.ToolID)
+			w.StrField("type", "function")
+			w.Key("function")
+			w.Obj()
+			w.StrField("name", ev.ToolName)
+			w.Key("arguments")
+			if ev.Text != "" {
+				w.Raw(ev.Text)
+			} else {
+				w.Str("")
+			}
+			w.End()
+			w.End()
+			w.EndArr()
+		})
+	case hub.EvToolArgs:
+		dst = e.delta(dst, ev.Choice, func(w *jsonx.Writer) {
+			w.Key("tool_calls")
+			w.Arr()
+			w.Obj()
+			w.IntField("index", int64(ev.Tool))
+			w.Key("function")
+			w.Obj()
+			w.RawField("arguments", ev.Text)
+			w.End()
+			w.End()
+			w.EndArr()
+		})
+	case hub.EvFinish:
+		dst = e.chunk(dst, ev.Choice, `{}`, ev.Finish)
+	case hub.EvUsage:
+		e.usage.Merge(ev.Usage)
+	case hub.EvError:
+		e.done = true
+		e.scratch = appendErrorObject(e.scratch[:0], &ev.Err)
+		dst = sse.AppendEvent(dst, "", e.scratch, "\n\n")
+	case hub.EvDone:
+		dst = e.finish(dst)
+	}
+	return dst
+}
+
+// Close ends the client's stream if the provider's did not say so.
+func (e *StreamEncoder) Close(dst []byte) []byte {
+	if e.done || !e.started {
+		return dst
+	}
+	return e.finish(dst)
+}
+
+func (e *StreamEncoder) finish(dst []byte) []byte {
+	e.done = true
+	if e.WantUsage && e.started {
+		w := jsonx.Writer{Buf: append(e.scratch[:0], e.prefix...)}
+		w.Buf = append(w.Buf, ']', ',')
+		w.Key("usage")
+		appendUsage(&w, &e.usage)
+		w.End()
+		e.scratch = w.Buf
+		dst = sse.AppendEvent(dst, "", e.scratch, "\n\n")
+	}
+	return append(dst, "data: [DONE]\n\n"...)
+}
+
+// chunk writes one chunk whose choices[0].delta is the raw object delta.
+func (e *StreamEncoder) chunk(dst []byte, choice int, delta string, f hub.Finish) []byte {
+	return e.write(dst, choice, delta, nil, f)
+}
+
+// delta writes one chunk whose choices[0].delta members are written by body.
+func (e *StreamEncoder) delta(dst []byte, choice int, body func(w *jsonx.Writer)) []byte {
+	return e.write(dst, choice, "", body, hub.FinishNone)
+}
+
+func (e *StreamEncoder) write(dst []byte, choice int, raw string, body func(w *jsonx.Writer), f hub.Finish) []byte {
+	w := jsonx.Writer{Buf: append(e.scratch[:0], e.prefix...)}
+	w.Obj()
+	w.IntField("index", int64(choice))
+	w.Key("delta")
+	if body == nil {
+		w.Raw(raw)
+	} else {
+		w.Obj()
+		body(&w)
+		w.End()
+	}
+	w.Key("finish_reason")
+	finish(&w, f)
+	w.End()
+	w.Buf = append(w.Buf, ']')
+	w.End()
+	e.scratch = w.Buf
+	return sse.AppendEvent(dst, "", e.scratch, "\n\n")
+}

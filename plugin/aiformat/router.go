@@ -1,0 +1,264 @@
+package aiformat
+
+import (
+	"encoding/binary"
+
+	"github.com/stepgate/stepgate/plugin/aiformat/anthropic"
+	"github.com/stepgate/stepgate/plugin/aiformat/gemini"
+	"github.com/stepgate/stepgate/plugin/aiformat/hub"
+	"github.com/stepgate/stepgate/plugin/aiformat/ollama"
+	"github.com/stepgate/stepgate/plugin/aiformat/openai"
+	"github.com/stepgate/stepgate/plugin/shareddata"
+)
+
+// Router chooses backends. It holds the per-VM key rotation counters and reaches the circuit
+// breaker state through a shareddata.Store, so every worker VM sees a backend trip.
+type Router struct {
+	cfg   *Config
+	store shareddata.Store
+	keyN  map[*Provider]uint32
+}
+
+// NewRouter returns a router over cfg whose breaker state lives in store.
+func NewRouter(cfg *Config, store shareddata.Store) *Router {
+	return &Router{cfg: cfg, store: store, keyN: make(map[*Provider]uint32, len(cfg.Providers))}
+}
+
+// Config returns the router's configuration.
+func (r *Router) Config() *Config { return r.cfg }
+
+// ClusterHeader is the request header the filter sets so that Envoy's route picks the
+// provider's cluster (a route matching on it with cluster_header, or one route per value).
+const ClusterHeader = "x-stepgate-cluster"
+
+// credentialHeaders are the client's credentials in every dialect; none of them may reach a
+// provider. content-length is stale once the body is rewritten; accept-encoding is dropped so
+// the provider answers uncompressed and the response can be translated.
+var credentialHeaders = [...]string{"authorization", "x-api-key", "api-key", "x-goog-api-key", "content-length", "accept-encoding", "anthropic-version", "anthropic-beta"}
+
+// Upstream is a routed request: what to set on the request before it leaves.
+type Upstream struct {
+	Provider  *Provider
+	Model     string // upstream model name
+	Cluster   string
+	Authority string
+	Path      string
+	// SetHeaders are headers to set (replace), pseudo-headers included: :path, :authority,
+	// x-stepgate-cluster, content-type and the provider's credentials.
+	SetHeaders [][2]string
+	// RemoveHeaders are headers to remove: the client's credentials and headers made stale.
+	RemoveHeaders []string
+	Body          []byte
+
+	backend *Backend
+	tripped bool // the backend had breaker state when chosen
+	hdr     [8][2]string
+	rm      [len(credentialHeaders)]string
+}
+
+// Route picks a backend for the request and builds the upstream request. now is the time in
+// nanoseconds (for the breaker); rnd is a random number for the weighted choice. The error,
+// if any, is in the client's dialect: unknown model (404), or a request the provider cannot
+// express (400).
+func (r *Router) Route(req *Request, now int64, rnd uint32) (*Upstream, *Error) {
+	if req.Endpoint != EndpointChat {
+		return nil, NewError(req.Dialect, 400, "not a chat request")
+	}
+	rt := r.cfg.lookup(req.Model)
+	if rt == nil {
+		return nil, render(req.Dialect, &hub.Error{Status: 404, Kind: hub.KindNotFound, Param: "model",
+			Message: "model " + quote(req.Model) + " is not available"})
+	}
+	b, tripped := r.choose(rt, now, rnd)
+	up := &Upstream{Provider: b.Provider, Model: b.Model, backend: b, tripped: tripped}
+	if up.Model == "" {
+		up.Model = req.Model
+	}
+	body, err := r.body(req, up)
+	if err != nil {
+		return nil, render(req.Dialect, err)
+	}
+	up.Body = body
+	r.headers(req, up)
+	return up, nil
+}
+
+func quote(s string) string {
+	if len(s) > 200 {
+		s = s[:200] + "..."
+	}
+	return "\"" + s + "\""
+}
+
+// choose picks among the backends not cooling down, by weight. When every backend is cooling
+// down it fails open to the one whose cool-down ends first, rather than refusing the request.
+func (r *Router) choose(rt *Route, now int64, rnd uint32) (*Backend, bool) {
+	if len(rt.Backends) == 1 {
+		b := &rt.Backends[0]
+		until, fails := r.state(b)
+		return b, until != 0 || fails != 0
+	}
+	var avail uint64 // bitmask of usable backends (routes have few backends; beyond 64 all count)
+	var total uint32
+	var soonest *Backend
+	var soonestUntil int64
+	anyState := false
+	for i := range rt.Backends {
+		b := &rt.Backends[i]
+		until, fails := r.state(b)
+		anyState = anyState || until != 0 || fails != 0
+		if until > now && i < 64 {
+			if soonest == nil || until < soonestUntil {
+				soonest, soonestUntil = b, until
+			}
+			continue
+		}
+		if i < 64 {
+			avail |= 1 << uint(i)
+		}
+		total += b.Weight
+	}
+	if total == 0 {
+		if soonest == nil {
+			soonest = &rt.Backends[0]
+		}
+		return soonest, true
+	}
+	pick := rnd % total
+	for i := range rt.Backends {
+		if i < 64 && avail&(1<<uint(i)) == 0 {
+			continue
+		}
+		w := rt.Backends[i].Weight
+		if pick < w {
+			return &rt.Backends[i], anyState
+		}
+		pick -= w
+	}
+	return &rt.Backends[0], anyState
+}
+
+// Breaker state in shared data: 8 bytes cool-down end (ns, big endian) + 4 bytes consecutive
+// failures.
+func (r *Router) state(b *Backend) (until int64, fails uint32) {
+	if r.store == nil {
+		return 0, 0
+	}
+	v, _, err := r.store.Get(b.breakerKey)
+	if err != nil || len(v) != 12 {
+		return 0, 0
+	}
+	return int64(binary.BigEndian.Uint64(v)), binary.BigEndian.Uint32(v[8:])
+}
+
+// Report tells the breaker how the chosen backend answered: 429 and 5xx count as failures
+// and trip it (cool-down) after the configured number in a row; a success clears them.
+func (r *Router) Report(up *Upstream, status int, now int64) {
+	if r.store == nil || up == nil || up.backend == nil {
+		return
+	}
+	failed := status == 429 || status >= 500
+	if !failed && !up.tripped {
+		return // nothing stored, nothing to clear: no shared-data write on the hot path
+	}
+	key := up.backend.breakerKey
+	for attempt := 0; attempt < 4; attempt++ {
+		v, cas, err := r.store.Get(key)
+		var until int64
+		var fails uint32
+		if err == nil && len(v) == 12 {
+			until, fails = int64(binary.BigEndian.Uint64(v)), binary.BigEndian.Uint32(v[8:])
+		} else if err != nil {
+			cas = 0
+		}
+		if failed {
+			fails++
+			if fails >= r.cfg.FailuresToTrip {
+				until = now + r.cfg.Cooldown
+			}
+		} else {
+			if until == 0 && fails == 0 {
+				return
+			}
+			until, fails = 0, 0
+		}
+		var buf [12]byte
+		binary.BigEndian.PutUint64(buf[:], uint64(until))
+		binary.BigEndian.PutUint32(buf[8:], fails)
+		if r.store.Set(key, buf[:], cas) == nil {
+			return
+		}
+	}
+}
+
+func (r *Router) target(req *Request, up *Upstream) hub.Target {
+	return hub.Target{Model: up.Model, Stream: req.Stream, MaxTokens: req.maxTokensCap, DefaultMaxTokens: up.Provider.DefaultMaxTokens}
+}
+
+func (r *Router) body(req *Request, up *Upstream) ([]byte, *hub.Error) {
+	t := r.target(req, up)
+	pr := up.Provider
+	wire := pr.Type.wire()
+	src := bstr(req.Hub)
+	dst := make([]byte, 0, len(src)+len(src)/8+64)
+	if wire == req.Dialect { // same format both sides: adjust the client's own body
+		switch wire {
+		case DialectAnthropic:
+			return anthropic.Rewrite(dst, bstr(req.Body), t), nil
+		case DialectGemini:
+			return gemini.Rewrite(dst, bstr(req.Body), t), nil
+		}
+	}
+	switch wire {
+	case DialectAnthropic:
+		return anthropic.RequestFromHub(dst, src, t)
+	case DialectGemini:
+		return gemini.RequestFromHub(dst, src, t)
+	case dialectOllama:
+		return ollama.RequestFromHub(dst, src, t)
+	}
+	return openai.Rewrite(dst, src, t, &pr.Policy), nil
+}
+
+func (r *Router) headers(req *Request, up *Upstream) {
+	pr := up.Provider
+	up.Cluster, up.Authority = pr.Cluster, pr.Host
+	switch pr.Type {
+	case ProviderAzure:
+		up.Path = pr.BasePath + "/openai/deployments/" + up.Model + "/chat/completions?api-version=" + pr.APIVersion
+	case ProviderAnthropic:
+		up.Path = pr.BasePath + "/messages"
+	case ProviderGemini:
+		up.Path = gemini.Path(pr.BasePath, up.Model, req.Stream)
+	case ProviderOllama:
+		up.Path = pr.BasePath + ollama.Path
+	default:
+		up.Path = pr.BasePath + "/chat/completions"
+	}
+	h := up.hdr[:0]
+	h = append(h, [2]string{":path", up.Path}, [2]string{":authority", up.Authority},
+		[2]string{ClusterHeader, up.Cluster}, [2]string{"content-type", "application/json"})
+	if n := len(pr.authValues); n > 0 {
+		k := r.keyN[pr]
+		r.keyN[pr] = k + 1
+		h = append(h, [2]string{pr.authHeader, pr.authValues[k%uint32(n)]})
+	}
+	if pr.Type == ProviderAnthropic {
+		h = append(h, [2]string{"anthropic-version", pr.AnthropicVersion})
+	}
+	up.SetHeaders = h
+	rm := up.rm[:0]
+	for _, name := range credentialHeaders {
+		if name == "anthropic-beta" && pr.Type == ProviderAnthropic && req.Dialect == DialectAnthropic {
+			continue // beta features the client opted into stay with an Anthropic-to-Anthropic call
+		}
+		set := false
+		for _, s := range h {
+			set = set || s[0] == name
+		}
+		if !set {
+			rm = append(rm, name)
+		}
+	}
+	up.RemoveHeaders = rm
+}
