@@ -1,0 +1,337 @@
+package throttle
+
+import (
+	"math"
+	"math/bits"
+)
+
+// Fixed-point units. A rule's rate is Tokens per Period (reduced). Counting one token as
+// Period×pctScale units and letting the bucket refill Tokens×pct units per nanosecond at pct percent
+// of the rate makes every refill an exact integer: no rounding, no drift, and the adaptive
+// step-down (a whole percentage) stays exact too. The parser bounds every quantity below 2^60.
+const pctScale = 100
+
+// bucket is the state of one key. The bucket holds capacity − debt units; debt is counted as of
+// asOf and shrinks as time passes.
+type bucket struct {
+	debt  int64  // fixed units owed, ≥ 0
+	asOf  int64  // ns: the time debt was last brought up to date
+	tok   uint64 // the units per token debt was counted in (changes only with the configuration)
+	pen   uint8  // percent of the rate in force during a cool-down; 0 means no step-down
+	until int64  // ns: end of the cool-down
+	// queue holds the release times of the requests this key holds (shape), ascending; only
+	// times after asOf are kept.
+	queue []int64
+}
+
+// pctAt returns the percentage of the rate in force at t and when that stretch ends (MaxInt64 for
+// never). After the cool-down the rate climbs back in RecoverySteps equal steps, the first at
+// until, one every RecoveryInterval.
+func (r *rule) pctAt(b *bucket, t int64) (pct, end int64) {
+	a := r.adapt
+	if b.pen == 0 || a == nil {
+		return pctScale, math.MaxInt64
+	}
+	pen := int64(b.pen)
+	if t < b.until {
+		return pen, b.until
+	}
+	k := (t-b.until)/a.interval + 1 // t ≥ until, so no overflow
+	if k >= a.steps {
+		return pctScale, math.MaxInt64
+	}
+	return pen + (pctScale-pen)*k/a.steps, satAdd(b.until, k*a.interval)
+}
+
+// drain pays debt back for the time from..to at the rate schedule in force.
+func (r *rule) drain(b *bucket, from, to int64) {
+	for t := from; t < to && b.debt > 0; {
+		pct, end := r.pctAt(b, t)
+		if end > to {
+			end = to
+		}
+		perNs := r.n * pct
+		if end-t >= ceilDiv(b.debt, perNs) {
+			b.debt = 0
+			return
+		}
+		b.debt -= (end - t) * perNs
+		t = end
+	}
+}
+
+// advance brings b up to now: converts a debt counted under another configuration, pays back the
+// time since asOf, forgets released queue entries and a finished step-down. A clock that reads
+// earlier than asOf (another worker wrote later) pays back nothing, so no interval counts twice.
+func (r *rule) advance(b *bucket, now int64) {
+	if b.tok != uint64(r.tok) {
+		if b.tok != 0 {
+			b.debt = int64(mulDivCeil(uint64(b.debt), uint64(r.tok), b.tok, uint64(r.settleMax)))
+		}
+		b.tok = uint64(r.tok)
+	}
+	if b.debt > r.settleMax {
+		b.debt = r.settleMax
+	}
+	if now > b.asOf {
+		r.drain(b, b.asOf, now)
+		b.asOf = now
+	}
+	i := 0
+	for i < len(b.queue) && b.queue[i] <= now {
+		i++
+	}
+	b.queue = b.queue[i:]
+	if b.pen != 0 {
+		if pct, _ := r.pctAt(b, now); pct == pctScale {
+			b.pen, b.until = 0, 0
+		}
+	}
+}
+
+// refillTime returns how long from `from` it takes to refill x units (0 when x ≤ 0), following the
+// rate schedule of b.
+func (r *rule) refillTime(b *bucket, from, x int64) int64 {
+	if x <= 0 {
+		return 0
+	}
+	t := from
+	for {
+		pct, end := r.pctAt(b, t)
+		perNs := r.n * pct
+		need := ceilDiv(x, perNs)
+		if end == math.MaxInt64 || end-t >= need {
+			return satAdd(t, need) - from
+		}
+		x -= (end - t) * perNs
+		t = end
+	}
+}
+
+// idle reports whether b, advanced to now, is indistinguishable from a fresh bucket: full, nothing
+// held, no step-down. Forgetting it loses nothing, so its slot can go to another key.
+func (b *bucket) idle() bool {
+	return b.debt == 0 && len(b.queue) == 0 && b.pen == 0
+}
+
+// verdict is one rule's answer for one request.
+type verdict struct {
+	action Action
+	step   int   // the step that decided; -1 for the implicit allow or reject
+	cost   int64 // tokens reserved (0 when rejected)
+	delay  int64 // ns to hold the request (shape)
+	retry  int64 // ns until the request would be admitted (reject)
+}
+
+// demand is what one request asks of one rule's bucket, in tokens.
+type demand struct {
+	cost   int64 // the request as sent
+	prompt int64 // LLMTokens: the prompt estimate
+	comp   int64 // LLMTokens: the completion tokens asked for (or the rule's default)
+}
+
+// costAt is the request's cost once step s has degraded it: a max_tokens cap lowers the
+// completion estimate of an LLMTokens request.
+func (r *rule) costAt(d demand, s *step) int64 {
+	if r.cfg.Unit != LLMTokens || s.maxTokens == 0 || s.maxTokens >= d.comp {
+		return d.cost
+	}
+	return min(max(d.prompt+s.maxTokens, 1), r.cfg.Burst)
+}
+
+// decide runs the ladder for request d against b, already advanced to now, and reserves the
+// tokens when the request is admitted.
+//
+// The level after the request, lp = capacity − debt − cost, picks the starting step: the last one
+// whose threshold is above lp (none: the implicit allow). From there the steps are tried in order
+// until one can take the request: allow and degrade need the tokens to be there now; shape holds
+// the request until lp has refilled to the step's threshold, if that is within max_delay and
+// fewer than max_queue requests are held; reject, or running out of steps, rejects.
+func (r *rule) decide(b *bucket, now int64, d demand) verdict {
+	avail := r.cap - b.debt
+	lp := avail - d.cost*r.tok
+	start := -1
+	for i := range r.steps {
+		if r.steps[i].level > lp {
+			start = i
+		}
+	}
+	for i := start; i < len(r.steps); i++ {
+		if i < 0 {
+			if lp >= 0 {
+				return r.admit(b, now, verdict{action: Allow, step: -1, cost: d.cost})
+			}
+			continue
+		}
+		s := &r.steps[i]
+		switch s.action {
+		case Allow:
+			if lp >= 0 {
+				return r.admit(b, now, verdict{action: Allow, step: i, cost: d.cost})
+			}
+		case Degrade:
+			if c := r.costAt(d, s); avail-c*r.tok >= 0 {
+				return r.admit(b, now, verdict{action: Degrade, step: i, cost: c})
+			}
+		case Shape:
+			delay := r.refillTime(b, now, s.level-lp)
+			if delay == 0 {
+				return r.admit(b, now, verdict{action: Allow, step: i, cost: d.cost})
+			}
+			if delay <= s.maxDelay && len(b.queue) < s.maxQueue {
+				return r.admit(b, now, verdict{action: Shape, step: i, cost: d.cost, delay: delay})
+			}
+		case Reject:
+			return verdict{action: Reject, step: i, retry: r.retryAfter(b, now, d)}
+		}
+	}
+	return verdict{action: Reject, step: -1, retry: r.retryAfter(b, now, d)}
+}
+
+// admit reserves v's tokens in b; a held request also takes its place in the queue.
+func (r *rule) admit(b *bucket, now int64, v verdict) verdict {
+	b.debt += v.cost * r.tok
+	if v.delay > 0 {
+		b.queue = insertSorted(b.queue, satAdd(now, v.delay))
+	}
+	return v
+}
+
+// retryAfter returns the earliest time from now at which the same request would be admitted, were
+// nothing else to happen: for each step that can admit, the time its conditions hold (the level
+// after the request reaches the step's band and the step's own bound; for shape, also a free place
+// in the queue), and the minimum of those. Admission only gets easier as the bucket refills and the
+// queue drains, so that minimum is exact.
+func (r *rule) retryAfter(b *bucket, now int64, d demand) int64 {
+	w := window{r: r, b: b, now: now, lp: r.cap - b.debt - d.cost*r.tok, top: r.cap - d.cost*r.tok}
+	best := int64(math.MaxInt64)
+	for i := -1; i < len(r.steps); i++ {
+		reach := int64(math.MinInt64) // lp must be at least the next step's threshold to get here
+		if i+1 < len(r.steps) {
+			reach = r.steps[i+1].level
+		}
+		if i < 0 {
+			best = min(best, w.until(max(reach, 0)))
+			continue
+		}
+		s := &r.steps[i]
+		switch s.action {
+		case Allow:
+			best = min(best, w.until(max(reach, 0)))
+		case Degrade:
+			best = min(best, w.until(max(reach, -(d.cost-r.costAt(d, s))*r.tok)))
+		case Shape:
+			best = min(best, w.shaped(s, reach))
+		}
+	}
+	if best == math.MaxInt64 { // no step can ever take it (a reject step at 100%): a full bucket
+		best = r.refillTime(b, now, b.debt)
+	}
+	return max(best, 1)
+}
+
+// window answers "how long until the level after the request reaches x" for one bucket.
+type window struct {
+	r       *rule
+	b       *bucket
+	now     int64
+	lp, top int64 // the level after the request now, and the highest it can reach (a full bucket)
+}
+
+func (w *window) until(level int64) int64 {
+	if level <= w.lp {
+		return 0
+	}
+	if level > w.top {
+		return math.MaxInt64
+	}
+	return w.r.refillTime(w.b, w.now, level-w.lp)
+}
+
+// shaped is when shape step s could take the request: outright once the level reaches the step's
+// threshold, or held once the wait would be within max_delay and the queue has room.
+func (w *window) shaped(s *step, reach int64) int64 {
+	direct := w.until(max(reach, s.level))
+	// Refill is additive, so a wait within max_delay at now+t means s.level−lp refilled by
+	// now+t+max_delay — as long as the bucket has not filled up before t.
+	need := w.r.refillTime(w.b, w.now, s.level-w.lp)
+	held := need - s.maxDelay
+	if held > w.until(w.top) {
+		return direct
+	}
+	held = max(held, w.until(reach), 0)
+	if n := len(w.b.queue); n >= s.maxQueue {
+		held = max(held, w.b.queue[n-s.maxQueue]-w.now)
+	}
+	return min(direct, held)
+}
+
+// remaining is the whole tokens left in b.
+func (r *rule) remaining(b *bucket) int64 {
+	return max(0, (r.cap-b.debt)/r.tok)
+}
+
+func insertSorted(q []int64, t int64) []int64 {
+	q = append(q, t)
+	for i := len(q) - 1; i > 0 && q[i-1] > q[i]; i-- {
+		q[i-1], q[i] = q[i], q[i-1]
+	}
+	return q
+}
+
+// removeValue drops one occurrence of t from q.
+func removeValue(q []int64, t int64) []int64 {
+	for i, v := range q {
+		if v == t {
+			return append(q[:i], q[i+1:]...)
+		}
+	}
+	return q
+}
+
+// ceilDiv is ⌈a/b⌉ for a ≥ 0, b > 0.
+func ceilDiv(a, b int64) int64 {
+	return a/b + boolInt(a%b != 0)
+}
+
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// satAdd adds without wrapping around.
+func satAdd(a, b int64) int64 {
+	s := a + b
+	if (s > a) != (b > 0) {
+		if b > 0 {
+			return math.MaxInt64
+		}
+		return math.MinInt64
+	}
+	return s
+}
+
+// mulDivCeil is ⌈a×b/c⌉ computed in 128 bits, capped at limit.
+func mulDivCeil(a, b, c, limit uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	if c == 0 || hi >= c {
+		return limit
+	}
+	q, rem := bits.Div64(hi, lo, c)
+	if rem != 0 {
+		q++
+	}
+	return min(q, limit)
+}
+
+// mulDiv is ⌊a×b/c⌋ computed in 128 bits, for results known to fit.
+func mulDiv(a, b, c uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	if c == 0 || hi >= c {
+		return math.MaxUint64
+	}
+	q, _ := bits.Div64(hi, lo, c)
+	return q
+}

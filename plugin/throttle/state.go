@@ -1,0 +1,169 @@
+package throttle
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"math"
+)
+
+// How buckets sit in shared data.
+//
+// Envoy's shared data never deletes a key, so a limiter that stored one shared-data key per bucket
+// key would grow without bound under a flood of distinct keys. Instead each rule owns a fixed table
+// of sets — max_keys/ways shared-data keys, created up front — and a bucket key lives in the set
+// its hash selects, as one of up to `ways` entries. A set is read and written whole with one
+// compare-and-swap, so placing a new key, updating it and evicting an idle one are all atomic and a
+// key can never be in two places. When a set is full a new key takes the place of an idle entry
+// (one whose bucket is full again, holds no request and has no step-down in force: forgetting it
+// loses nothing); when no entry is idle, the new key overflows and the rule's fail mode applies.
+const ways = 4
+
+// setVersion heads every encoded set. The shared-data key carries the same version, so a plugin
+// with another encoding never reads these values.
+const setVersion = 1
+
+// emptySet is the value a set starts with.
+var emptySet = []byte{setVersion, 0}
+
+// Encoding of one set, little endian:
+//
+//	u8 version, u8 entry count, then per entry:
+//	u16 key length, key bytes,
+//	u64 debt, i64 asOf, u64 units per token, u8 step-down percent, i64 cool-down end,
+//	u16 queue length, queue length × i64 release times (ascending)
+const entryFixed = 8 + 8 + 8 + 1 + 8 + 2
+
+var errCorrupt = errors.New("throttle: corrupt bucket set")
+
+// setView is a decoded set. Entries point into the decoded value; nothing is copied.
+type setView struct {
+	n   int
+	ent [ways]entryView
+}
+
+type entryView struct {
+	key   []byte
+	b     bucket // queue not filled in: see queueInto
+	queue []byte // the encoded release times
+	raw   []byte // the whole encoded entry, copied verbatim when another entry changes
+}
+
+// decodeSet reads v into sv, checking every length and range: a value it accepts can be used
+// without further checks.
+func decodeSet(v []byte, sv *setView) error {
+	sv.n = 0
+	if len(v) < 2 || v[0] != setVersion || int(v[1]) > ways {
+		return errCorrupt
+	}
+	n := int(v[1])
+	rest := v[2:]
+	for i := 0; i < n; i++ {
+		e := &sv.ent[i]
+		size, err := decodeEntry(rest, e)
+		if err != nil {
+			return err
+		}
+		for j := 0; j < i; j++ {
+			if bytes.Equal(sv.ent[j].key, e.key) {
+				return errCorrupt
+			}
+		}
+		rest = rest[size:]
+	}
+	if len(rest) != 0 {
+		return errCorrupt
+	}
+	sv.n = n
+	return nil
+}
+
+func decodeEntry(v []byte, e *entryView) (int, error) {
+	if len(v) < 2 {
+		return 0, errCorrupt
+	}
+	kl := int(binary.LittleEndian.Uint16(v))
+	if kl > MaxKeyBytes || len(v) < 2+kl+entryFixed {
+		return 0, errCorrupt
+	}
+	e.key = v[2 : 2+kl]
+	f := v[2+kl:]
+	debt := binary.LittleEndian.Uint64(f)
+	e.b = bucket{
+		debt:  int64(debt),
+		asOf:  int64(binary.LittleEndian.Uint64(f[8:])),
+		tok:   binary.LittleEndian.Uint64(f[16:]),
+		pen:   f[24],
+		until: int64(binary.LittleEndian.Uint64(f[25:])),
+	}
+	qn := int(binary.LittleEndian.Uint16(f[33:]))
+	if debt > math.MaxInt64/4 || e.b.tok == 0 || e.b.tok > maxFixed || e.b.pen > pctScale || qn > MaxQueueLimit {
+		return 0, errCorrupt
+	}
+	size := 2 + kl + entryFixed + 8*qn
+	if len(v) < size {
+		return 0, errCorrupt
+	}
+	e.queue = v[2+kl+entryFixed : size]
+	e.raw = v[:size]
+	return size, nil
+}
+
+// queueInto decodes e's release times into dst.
+func (e *entryView) queueInto(dst []int64) []int64 {
+	dst = dst[:0]
+	for q := e.queue; len(q) >= 8; q = q[8:] {
+		dst = append(dst, int64(binary.LittleEndian.Uint64(q)))
+	}
+	return dst
+}
+
+// lastRelease is the latest release time in e's queue, or MinInt64 when it is empty.
+func (e *entryView) lastRelease() int64 {
+	if len(e.queue) < 8 {
+		return math.MinInt64
+	}
+	return int64(binary.LittleEndian.Uint64(e.queue[len(e.queue)-8:]))
+}
+
+// find returns the index of key's entry.
+func (sv *setView) find(key []byte) (int, bool) {
+	for i := 0; i < sv.n; i++ {
+		if bytes.Equal(sv.ent[i].key, key) {
+			return i, true
+		}
+	}
+	return -1, false
+}
+
+// encodeSet appends sv to dst with entry i replaced by (key, b); i == sv.n appends a new entry.
+func encodeSet(dst []byte, sv *setView, i int, key []byte, b *bucket) []byte {
+	n := sv.n
+	if i >= n {
+		i, n = n, n+1
+	}
+	dst = append(dst, setVersion, byte(n))
+	for j := 0; j < n; j++ {
+		if j != i {
+			dst = append(dst, sv.ent[j].raw...)
+			continue
+		}
+		dst = encodeEntry(dst, key, b)
+	}
+	return dst
+}
+
+func encodeEntry(dst []byte, key []byte, b *bucket) []byte {
+	dst = binary.LittleEndian.AppendUint16(dst, uint16(len(key)))
+	dst = append(dst, key...)
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(b.debt))
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(b.asOf))
+	dst = binary.LittleEndian.AppendUint64(dst, b.tok)
+	dst = append(dst, b.pen)
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(b.until))
+	dst = binary.LittleEndian.AppendUint16(dst, uint16(len(b.queue)))
+	for _, t := range b.queue {
+		dst = binary.LittleEndian.AppendUint64(dst, uint64(t))
+	}
+	return dst
+}

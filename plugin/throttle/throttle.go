@@ -1,0 +1,506 @@
+package throttle
+
+import (
+	"errors"
+	"math"
+	"time"
+
+	"github.com/stepgate/stepgate/plugin/shareddata"
+)
+
+// Throttler applies a Config to requests, keeping its buckets in a shareddata.Store. One
+// Throttler belongs to one VM (it keeps scratch buffers and is not safe for concurrent use);
+// several Throttlers over the same store behave like the worker VMs of one Envoy.
+type Throttler struct {
+	cfg     Config
+	rules   []rule
+	store   shareddata.Store
+	retries int
+
+	// scratch, reused by every call
+	sv   setView
+	q    []int64
+	enc  []byte
+	fail error // the last store failure, for Err
+}
+
+// rule is a Rule compiled into fixed-point units (see bucket.go).
+type rule struct {
+	cfg       *Rule
+	n         int64 // units refilled per ns at 1% of the rate: Rate.Tokens
+	tok       int64 // units per token: Rate.Period × 100
+	cap       int64 // Burst × tok
+	settleMax int64 // the most debt a bucket may carry: a full bucket, shaping's debt and one more bucket of settled usage
+	steps     []step
+	adapt     *adapt
+	nsets     uint32
+	prefix    string   // shared-data key prefix of the rule's sets
+	setKeys   []string // shared-data keys, built once
+	hasDeg    bool
+}
+
+type step struct {
+	cfg       *Step
+	action    Action
+	level     int64 // threshold in units
+	maxDelay  int64 // ns
+	maxQueue  int
+	maxTokens int64
+}
+
+type adapt struct {
+	statuses        []int
+	factor, min     int64
+	cooldown        int64
+	interval, steps int64
+}
+
+// KeyPrefix starts every shared-data key the package writes.
+const KeyPrefix = "stepgate.throttle.v1/"
+
+// New compiles cfg and makes sure every set of every rule exists in store. Call it from
+// on_configure in every worker: creating the sets before any request arrives is what makes the
+// first updates of a key race-free, because shared data has no create-if-absent (see
+// docs/THROTTLING.md). A store error is returned; the Throttler is usable anyway and creates
+// missing sets as it meets them.
+func New(cfg Config, store shareddata.Store) (*Throttler, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	t := &Throttler{cfg: cfg, store: store, retries: cfg.CASRetries}
+	if t.retries <= 0 {
+		t.retries = DefaultCASRetries
+	}
+	t.rules = make([]rule, len(cfg.Rules))
+	for i := range t.cfg.Rules {
+		t.rules[i] = compile(&t.cfg.Rules[i])
+	}
+	var firstErr error
+	for i := range t.rules {
+		r := &t.rules[i]
+		for s := uint32(0); s < r.nsets; s++ {
+			if err := t.ensureSet(r.setKey(s)); err != nil && firstErr == nil {
+				firstErr = err
+			}
+		}
+	}
+	return t, firstErr
+}
+
+func compile(c *Rule) rule {
+	r := rule{cfg: c, n: int64(c.Rate.Tokens), tok: int64(c.Rate.Period) * pctScale}
+	r.cap = c.Burst * r.tok
+	shapeMax := int64(0)
+	for i := range c.Steps {
+		s := &c.Steps[i]
+		st := step{cfg: s, action: s.Action, level: thresholdFixed(s.Below, *c), maxDelay: int64(s.MaxDelay),
+			maxQueue: s.MaxQueue, maxTokens: s.MaxTokens}
+		if s.Action == Shape {
+			shapeMax = st.maxDelay * r.n * pctScale
+		}
+		r.hasDeg = r.hasDeg || s.Action == Degrade
+		r.steps = append(r.steps, st)
+	}
+	r.settleMax = 2*r.cap + shapeMax
+	if a := c.Adaptive; a != nil {
+		r.adapt = &adapt{statuses: a.OnStatus, factor: int64(a.Factor), min: int64(a.Min),
+			cooldown: int64(a.Cooldown), interval: int64(a.RecoveryInterval), steps: int64(a.RecoverySteps)}
+	}
+	r.nsets = 1
+	if len(c.Key) > 0 {
+		maxKeys := c.MaxKeys
+		if maxKeys <= 0 {
+			maxKeys = DefaultMaxKeys
+		}
+		r.nsets = uint32((maxKeys + ways - 1) / ways)
+	}
+	r.prefix = KeyPrefix + c.Name + "/" + itoa(int64(r.nsets)) + "/"
+	r.setKeys = make([]string, r.nsets)
+	return r
+}
+
+// thresholdFixed converts a threshold to units of r's bucket.
+func thresholdFixed(t Threshold, r Rule) int64 {
+	tok := uint64(r.Rate.Period) * pctScale
+	if t.Percent {
+		return int64(mulDiv(uint64(r.Burst)*tok, uint64(t.PPM), 1e6))
+	}
+	return t.Tokens * int64(tok)
+}
+
+func (r *rule) setKey(i uint32) string {
+	if r.setKeys[i] == "" {
+		r.setKeys[i] = r.prefix + itoa(int64(i))
+	}
+	return r.setKeys[i]
+}
+
+// setOf picks key's set: FNV-1a, modulo the number of sets.
+func (r *rule) setOf(key []byte) uint32 {
+	h := uint64(14695981039346656037)
+	for _, c := range key {
+		h = (h ^ uint64(c)) * 1099511628211
+	}
+	return uint32(h % uint64(r.nsets))
+}
+
+// ensureSet creates a set that does not exist yet.
+func (t *Throttler) ensureSet(key string) error {
+	_, _, err := t.store.Get(key)
+	if errors.Is(err, shareddata.ErrNotFound) {
+		err = t.store.Set(key, emptySet, 0)
+	}
+	return err
+}
+
+// Failure says why a rule could not use its bucket.
+type Failure uint8
+
+const (
+	NoFailure    Failure = iota
+	StoreFailure         // the store answered an error other than a CAS mismatch
+	Contention           // every compare-and-swap attempt lost to another worker
+	Overflow             // the key's set is full of keys in use (raise max_keys)
+)
+
+var failureNames = [...]string{"", "store error", "cas retries exhausted", "key table full"}
+
+func (f Failure) String() string {
+	if int(f) < len(failureNames) {
+		return failureNames[f]
+	}
+	return "failure"
+}
+
+var (
+	errContention = errors.New("throttle: cas retries exhausted")
+	errOverflow   = errors.New("throttle: key table full")
+)
+
+func failureOf(err error) Failure {
+	switch err {
+	case errContention:
+		return Contention
+	case errOverflow:
+		return Overflow
+	}
+	return StoreFailure
+}
+
+// Err returns the last store error a call met (nil when none), for the glue to log.
+func (t *Throttler) Err() error { return t.fail }
+
+// NeedsBody reports whether some rule needs facts that come from the request body (the model, or
+// the token estimate), so that the glue knows to buffer the body before calling Decide.
+func (t *Throttler) NeedsBody() bool {
+	for i := range t.rules {
+		c := t.rules[i].cfg
+		if c.Unit == LLMTokens || len(c.Match.Models) > 0 {
+			return true
+		}
+		for _, s := range c.Key {
+			if s.Kind == SelModel {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Decide evaluates every rule that matches req at time now (monotonic nanoseconds) and returns
+// the combined decision. Tokens are reserved for every admitting rule; when the decision is
+// Reject, they are given back before Decide returns. Otherwise keep the Decision's Reservation
+// for Settle, Release and ObserveUpstream.
+func (t *Throttler) Decide(now int64, req *Request) Decision {
+	var d Decision
+	for i := range t.rules {
+		r := &t.rules[i]
+		if r.matches(req) {
+			t.decideRule(&d.Reservation, r, now, req)
+		}
+	}
+	t.conclude(&d, now)
+	return d
+}
+
+func (t *Throttler) decideRule(res *Reservation, r *rule, now int64, req *Request) {
+	start := len(res.keys)
+	res.keys = r.appendKey(res.keys, req)
+	key := res.keys[start:len(res.keys):len(res.keys)]
+	o := op{kind: opDecide, d: r.demandOf(req)}
+	out := Outcome{rule: r, key: key, Shadow: r.cfg.Shadow, Step: -1}
+	if err := t.run(r, key, now, &o); err != nil {
+		out.Failure = failureOf(err)
+		if r.cfg.Fail == FailClosed {
+			out.Action, out.RetryAfter = Reject, time.Second
+		}
+	} else {
+		v := o.v
+		out.Action, out.Step, out.Cost = v.action, v.step, v.cost
+		out.Delay, out.RetryAfter = time.Duration(v.delay), time.Duration(v.retry)
+		out.reserved = v.action != Reject
+		if v.delay > 0 {
+			out.releaseAt = satAdd(now, v.delay)
+		}
+		out.setState(&o)
+	}
+	res.add(out)
+}
+
+// conclude combines the rules' outcomes: the most severe enforced action wins; a rejection gives
+// back what the other rules reserved.
+func (t *Throttler) conclude(d *Decision, now int64) {
+	outs := d.Reservation.Outcomes()
+	for i := range outs {
+		if !outs[i].Shadow {
+			d.Action = max(d.Action, outs[i].Action)
+		}
+	}
+	if d.Action == Reject {
+		d.Status = 503
+		var retry time.Duration
+		for i := range outs {
+			o := &outs[i]
+			if !o.Shadow && o.Action == Reject {
+				retry = max(retry, o.RetryAfter)
+				if o.Failure == NoFailure {
+					d.Status = 429
+				}
+			}
+		}
+		d.RetryAfter = int64(ceilDiv(int64(retry), int64(time.Second)))
+		t.Release(now, &d.Reservation)
+		return
+	}
+	for i := range outs {
+		o := &outs[i]
+		if o.Shadow {
+			continue
+		}
+		d.Delay = max(d.Delay, o.Delay)
+		if o.Action == Degrade && o.Step >= 0 {
+			d.Degrade.merge(o.rule.steps[o.Step].cfg)
+		}
+	}
+}
+
+// Release gives back the tokens of every rule in res, for a request that never reached the
+// upstream (the client went away while it was held, or the glue gave up on it). Releasing twice
+// is harmless.
+func (t *Throttler) Release(now int64, res *Reservation) {
+	outs := res.Outcomes()
+	for i := range outs {
+		o := &outs[i]
+		if !o.reserved {
+			continue
+		}
+		op := op{kind: opRelease, tokens: o.Cost, at: o.releaseAt}
+		if t.run(o.rule, o.key, now, &op) == nil {
+			o.setState(&op)
+		}
+		o.reserved, o.Cost = false, 0
+	}
+}
+
+// Settle corrects the reservation of every llm_tokens rule in res to the usage the response
+// reported: the difference between actual and what is reserved is refunded or charged to the same
+// buckets. It may be called again with a larger cumulative usage (a stream reporting usage as it
+// goes); each call charges only the change.
+func (t *Throttler) Settle(now int64, res *Reservation, actual int64) {
+	actual = min(max(actual, 0), maxTokensLimit)
+	outs := res.Outcomes()
+	for i := range outs {
+		o := &outs[i]
+		if !o.reserved || o.rule.cfg.Unit != LLMTokens || actual == o.Cost {
+			continue
+		}
+		op := op{kind: opSettle, tokens: actual - o.Cost}
+		if t.run(o.rule, o.key, now, &op) == nil {
+			o.setState(&op)
+			o.Cost = actual
+		}
+	}
+}
+
+// ObserveUpstream reports the upstream's answer to a request decided with res. A status the
+// rule's adaptive section lists, or any positive retryAfter, steps the rate of that rule's bucket
+// down (see Adaptive).
+func (t *Throttler) ObserveUpstream(now int64, res *Reservation, status int, retryAfter time.Duration) {
+	outs := res.Outcomes()
+	for i := range outs {
+		o := &outs[i]
+		a := o.rule.adapt
+		if a == nil || o.Failure != NoFailure || !(retryAfter > 0 || containsInt(a.statuses, status)) {
+			continue
+		}
+		op := op{kind: opSignal, retry: int64(max(retryAfter, 0))}
+		if t.run(o.rule, o.key, now, &op) == nil {
+			o.setState(&op)
+		}
+	}
+}
+
+func containsInt(list []int, v int) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// --- the compare-and-swap loop ------------------------------------------------------------------
+
+type opKind uint8
+
+const (
+	opDecide  opKind = iota // run the ladder, reserve
+	opRelease               // give tokens back, leave the queue
+	opSettle                // charge (or refund, when negative) tokens
+	opSignal                // step the rate down
+)
+
+type op struct {
+	kind   opKind
+	d      demand // opDecide
+	tokens int64  // opRelease: tokens to give back; opSettle: tokens to charge
+	at     int64  // opRelease: the held request's release time, 0 if it was not held
+	retry  int64  // opSignal: the upstream's retry-after, ns
+
+	// results, from the attempt that won
+	v                        verdict
+	remaining, reset, window int64
+}
+
+// run applies o to key's bucket: read the set, compute, write it back if it changed, conditional
+// on the cas read; a lost race starts over, up to the retry bound.
+func (t *Throttler) run(r *rule, key []byte, now int64, o *op) error {
+	sk := r.setKey(r.setOf(key))
+	for attempt := 0; attempt < t.retries; attempt++ {
+		val, cas, err := t.store.Get(sk)
+		if errors.Is(err, shareddata.ErrNotFound) {
+			// Normally New created it; the store may have been reset since.
+			if err := t.store.Set(sk, emptySet, 0); err != nil && !errors.Is(err, shareddata.ErrCASMismatch) {
+				return t.failed(err)
+			}
+			continue
+		}
+		if err != nil {
+			return t.failed(err)
+		}
+		if decodeSet(val, &t.sv) != nil {
+			t.sv.n = 0 // unreadable: start the set afresh rather than fail forever
+		}
+		var b bucket
+		idx, found := t.sv.find(key)
+		switch {
+		case found:
+			e := &t.sv.ent[idx]
+			b = e.b
+			t.q = e.queueInto(t.q)
+			b.queue = t.q
+		case o.kind == opRelease || o.kind == opSettle && o.tokens < 0:
+			return nil // the bucket was idle and forgotten: nothing to give back
+		default:
+			if idx = t.claim(r, now); idx < 0 {
+				return errOverflow
+			}
+			b = bucket{asOf: now, tok: uint64(r.tok), queue: t.q[:0]}
+		}
+		r.advance(&b, now)
+		if !r.apply(&b, now, o) {
+			return nil
+		}
+		t.enc = encodeSet(t.enc[:0], &t.sv, idx, key, &b)
+		err = t.store.Set(sk, t.enc, cas)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, shareddata.ErrCASMismatch) {
+			return t.failed(err)
+		}
+	}
+	return errContention
+}
+
+func (t *Throttler) failed(err error) error {
+	t.fail = err
+	return err
+}
+
+// claim picks the entry of the current set a new key takes: a free one, else the idle entry used
+// longest ago; -1 when every entry is in use.
+func (t *Throttler) claim(r *rule, now int64) int {
+	if t.sv.n < ways {
+		return t.sv.n
+	}
+	best, bestAsOf := -1, int64(math.MaxInt64)
+	for i := 0; i < t.sv.n; i++ {
+		e := &t.sv.ent[i]
+		if e.lastRelease() > now {
+			continue
+		}
+		b := e.b
+		r.advance(&b, now)
+		if b.idle() && e.b.asOf < bestAsOf {
+			best, bestAsOf = i, e.b.asOf
+		}
+	}
+	return best
+}
+
+// apply performs o on b (advanced to now) and reports whether b changed.
+func (r *rule) apply(b *bucket, now int64, o *op) bool {
+	changed := true
+	switch o.kind {
+	case opDecide:
+		o.v = r.decide(b, now, o.d)
+		changed = o.v.action != Reject
+	case opRelease:
+		b.debt = max(0, b.debt-mulSat(o.tokens, r.tok, r.settleMax))
+		if o.at > now {
+			b.queue = removeValue(b.queue, o.at)
+		}
+	case opSettle:
+		b.debt = min(max(0, b.debt+mulSat(o.tokens, r.tok, r.settleMax)), r.settleMax)
+	case opSignal:
+		r.stepDown(b, now, o.retry)
+	}
+	o.remaining = r.remaining(b)
+	o.reset = r.refillTime(b, now, b.debt)
+	pct, _ := r.pctAt(b, now)
+	o.window = ceilDiv(ceilDiv(r.cap, r.n*pct), int64(time.Second))
+	return changed
+}
+
+// stepDown lowers b's rate after an overload signal. During a cool-down further signals only
+// extend it: a burst of 429s from requests already in flight is one signal, not many. After the
+// cool-down (while recovering, or recovered) a signal steps down again from the current rate.
+func (r *rule) stepDown(b *bucket, now, retry int64) {
+	a := r.adapt
+	hold := satAdd(now, max(a.cooldown, retry))
+	if b.pen != 0 && now < b.until {
+		b.until = max(b.until, hold)
+		return
+	}
+	pct, _ := r.pctAt(b, now)
+	pen := max(a.min, pct*a.factor/pctScale)
+	if pen >= pctScale {
+		return
+	}
+	b.pen, b.until = uint8(pen), hold
+}
+
+// mulSat is a×b, saturated to ±limit.
+func mulSat(a, b, limit int64) int64 {
+	if a == 0 || b == 0 {
+		return 0
+	}
+	if a > 0 && a > limit/b || a < 0 && -a > limit/b {
+		if a < 0 {
+			return -limit
+		}
+		return limit
+	}
+	return a * b
+}
