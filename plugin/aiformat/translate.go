@@ -1,6 +1,7 @@
 package aiformat
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/stepgate/stepgate/plugin/aiformat/anthropic"
@@ -178,6 +179,14 @@ func (t *ResponseTranslator) emit(src sse.Event) {
 	hide, any := false, false
 	for i := range t.events {
 		ev := &t.events[i]
+		if ev.Kind == hub.EvStart && t.enc != nil {
+			if ev.ID == "" {
+				ev.ID = t.genID()
+			}
+			if ev.Model == "" {
+				ev.Model = t.model
+			}
+		}
 		switch ev.Kind {
 		case hub.EvUsage:
 			t.usage.Merge(ev.Usage)
@@ -218,6 +227,9 @@ func (t *ResponseTranslator) Finish(body []byte) (int, []byte) {
 		return e.Status, e.Body
 	}
 	t.usage = t.resp.Usage
+	if t.resp.ID == "" {
+		t.resp.ID = t.genID()
+	}
 	if t.resp.Model == "" {
 		t.resp.Model = t.model
 	}
@@ -304,6 +316,18 @@ func (t *ResponseTranslator) synthStream() []byte {
 	out = enc.Encode(out, &hub.Event{Kind: hub.EvUsage, Usage: r.Usage})
 	out = enc.Encode(out, &hub.Event{Kind: hub.EvDone})
 	return out
+}
+
+// genID makes a response id for providers that give none (Gemini may not, Ollama never does).
+func (t *ResponseTranslator) genID() string {
+	id := strconv.FormatInt(t.now, 36)
+	switch t.client {
+	case DialectAnthropic:
+		return "msg_" + id
+	case DialectGemini:
+		return id
+	}
+	return "chatcmpl-" + id
 }
 
 // Usage is the token usage the provider reported (Known is false when it reported none).

@@ -148,6 +148,11 @@ func userToHub(w *jsonx.Writer, i int, c gjson.Result) *hub.Error {
 	w.Obj()
 	w.StrField("role", "user")
 	w.Key("content")
+	if t := c.Get("#(type==\"text\").text"); parts == 1 && t.Type == gjson.String {
+		w.Raw(t.Raw) // a lone text block: the plain string form every OpenAI-compatible server takes
+		w.End()
+		return nil
+	}
 	w.Arr()
 	j = 0
 	c.ForEach(func(_, b gjson.Result) bool {

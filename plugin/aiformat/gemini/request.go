@@ -207,6 +207,11 @@ func userToHub(w *jsonx.Writer, ids *callIDs, i int, parts gjson.Result) *hub.Er
 	w.Obj()
 	w.StrField("role", "user")
 	w.Key("content")
+	if t := parts.Get("#(text%\"*\").text"); others == 1 && t.Type == gjson.String {
+		w.Raw(t.Raw) // a lone text part: the plain string form every OpenAI-compatible server takes
+		w.End()
+		return nil
+	}
 	w.Arr()
 	j = 0
 	parts.ForEach(func(_, p gjson.Result) bool {
