@@ -143,7 +143,7 @@ func checkIstioRouting(t testing.TB, ms []manifest, ps []provider) {
 	for _, p := range ps {
 		var routed bool
 		for _, r := range vs {
-			if r.Get("match.0.headers." + clusterHeader + ".exact").String() != p.cluster {
+			if r.Get("match.0.headers."+clusterHeader+".exact").String() != p.cluster {
 				continue
 			}
 			routed = true
