@@ -33,7 +33,7 @@ func (d openaiDialect) route(r *http.Request, s *Server) (route, *apiError) {
 		case p == "/v1/models" && r.Method == http.MethodGet:
 			return route{ep: epModels}, nil
 		}
-		return route{}, oaiInvalid(fmt.Sprintf("Invalid URL (%s %s)", r.Method, p), "", "")
+		return route{}, oaiErr(http.StatusNotFound, fmt.Sprintf("Invalid URL (%s %s)", r.Method, p), "invalid_request_error", "", "")
 	}
 	notFound := azureErr(http.StatusNotFound, "404", "Resource not found")
 	var rt route
