@@ -245,7 +245,9 @@ func gemWant(status int, msg string, field string) string {
 func gemPlain(status int, msg string) string { return string(gemErr(status, msg).body) }
 
 func TestRejectGemini(t *testing.T) {
-	body := func(extra string) string { return `{"contents":[{"role":"user","parts":[{"text":"hi"}]}]` + extra + `}` }
+	body := func(extra string) string {
+		return `{"contents":[{"role":"user","parts":[{"text":"hi"}]}]` + extra + `}`
+	}
 	runRejects(t, []rejectCase{
 		{"missing key", Gemini, post(geminiPath, body(""), "Content-Type: application/json"), 403,
 			gemPlain(403, "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.")},
