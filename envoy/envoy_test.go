@@ -1,6 +1,7 @@
 package envoy_test
 
 import (
+	"fmt"
 	"net"
 	"regexp"
 	"slices"
@@ -13,7 +14,9 @@ import (
 	wasmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/wasm/v3"
 	"github.com/tidwall/gjson"
 
+	"github.com/stepgate/stepgate/plugin/aiformat"
 	"github.com/stepgate/stepgate/plugin/config"
+	"github.com/stepgate/stepgate/plugin/throttle"
 )
 
 // provider is what the tests need to know of one provider backend in the plugin configuration.
@@ -29,12 +32,15 @@ func pluginProviders(t testing.TB, doc []byte) []provider {
 	var ps []provider
 	gjson.GetBytes(doc, "providers").ForEach(func(name, p gjson.Result) bool {
 		var keys []string
-		for _, k := range p.Get("keys").Array() {
+		if k := p.Get("api_key"); k.Exists() {
+			keys = append(keys, k.String())
+		}
+		for _, k := range p.Get("api_keys").Array() {
 			keys = append(keys, k.String())
 		}
 		ps = append(ps, provider{
 			name: name.String(), typ: p.Get("type").String(), cluster: p.Get("cluster").String(),
-			authority: p.Get("authority").String(), keys: keys,
+			authority: p.Get("host").String(), keys: keys,
 		})
 		return true
 	})
@@ -119,10 +125,27 @@ func TestPluginConfigIsValid(t *testing.T) {
 		pluginJSONPath:          readFile(t, pluginJSONPath),
 		"envoy.yaml (embedded)": []byte(embeddedPluginConfig(t, loadBootstrap(t))),
 	} {
-		if _, err := config.Parse(doc); err != nil {
-			t.Errorf("%s: config.Parse: %v", name, err)
+		if err := parsePluginConfig(doc); err != nil {
+			t.Errorf("%s: %v", name, err)
 		}
 	}
+}
+
+// parsePluginConfig validates a plugin configuration with the filter's own parsers: config.Parse,
+// which aggregates every section, and the section parsers of the domain packages directly, so that
+// the examples are checked section by section even where config.Parse does not call them yet.
+func parsePluginConfig(doc []byte) error {
+	if _, err := config.Parse(doc); err != nil {
+		return fmt.Errorf("config.Parse: %w", err)
+	}
+	root := gjson.ParseBytes(doc)
+	if _, err := aiformat.ParseConfig(root, ""); err != nil {
+		return fmt.Errorf("aiformat.ParseConfig: %w", err)
+	}
+	if _, err := throttle.ParseConfig(root.Get("throttle"), "throttle"); err != nil {
+		return fmt.Errorf("throttle.ParseConfig: %w", err)
+	}
+	return nil
 }
 
 // TestClusterReferences: every cluster a route, a filter or the plugin configuration names exists,
@@ -259,11 +282,15 @@ func TestBufferLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 	const headroom = 64 << 10
-	need := uint32(cfg.Limits.MaxRequestBodyBytes + headroom)
+	limit := cfg.Limits.MaxRequestBodyBytes
+	if mb := gjson.GetBytes(readFile(t, pluginJSONPath), "models.max_body_bytes"); mb.Exists() && mb.Int() < limit {
+		limit = mb.Int()
+	}
+	need := uint32(limit + headroom)
 	b := loadBootstrap(t)
 	l := b.GetStaticResources().GetListeners()[0]
 	if got := l.GetPerConnectionBufferLimitBytes().GetValue(); got < need {
-		t.Errorf("listener per_connection_buffer_limit_bytes = %d, want >= %d (plugin limit %d + headroom)", got, need, cfg.Limits.MaxRequestBodyBytes)
+		t.Errorf("listener per_connection_buffer_limit_bytes = %d, want >= %d (plugin limit %d + headroom)", got, need, limit)
 	}
 	h2 := hcm(t, b).GetHttp2ProtocolOptions()
 	if got := h2.GetInitialStreamWindowSize().GetValue(); got < need {

@@ -82,8 +82,8 @@ func one(t testing.TB, ms []manifest, kind string) manifest {
 // providers.
 func checkPluginConfig(t testing.TB, where string, js []byte) []provider {
 	t.Helper()
-	if _, err := config.Parse(js); err != nil {
-		t.Errorf("%s: config.Parse: %v", where, err)
+	if err := parsePluginConfig(js); err != nil {
+		t.Errorf("%s: %v", where, err)
 	}
 	return pluginProviders(t, js)
 }
