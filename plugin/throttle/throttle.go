@@ -1,6 +1,7 @@
 package throttle
 
 import (
+	"cmp"
 	"errors"
 	"math"
 	"time"
@@ -286,8 +287,9 @@ func (t *Throttler) conclude(d *Decision, now int64) {
 
 // Release gives back the tokens of every rule in res, for a request that never reached the
 // upstream (the client went away while it was held, or the glue gave up on it). Releasing twice
-// is harmless.
-func (t *Throttler) Release(now int64, res *Reservation) {
+// is harmless. An error (the first one) means some tokens stay taken until they refill.
+func (t *Throttler) Release(now int64, res *Reservation) error {
+	var first error
 	outs := res.Outcomes()
 	for i := range outs {
 		o := &outs[i]
@@ -295,18 +297,23 @@ func (t *Throttler) Release(now int64, res *Reservation) {
 			continue
 		}
 		op := op{kind: opRelease, tokens: o.Cost, at: o.releaseAt}
-		if t.run(o.rule, o.key, now, &op) == nil {
+		if err := t.run(o.rule, o.key, now, &op); err != nil {
+			first = cmp.Or(first, err)
+		} else {
 			o.setState(&op)
 		}
 		o.reserved, o.Cost = false, 0
 	}
+	return first
 }
 
 // Settle corrects the reservation of every llm_tokens rule in res to the usage the response
 // reported: the difference between actual and what is reserved is refunded or charged to the same
 // buckets. It may be called again with a larger cumulative usage (a stream reporting usage as it
-// goes); each call charges only the change.
-func (t *Throttler) Settle(now int64, res *Reservation, actual int64) {
+// goes); each call charges only the change. An error (the first one) means some bucket keeps the
+// reservation as it was; a later call may still correct it.
+func (t *Throttler) Settle(now int64, res *Reservation, actual int64) error {
+	var first error
 	actual = min(max(actual, 0), maxTokensLimit)
 	outs := res.Outcomes()
 	for i := range outs {
@@ -315,17 +322,21 @@ func (t *Throttler) Settle(now int64, res *Reservation, actual int64) {
 			continue
 		}
 		op := op{kind: opSettle, tokens: actual - o.Cost}
-		if t.run(o.rule, o.key, now, &op) == nil {
-			o.setState(&op)
-			o.Cost = actual
+		if err := t.run(o.rule, o.key, now, &op); err != nil {
+			first = cmp.Or(first, err)
+			continue
 		}
+		o.setState(&op)
+		o.Cost = actual
 	}
+	return first
 }
 
 // ObserveUpstream reports the upstream's answer to a request decided with res. A status the
 // rule's adaptive section lists, or any positive retryAfter, steps the rate of that rule's bucket
 // down (see Adaptive).
-func (t *Throttler) ObserveUpstream(now int64, res *Reservation, status int, retryAfter time.Duration) {
+func (t *Throttler) ObserveUpstream(now int64, res *Reservation, status int, retryAfter time.Duration) error {
+	var first error
 	outs := res.Outcomes()
 	for i := range outs {
 		o := &outs[i]
@@ -334,10 +345,13 @@ func (t *Throttler) ObserveUpstream(now int64, res *Reservation, status int, ret
 			continue
 		}
 		op := op{kind: opSignal, retry: int64(max(retryAfter, 0))}
-		if t.run(o.rule, o.key, now, &op) == nil {
-			o.setState(&op)
+		if err := t.run(o.rule, o.key, now, &op); err != nil {
+			first = cmp.Or(first, err)
+			continue
 		}
+		o.setState(&op)
 	}
+	return first
 }
 
 func containsInt(list []int, v int) bool {
