@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 var update = flag.Bool("update", false, "rewrite the plugin configuration embedded in envoy.yaml from stepgate.json")
@@ -45,6 +46,10 @@ func embedJSON(yamlText, doc []byte) ([]byte, error) {
 		// A "|" block keeps exactly one final newline: anything else would not round-trip.
 		return nil, fmt.Errorf("the embedded document must end with exactly one newline")
 	}
+	if doc[0] == ' ' || doc[0] == '\t' {
+		// A block scalar takes its indentation from its first line.
+		return nil, fmt.Errorf("the embedded document must not start with white space")
+	}
 	var out strings.Builder
 	for _, l := range lines[:begin+2] {
 		out.WriteString(l)
@@ -53,12 +58,31 @@ func embedJSON(yamlText, doc []byte) ([]byte, error) {
 		if strings.TrimSpace(l) == "" {
 			return nil, fmt.Errorf("the embedded document must not contain blank lines")
 		}
+		if !yamlPrintable(strings.TrimSuffix(l, "\n")) {
+			return nil, fmt.Errorf("the embedded document must be printable UTF-8 without tabs")
+		}
 		out.WriteString(indent + strings.TrimSuffix(l, "\n") + "\n")
 	}
 	for _, l := range lines[end:] {
 		out.WriteString(l)
 	}
 	return []byte(out.String()), nil
+}
+
+// yamlPrintable reports whether YAML carries s unchanged in a block scalar: valid UTF-8 of YAML's
+// printable set, without tabs (JSON never needs raw control characters: it escapes them).
+func yamlPrintable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		ok := r >= 0x20 && r <= 0x7e || r == 0x85 || r >= 0xa0 && r <= 0xd7ff ||
+			r >= 0xe000 && r <= 0xfffd && r != 0xfeff || r >= 0x10000
+		if !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // TestEmbeddedPluginConfig: envoy.yaml hands the filter exactly the bytes of stepgate.json, so that
@@ -109,4 +133,25 @@ func TestEmbedJSONRoundTrip(t *testing.T) {
 	if _, err := embedJSON([]byte("a: 1\n"), []byte("{}\n")); err == nil {
 		t.Error("embed into a file without markers: want an error")
 	}
+}
+
+// FuzzEmbedJSON: whatever embedJSON accepts reads back from the bootstrap byte for byte.
+func FuzzEmbedJSON(f *testing.F) {
+	yamlText := readFile(f, envoyYAMLPath)
+	for _, s := range []string{"{}\n", "{\n  \"a\": \"# b\"\n}\n", "x: |\n  y\n", "- a\n-b\n", "\"\\u00e9\"\n", "a\n b\n  c\n"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		out, err := embedJSON(yamlText, doc)
+		if err != nil {
+			return
+		}
+		b, err := parseBootstrap(out)
+		if err != nil {
+			t.Fatalf("embedded %q: %v", doc, err)
+		}
+		if got := embeddedPluginConfig(t, b); got != string(doc) {
+			t.Fatalf("embedded %q, read back %q", doc, got)
+		}
+	})
 }
