@@ -9,8 +9,6 @@
 // (configuration, http-call responses) reject every write with BAD_ARGUMENT.
 package buffer
 
-import "github.com/stepgate/stepgate/hostsim/internal/abi"
-
 // Buffer is a view of bytes a plugin may read and, when mutable, write.
 // The zero Buffer is an absent mutable buffer: empty, and writes fail with BAD_ARGUMENT
 // (what Envoy does when the body pointer it would expose is null).
@@ -50,10 +48,11 @@ func (b Buffer) Slice(start, length uint64) []byte {
 	return all[start : start+length]
 }
 
-// Write applies proxy_set_buffer_bytes(start, length, data) with Envoy's rules.
-func (b Buffer) Write(start, length uint64, data []byte) abi.Status {
+// Write applies proxy_set_buffer_bytes(start, length, data) with Envoy's rules; false means
+// the write was refused (BAD_ARGUMENT).
+func (b Buffer) Write(start, length uint64, data []byte) bool {
 	if b.data == nil {
-		return abi.BadArgument
+		return false
 	}
 	cur := *b.data
 	size := uint64(len(cur))
@@ -64,11 +63,11 @@ func (b Buffer) Write(start, length uint64, data []byte) abi.Status {
 	case start == 0 && length >= size:
 		*b.data = append(cur[:0:0], data...)
 	case start == 0:
-		return abi.BadArgument
+		return false
 	case start >= size:
 		*b.data = append(cur, data...)
 	default:
-		return abi.BadArgument
+		return false
 	}
-	return abi.OK
+	return true
 }

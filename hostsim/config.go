@@ -1,0 +1,92 @@
+package hostsim
+
+import (
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Config describes one plugin and the Envoy that runs it (one http filter entry: a vm_config
+// and a plugin configuration).
+type Config struct {
+	// Module is the .wasm file's bytes (required).
+	Module []byte
+	// PluginConfig is the plugin configuration (config.configuration), readable by the plugin
+	// only inside proxy_on_configure.
+	PluginConfig []byte
+	// VMConfig is the VM configuration (config.vm_config.configuration).
+	VMConfig []byte
+	// Env is the VM's environment (vm_config.environment_variables.key_values).
+	Env map[string]string
+
+	// PluginName, RootID and VMID are config.name, config.root_id and vm_config.vm_id; they
+	// show in the plugin_name/plugin_root_id/plugin_vm_id properties and log prefixes, and
+	// VMID partitions shared data and shared queues.
+	PluginName string
+	RootID     string
+	VMID       string
+
+	// Workers is the number of worker threads, each with its own VM (default 1).
+	Workers int
+	// Clock supplies time and drives ticks (default RealClock()).
+	Clock Clock
+
+	// Clusters maps Envoy cluster names to base URLs ("http://127.0.0.1:8080"): the targets of
+	// proxy_http_call and of Proxy. proxy_http_call to a cluster not listed is BAD_ARGUMENT.
+	Clusters map[string]string
+
+	// FailOpen lets traffic through when the VM has failed, instead of answering 503
+	// (failure_policy FAIL_OPEN, formerly fail_open: true).
+	FailOpen bool
+	// LegacyWASI reproduces Envoy releases whose proxy-wasm-cpp-host predates PR #533 (before
+	// April 2026, from PR #427 on): a smaller WASI function set and a poll_oneoff that fails
+	// with ENOSYS (52), which a Go module survives only if its runtime never polls.
+	LegacyWASI bool
+	// BufferLimit is the per-stream buffer limit for bodies a plugin makes Envoy buffer
+	// (per_connection_buffer_limit_bytes, default 1 MiB). Going over it answers 413 on the
+	// request path and 500 on the response path.
+	BufferLimit int
+
+	// CompilationCacheDir keeps compiled modules across processes (default
+	// os.UserCacheDir()/stepgate-hostsim; "-" disables the on-disk cache).
+	CompilationCacheDir string
+	// OnLog, if set, receives every log line as it is written (the dev gateway prints them).
+	OnLog func(LogEntry)
+	// LogCapacity bounds the log lines kept for Logs (default 10000, oldest dropped first).
+	LogCapacity int
+	// HTTPClient performs proxy_http_call requests (default: a client with no overall timeout;
+	// the plugin's timeout applies per call).
+	HTTPClient HTTPDoer
+}
+
+const (
+	defaultBufferLimit = 1 << 20
+	defaultLogCapacity = 10000
+)
+
+func (c *Config) withDefaults() {
+	if c.Workers <= 0 {
+		c.Workers = 1
+	}
+	if c.Clock == nil {
+		c.Clock = RealClock()
+	}
+	if c.BufferLimit <= 0 {
+		c.BufferLimit = defaultBufferLimit
+	}
+	if c.LogCapacity <= 0 {
+		c.LogCapacity = defaultLogCapacity
+	}
+	if c.CompilationCacheDir == "" {
+		if dir, err := os.UserCacheDir(); err == nil {
+			c.CompilationCacheDir = filepath.Join(dir, "stepgate-hostsim")
+		}
+	}
+	if c.HTTPClient == nil {
+		c.HTTPClient = defaultHTTPClient
+	}
+}
+
+// tickResolution is the smallest tick period Envoy's timers honour in practice; periods are
+// whole milliseconds in the ABI.
+const tickResolution = time.Millisecond
