@@ -25,8 +25,8 @@ func RealClock() Clock { return realClock{origin: time.Now()} }
 
 type realClock struct{ origin time.Time }
 
-func (c realClock) Now() time.Time                  { return time.Now() }
-func (c realClock) Monotonic() time.Duration        { return time.Since(c.origin) }
+func (c realClock) Now() time.Time                 { return time.Now() }
+func (c realClock) Monotonic() time.Duration       { return time.Since(c.origin) }
 func (c realClock) attach(h *Host) (detach func()) { return h.runTickLoop() }
 
 // VirtualClock is a manual clock for tests. Time stands still until Advance moves it; Advance

@@ -335,9 +335,11 @@ func (v *vm) DefineMetric(t uint32, name []byte) (uint32, abi.Status) {
 	return v.metrics.Define(abi.MetricType(t), string(name))
 }
 
-func (v *vm) IncrementMetric(id uint32, offset int64) abi.Status { return v.metrics.Increment(id, offset) }
-func (v *vm) RecordMetric(id uint32, value uint64) abi.Status   { return v.metrics.Record(id, value) }
-func (v *vm) GetMetric(id uint32) (uint64, abi.Status)          { return v.metrics.Get(id) }
+func (v *vm) IncrementMetric(id uint32, offset int64) abi.Status {
+	return v.metrics.Increment(id, offset)
+}
+func (v *vm) RecordMetric(id uint32, value uint64) abi.Status { return v.metrics.Record(id, value) }
+func (v *vm) GetMetric(id uint32) (uint64, abi.Status)        { return v.metrics.Get(id) }
 
 // Foreign functions: Envoy registers compress, uncompress, clear_route_cache,
 // set_envoy_filter_state, declare_property, sign, verify_signature and (with the CEL parser)

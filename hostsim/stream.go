@@ -116,24 +116,24 @@ type Stream struct {
 
 	req, resp half
 
-	up, down         Message
-	upTaken          int
-	downTaken        int
-	discardTaken     bool
-	localReply       *LocalReply
-	upstreamIgnored  bool // a local reply replaced the upstream response
-	upstreamReset    bool
-	reset            bool
-	done             bool
-	details          string
-	responseCode     uint32
-	bytesReceived    int64
-	bytesSent        int64
-	startWall        time.Time
-	startMono        time.Duration
-	duration         time.Duration
-	calls            []callRecord
-	changed          chan struct{}
+	up, down        Message
+	upTaken         int
+	downTaken       int
+	discardTaken    bool
+	localReply      *LocalReply
+	upstreamIgnored bool // a local reply replaced the upstream response
+	upstreamReset   bool
+	reset           bool
+	done            bool
+	details         string
+	responseCode    uint32
+	bytesReceived   int64
+	bytesSent       int64
+	startWall       time.Time
+	startMono       time.Duration
+	duration        time.Duration
+	calls           []callRecord
+	changed         chan struct{}
 }
 
 // half is one direction of the stream inside the filter: Envoy's header/body/trailer pointers

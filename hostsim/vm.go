@@ -416,4 +416,3 @@ func (v *vm) close(ctx context.Context) {
 	v.mboxMu.Unlock()
 	v.mod.Close(ctx)
 }
-
