@@ -108,6 +108,49 @@ func (r *rule) refillTime(b *bucket, from, x int64) int64 {
 	}
 }
 
+// refilled is the units refilled from `from` to `to`, capped at limit.
+func (r *rule) refilled(b *bucket, from, to, limit int64) int64 {
+	var sum int64
+	for t := from; t < to && sum < limit; {
+		pct, end := r.pctAt(b, t)
+		end = min(end, to)
+		perNs := r.n * pct
+		if end-t >= ceilDiv(limit-sum, perNs) {
+			return limit
+		}
+		sum += (end - t) * perNs
+		t = end
+	}
+	return min(sum, limit)
+}
+
+// firstWindow returns the earliest t ≥ from at which a window of length d refills x units, or
+// MaxInt64 for never. The rate never decreases along b's schedule, so the refill over a window
+// only grows with t: bisection over the recovery finds it.
+func (r *rule) firstWindow(b *bucket, from, d, x int64) int64 {
+	ok := func(t int64) bool { return r.refilled(b, t, satAdd(t, d), x) >= x }
+	if ok(from) {
+		return from
+	}
+	last := from // after the last recovery step the rate is constant
+	if b.pen != 0 && r.adapt != nil {
+		last = max(from, satAdd(b.until, (r.adapt.steps-1)*r.adapt.interval))
+	}
+	if !ok(last) {
+		return math.MaxInt64
+	}
+	lo, hi := from, last // ok(hi), !ok(lo)
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		if ok(mid) {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	return hi
+}
+
 // idle reports whether b, advanced to now, is indistinguishable from a fresh bucket: full, nothing
 // held, no step-down. Forgetting it loses nothing, so its slot can go to another key.
 func (b *bucket) idle() bool {
@@ -148,6 +191,9 @@ func (r *rule) costAt(d demand, s *step) int64 {
 // the request until lp has refilled to the step's threshold, if that is within max_delay and
 // fewer than max_queue requests are held; reject, or running out of steps, rejects.
 func (r *rule) decide(b *bucket, now int64, d demand) verdict {
+	// The debt is counted as of asOf, which is later than now when another worker with a later
+	// clock reading wrote last: waits are measured from there.
+	base := max(now, b.asOf)
 	avail := r.cap - b.debt
 	lp := avail - d.cost*r.tok
 	start := -1
@@ -174,7 +220,7 @@ func (r *rule) decide(b *bucket, now int64, d demand) verdict {
 				return r.admit(b, now, verdict{action: Degrade, step: i, cost: c})
 			}
 		case Shape:
-			delay := r.refillTime(b, now, s.level-lp)
+			delay := r.refillTime(b, base, s.level-lp) + (base - now)
 			if delay == 0 {
 				return r.admit(b, now, verdict{action: Allow, step: i, cost: d.cost})
 			}
@@ -203,7 +249,8 @@ func (r *rule) admit(b *bucket, now int64, v verdict) verdict {
 // in the queue), and the minimum of those. Admission only gets easier as the bucket refills and the
 // queue drains, so that minimum is exact.
 func (r *rule) retryAfter(b *bucket, now int64, d demand) int64 {
-	w := window{r: r, b: b, now: now, lp: r.cap - b.debt - d.cost*r.tok, top: r.cap - d.cost*r.tok}
+	base := max(now, b.asOf)
+	w := window{r: r, b: b, now: base, lp: r.cap - b.debt - d.cost*r.tok, top: r.cap - d.cost*r.tok}
 	best := int64(math.MaxInt64)
 	for i := -1; i < len(r.steps); i++ {
 		reach := int64(math.MinInt64) // lp must be at least the next step's threshold to get here
@@ -225,9 +272,9 @@ func (r *rule) retryAfter(b *bucket, now int64, d demand) int64 {
 		}
 	}
 	if best == math.MaxInt64 { // no step can ever take it (a reject step at 100%): a full bucket
-		best = r.refillTime(b, now, b.debt)
+		best = r.refillTime(b, base, b.debt)
 	}
-	return max(best, 1)
+	return max(satAdd(best, base-now), 1)
 }
 
 // window answers "how long until the level after the request reaches x" for one bucket.
@@ -256,8 +303,14 @@ func (w *window) shaped(s *step, reach int64) int64 {
 	// now+t+max_delay — as long as the bucket has not filled up before t.
 	need := w.r.refillTime(w.b, w.now, s.level-w.lp)
 	held := need - s.maxDelay
-	if held > w.until(w.top) {
-		return direct
+	if full := w.until(w.top); held > full {
+		// The bucket fills up first and stops refilling; from then on the wait only shortens if
+		// the rate climbs back after a step-down.
+		t := w.r.firstWindow(w.b, satAdd(w.now, full), s.maxDelay, s.level-w.top)
+		if t == math.MaxInt64 {
+			return direct
+		}
+		held = t - w.now
 	}
 	held = max(held, w.until(reach), 0)
 	if n := len(w.b.queue); n >= s.maxQueue {
