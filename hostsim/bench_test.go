@@ -3,7 +3,6 @@ package hostsim_test
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/stepgate/stepgate/hostsim"
 	"github.com/stepgate/stepgate/hostsim/internal/hostsimtest"
@@ -34,4 +33,3 @@ func BenchmarkNoopPlugin(b *testing.B) {
 	}
 }
 
-var epoch = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)

@@ -167,7 +167,7 @@ func (v *vm) invoke(c *pctx, name string, f api.Function, args ...uint64) (uint6
 		v.fail(name, err)
 		return 0, false
 	}
-	return stack[0], true
+	return uint64(uint32(stack[0])), true // i32 results: the upper bits are undefined
 }
 
 // fail marks the VM broken (cpp-host's FailState::RuntimeError) and logs as Envoy does.

@@ -32,6 +32,9 @@ func ints(n int) []api.ValueType {
 
 var status = []api.ValueType{i32}
 
+// Stack slots hold i32 arguments in their low 32 bits only: wazero leaves the upper bits
+// undefined, so every i32 argument goes through u32 before it is compared or used.
+
 // call is one host function invocation: the handler and the guest memory.
 type call struct {
 	h   Handler
@@ -103,14 +106,14 @@ func Instantiate(ctx context.Context, r wazero.Runtime, v Version, handlerOf fun
 
 var (
 	continueStream = Func{"proxy_continue_stream", ints(1), status, func(c call, s []uint64) {
-		if s[0] > uint64(maxStreamType) {
+		if u32(s[0]) > uint32(maxStreamType) {
 			set(s, BadArgument)
 			return
 		}
 		set(s, c.h.ContinueStream(StreamType(s[0])))
 	}}
 	closeStream = Func{"proxy_close_stream", ints(1), status, func(c call, s []uint64) {
-		if s[0] > uint64(maxStreamType) {
+		if u32(s[0]) > uint32(maxStreamType) {
 			set(s, BadArgument)
 			return
 		}
@@ -135,7 +138,7 @@ var common = []Func{
 	}},
 	{"emscripten_notify_memory_growth", ints(1), nil, func(call, []uint64) {}},
 	{"proxy_log", ints(3), status, func(c call, s []uint64) {
-		if s[0] > uint64(LogCritical) {
+		if u32(s[0]) > uint32(LogCritical) {
 			set(s, BadArgument)
 			return
 		}
@@ -272,7 +275,7 @@ var common = []Func{
 		set(s, c.h.EnqueueSharedQueue(u32(s[0]), v))
 	}},
 	{"proxy_get_header_map_value", ints(5), status, func(c call, s []uint64) {
-		if s[0] > uint64(maxMapType) {
+		if u32(s[0]) > uint32(maxMapType) {
 			set(s, BadArgument)
 			return
 		}
@@ -295,7 +298,7 @@ var common = []Func{
 	{"proxy_add_header_map_value", ints(5), status, mapKeyValue(Handler.AddHeaderMapValue)},
 	{"proxy_replace_header_map_value", ints(5), status, mapKeyValue(Handler.ReplaceHeaderMapValue)},
 	{"proxy_remove_header_map_value", ints(3), status, func(c call, s []uint64) {
-		if s[0] > uint64(maxMapType) {
+		if u32(s[0]) > uint32(maxMapType) {
 			set(s, BadArgument)
 			return
 		}
@@ -307,7 +310,7 @@ var common = []Func{
 		set(s, c.h.RemoveHeaderMapValue(MapType(s[0]), key))
 	}},
 	{"proxy_get_header_map_pairs", ints(3), status, func(c call, s []uint64) {
-		if s[0] > uint64(maxMapType) {
+		if u32(s[0]) > uint32(maxMapType) {
 			set(s, BadArgument)
 			return
 		}
@@ -343,7 +346,7 @@ var common = []Func{
 		set(s, OK)
 	}},
 	{"proxy_set_header_map_pairs", ints(3), status, func(c call, s []uint64) {
-		if s[0] > uint64(maxMapType) {
+		if u32(s[0]) > uint32(maxMapType) {
 			set(s, BadArgument)
 			return
 		}
@@ -355,7 +358,7 @@ var common = []Func{
 		set(s, c.h.SetHeaderMapPairs(MapType(s[0]), headermap.Unmarshal(data)))
 	}},
 	{"proxy_get_header_map_size", ints(2), status, func(c call, s []uint64) {
-		if s[0] > uint64(maxMapType) {
+		if u32(s[0]) > uint32(maxMapType) {
 			set(s, BadArgument)
 			return
 		}
@@ -371,7 +374,7 @@ var common = []Func{
 		set(s, OK)
 	}},
 	{"proxy_get_buffer_status", ints(3), status, func(c call, s []uint64) {
-		if s[0] > uint64(maxBufferType) {
+		if u32(s[0]) > uint32(maxBufferType) {
 			set(s, BadArgument)
 			return
 		}
@@ -387,7 +390,7 @@ var common = []Func{
 		set(s, OK)
 	}},
 	{"proxy_get_buffer_bytes", ints(5), status, func(c call, s []uint64) {
-		if s[0] > uint64(maxBufferType) {
+		if u32(s[0]) > uint32(maxBufferType) {
 			set(s, BadArgument)
 			return
 		}
@@ -405,7 +408,7 @@ var common = []Func{
 		set(s, OK)
 	}},
 	{"proxy_set_buffer_bytes", ints(5), status, func(c call, s []uint64) {
-		if s[0] > uint64(maxBufferType) {
+		if u32(s[0]) > uint32(maxBufferType) {
 			set(s, BadArgument)
 			return
 		}
@@ -511,7 +514,7 @@ var common = []Func{
 			return
 		}
 		var addr uint32
-		if len(result) > 0 && s[4] != 0 {
+		if len(result) > 0 && u32(s[4]) != 0 {
 			a, ok := c.h.Malloc(uint32(len(result)))
 			if !ok || !c.mem.Write(a, result) {
 				set(s, InvalidMemoryAccess)
@@ -519,11 +522,11 @@ var common = []Func{
 			}
 			addr = a
 		}
-		if s[4] != 0 && !c.mem.WriteUint32Le(u32(s[4]), addr) {
+		if u32(s[4]) != 0 && !c.mem.WriteUint32Le(u32(s[4]), addr) {
 			set(s, InvalidMemoryAccess)
 			return
 		}
-		if s[5] != 0 && !c.mem.WriteUint32Le(u32(s[5]), uint32(len(result))) {
+		if u32(s[5]) != 0 && !c.mem.WriteUint32Le(u32(s[5]), uint32(len(result))) {
 			set(s, InvalidMemoryAccess)
 			return
 		}
@@ -550,7 +553,7 @@ var common = []Func{
 
 func mapKeyValue(op func(Handler, MapType, []byte, []byte) Status) func(call, []uint64) {
 	return func(c call, s []uint64) {
-		if s[0] > uint64(maxMapType) {
+		if u32(s[0]) > uint32(maxMapType) {
 			set(s, BadArgument)
 			return
 		}
