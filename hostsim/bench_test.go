@@ -32,4 +32,3 @@ func BenchmarkNoopPlugin(b *testing.B) {
 		s.Close()
 	}
 }
-

@@ -372,6 +372,10 @@ func (h *httpContext) OnHttpResponseHeaders(n int, eos bool) types.Action {
 	if h.has("pause-resp-headers") {
 		return types.ActionPause
 	}
+	if v, ok := h.probe["resp-headers-action"]; ok {
+		n, _ := strconv.Atoi(v)
+		return types.Action(n)
+	}
 	return types.ActionContinue
 }
 
