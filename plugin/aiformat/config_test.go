@@ -77,11 +77,11 @@ func TestRouteLookup(t *testing.T) {
 		t.Fatal(err)
 	}
 	cases := map[string]string{
-		"gpt-4o":        "gpt-4o",   // exact beats patterns
-		"gpt-4o-audio":  "gpt-4o-*", // most specific pattern
-		"gpt-3.5-turbo": "gpt-*",
-		"qwen-local":    "*-local",
-		"claude":        "*",            // default
+		"gpt-4o":                    "gpt-4o",   // exact beats patterns
+		"gpt-4o-audio":              "gpt-4o-*", // most specific pattern
+		"gpt-3.5-turbo":             "gpt-*",
+		"qwen-local":                "*-local",
+		"claude":                    "*", // default
 		strings.Repeat("gpt-", 100): "*", // over-long names skip the patterns
 	}
 	for model, want := range cases {

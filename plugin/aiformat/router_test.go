@@ -149,9 +149,9 @@ func TestRequestErrors(t *testing.T) {
 	cfg.MaxBodyBytes = 4096
 	cases := []struct {
 		name, path, body string
-		status            int
-		want              string // in the message
-		dialectPath       string // gjson path of the message in the dialect's error body
+		status           int
+		want             string // in the message
+		dialectPath      string // gjson path of the message in the dialect's error body
 	}{
 		{"malformed", "/v1/chat/completions", `{"model":`, 400, "not valid JSON", "error.message"},
 		{"not object", "/v1/chat/completions", `[1,2]`, 400, "must be a JSON object", "error.message"},
