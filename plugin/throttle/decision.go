@@ -148,41 +148,94 @@ func seconds(d time.Duration) int64 {
 // Names are lower case, as proxy-wasm header maps hold them.
 func (d *Decision) ResponseHeaders(dst []Header) []Header {
 	outs := d.Reservation.Outcomes()
-	var policy, limit, shadow []byte
-	primary := -1
+	// Every value is built in one buffer and converted to one string, which the headers slice.
+	var hb headerBuf
+	hb.buf = make([]byte, 0, 64+96*len(outs))
+	hb.start()
+	primary, n := -1, 0
 	for i := range outs {
-		o := &outs[i]
-		if o.Shadow && o.Action != Allow {
-			shadow = appendListSep(shadow)
-			shadow = append(append(append(shadow, o.rule.cfg.Name...), '='), o.Action.String()...)
-		}
-		if o.Failure != NoFailure || !o.rule.cfg.Headers && !(d.Action == Reject && o.Action == Reject) {
-			continue
-		}
-		policy = o.appendPolicy(appendListSep(policy))
-		limit = o.appendLimit(appendListSep(limit))
-		if !o.Shadow && (primary < 0 || o.moreSevere(&outs[primary])) {
-			primary = i
+		if o := &outs[i]; o.advertised(d) {
+			hb.buf = o.appendPolicy(appendListSep(hb.buf, n))
+			n++
 		}
 	}
-	if policy != nil {
-		dst = append(dst, Header{"ratelimit-policy", string(policy)}, Header{"ratelimit", string(limit)})
+	if n > 0 {
+		hb.end("ratelimit-policy")
+		n = 0
+		for i := range outs {
+			if o := &outs[i]; o.advertised(d) {
+				hb.buf = o.appendLimit(appendListSep(hb.buf, n))
+				n++
+				if !o.Shadow && (primary < 0 || o.moreSevere(&outs[primary])) {
+					primary = i
+				}
+			}
+		}
+		hb.end("ratelimit")
 	}
 	if primary >= 0 {
 		o := &outs[primary]
-		dst = append(dst,
-			Header{"x-ratelimit-limit", itoa(o.rule.cfg.Burst)},
-			Header{"x-ratelimit-remaining", itoa(o.Remaining)},
-			Header{"x-ratelimit-reset", itoa(o.effectiveWindow())})
+		hb.int("x-ratelimit-limit", o.rule.cfg.Burst)
+		hb.int("x-ratelimit-remaining", o.Remaining)
+		hb.int("x-ratelimit-reset", o.effectiveWindow())
 	}
 	if d.Action == Reject {
-		dst = append(dst, Header{"retry-after", itoa(d.RetryAfter)})
+		hb.int("retry-after", d.RetryAfter)
 	}
+	n = 0
+	for i := range outs {
+		if o := &outs[i]; o.Shadow && o.Action != Allow {
+			hb.buf = append(append(append(appendListSep(hb.buf, n), o.rule.cfg.Name...), '='), o.Action.String()...)
+			n++
+		}
+	}
+	if n > 0 {
+		hb.end("x-stepgate-shadow")
+	}
+	dst = hb.flush(dst)
 	if d.Action != Allow {
 		dst = append(dst, Header{"x-stepgate-step", d.Action.String()})
 	}
-	if shadow != nil {
-		dst = append(dst, Header{"x-stepgate-shadow", string(shadow)})
+	return dst
+}
+
+// advertised reports whether o's RateLimit items go in the response: its rule has headers on, or
+// it rejected the request. A rule that could not use its bucket has nothing true to say.
+func (o *Outcome) advertised(d *Decision) bool {
+	return o.Failure == NoFailure && (o.rule.cfg.Headers || d.Action == Reject && o.Action == Reject)
+}
+
+// headerBuf collects header values back to back in one buffer.
+type headerBuf struct {
+	buf    []byte
+	names  []string
+	ends   []int
+	store  [8]int
+	nstore [8]string
+}
+
+func (h *headerBuf) start() {
+	h.ends, h.names = h.store[:0], h.nstore[:0]
+}
+
+// end closes the value appended since the last end, under name.
+func (h *headerBuf) end(name string) {
+	h.names = append(h.names, name)
+	h.ends = append(h.ends, len(h.buf))
+}
+
+func (h *headerBuf) int(name string, v int64) {
+	h.buf = strconv.AppendInt(h.buf, v, 10)
+	h.end(name)
+}
+
+// flush appends the collected headers to dst, their values slicing one string.
+func (h *headerBuf) flush(dst []Header) []Header {
+	all := string(h.buf)
+	from := 0
+	for i, name := range h.names {
+		dst = append(dst, Header{name, all[from:h.ends[i]]})
+		from = h.ends[i]
 	}
 	return dst
 }
@@ -318,8 +371,9 @@ func appendName(b []byte, name string) []byte {
 	return append(append(append(b, '"'), name...), '"')
 }
 
-func appendListSep(b []byte) []byte {
-	if len(b) > 0 {
+// appendListSep separates the n-th item of a structured-field list from the previous one.
+func appendListSep(b []byte, n int) []byte {
+	if n > 0 {
 		return append(b, ", "...)
 	}
 	return b

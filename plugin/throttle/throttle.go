@@ -225,6 +225,9 @@ func (t *Throttler) Decide(now int64, req *Request) Decision {
 }
 
 func (t *Throttler) decideRule(res *Reservation, r *rule, now int64, req *Request) {
+	if res.keys == nil && len(r.cfg.Key) > 0 {
+		res.keys = make([]byte, 0, 96) // one allocation holds the keys of a few rules
+	}
 	start := len(res.keys)
 	res.keys = r.appendKey(res.keys, req)
 	key := res.keys[start:len(res.keys):len(res.keys)]
