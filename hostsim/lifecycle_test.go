@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stepgate/stepgate/hostsim"
 	"github.com/stepgate/stepgate/hostsim/internal/hostsimtest"
@@ -157,4 +158,26 @@ func TestCloseEndsTheStream(t *testing.T) {
 	cbs := names(s.Callbacks())
 	wantStrings(t, "teardown", cbs[len(cbs)-3:], []string{"proxy_on_log(2)", "proxy_on_done(2)", "proxy_on_delete(2)"})
 	wantEqual(t, "later input ignored", s.SendRequestBody([]byte("x"), true), hostsim.NotCalled)
+}
+
+// A root context that answers false to on_done keeps running until it calls proxy_done.
+func TestCloseWaitsForPluginDone(t *testing.T) {
+	h, err := hostsim.New(context.Background(), hostsim.Config{
+		Module: hostsimtest.Plugin(t, "probe"), PluginConfig: []byte(`{"tick_ms": 5, "done_later": true}`),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := h.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for _, l := range probeLogs(h) {
+		if strings.HasPrefix(l, "plugin done") {
+			order = append(order, l)
+		}
+	}
+	wantStrings(t, "shutdown", order, []string{"plugin done asked later=true", "plugin done now"})
 }
