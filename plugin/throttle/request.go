@@ -3,6 +3,7 @@ package throttle
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"math"
 	"strings"
 
 	"github.com/tidwall/gjson"
@@ -184,17 +185,29 @@ func hexString(b []byte) string {
 	return string(out)
 }
 
+// TokenEstimate is what an LLMTokens rule reserves for q (before capping at the rule's burst):
+// ⌈PromptChars/4⌉ prompt tokens, about four characters a token for English text and JSON, plus
+// MaxTokens completion tokens, or defaultMaxTokens when the request names no limit.
+func (q *Request) TokenEstimate(defaultMaxTokens int64) int64 {
+	prompt, comp := q.tokenParts(defaultMaxTokens)
+	return prompt + comp
+}
+
+func (q *Request) tokenParts(defaultMaxTokens int64) (prompt, comp int64) {
+	prompt = ceilDiv(min(max(q.PromptChars, 0), math.MaxInt64/2), 4)
+	comp = q.MaxTokens
+	if comp <= 0 {
+		comp = defaultMaxTokens
+	}
+	return prompt, min(max(comp, 0), maxTokensLimit)
+}
+
 // demandOf is what q costs under r.
 func (r *rule) demandOf(q *Request) demand {
 	if r.cfg.Unit != LLMTokens {
 		return demand{cost: 1}
 	}
-	prompt := ceilDiv(max(q.PromptChars, 0), 4)
-	comp := q.MaxTokens
-	if comp <= 0 {
-		comp = r.cfg.DefaultMaxTokens
-	}
-	comp = min(comp, maxTokensLimit)
+	prompt, comp := q.tokenParts(r.cfg.DefaultMaxTokens)
 	// A request larger than the whole bucket could never pass: it reserves the burst and Settle
 	// charges the rest.
 	return demand{cost: min(max(prompt+comp, 1), r.cfg.Burst), prompt: prompt, comp: comp}
