@@ -74,7 +74,11 @@ func (c *Config) ParseRequest(method, path, query string, body []byte) (*Request
 	if err := r.toHub(path, query); err != nil {
 		return nil, render(d, err)
 	}
-	v, err := openai.Inspect(bstr(r.Hub))
+	inspect := openai.Inspect
+	if d != DialectOpenAI {
+		inspect = openai.InspectValid // the codecs wrote it: well-formed by construction
+	}
+	v, err := inspect(bstr(r.Hub))
 	if err != nil {
 		return nil, render(d, err)
 	}

@@ -78,7 +78,7 @@ func systemFromHub(w *jsonx.Writer, msgs gjson.Result) *hub.Error {
 			w.Arr()
 			open = true
 		}
-		err = textBlocks(w, mpath(i), m.Get("content"), false)
+		err = textBlocks(w, i, m.Get("content"), false)
 		return err == nil
 	})
 	if open {
@@ -90,7 +90,7 @@ func systemFromHub(w *jsonx.Writer, msgs gjson.Result) *hub.Error {
 // textBlocks writes the text of hub content (a string or parts) as Anthropic text blocks.
 // Empty strings are skipped: Anthropic rejects empty text blocks. With images set, image parts
 // become image blocks; otherwise they are refused.
-func textBlocks(w *jsonx.Writer, p string, c gjson.Result, images bool) *hub.Error {
+func textBlocks(w *jsonx.Writer, i int, c gjson.Result, images bool) *hub.Error {
 	if c.Type == gjson.String {
 		if c.Raw != `""` {
 			textBlock(w, c.Raw)
@@ -107,7 +107,7 @@ func textBlocks(w *jsonx.Writer, p string, c gjson.Result, images bool) *hub.Err
 			}
 		case "image_url":
 			if !images {
-				err = hub.Invalid(p+".content["+strconv.Itoa(j)+"]", "images are only supported in user messages")
+				err = hub.Invalid(mpath(i)+".content["+strconv.Itoa(j)+"]", "images are only supported in user messages")
 				break
 			}
 			u := part.Get("image_url")
@@ -116,7 +116,7 @@ func textBlocks(w *jsonx.Writer, p string, c gjson.Result, images bool) *hub.Err
 			}
 			imageBlock(w, u.Str)
 		default:
-			err = hub.Invalid(p+".content["+strconv.Itoa(j)+"].type", "content part "+strconv.Quote(part.Get("type").String())+" is not supported by Anthropic")
+			err = hub.Invalid(mpath(i)+".content["+strconv.Itoa(j)+"].type", "content part "+strconv.Quote(part.Get("type").String())+" is not supported by Anthropic")
 		}
 		j++
 		return err == nil
@@ -223,7 +223,7 @@ func userFromHub(w *jsonx.Writer, i int, m gjson.Result) *hub.Error {
 		return nil
 	}
 	w.Arr()
-	err := textBlocks(w, mpath(i), c, true)
+	err := textBlocks(w, i, c, true)
 	w.EndArr()
 	w.End()
 	return err
@@ -237,7 +237,7 @@ func assistantFromHub(w *jsonx.Writer, i int, m gjson.Result) *hub.Error {
 	w.Key("content")
 	w.Arr()
 	if c.Exists() && c.Type != gjson.Null {
-		if err := textBlocks(w, mpath(i), c, false); err != nil {
+		if err := textBlocks(w, i, c, false); err != nil {
 			return err
 		}
 	}
@@ -294,7 +294,7 @@ func paramsFromHub(w *jsonx.Writer, root gjson.Result, t hub.Target) {
 		w.End()
 	}
 	tools := root.Get("tools")
-	if tools.IsArray() && len(tools.Array()) > 0 {
+	if jsonx.NonEmpty(tools) {
 		w.Key("tools")
 		w.Arr()
 		tools.ForEach(func(_, tool gjson.Result) bool {

@@ -35,7 +35,7 @@ func RequestToHub(dst []byte, body string) ([]byte, *hub.Error) {
 		return dst, hub.Invalid("model", "must be a non-empty string")
 	}
 	msgs := root.Get("messages")
-	if !msgs.IsArray() || len(msgs.Array()) == 0 {
+	if !jsonx.NonEmpty(msgs) {
 		return dst, hub.Invalid("messages", "required: a non-empty array")
 	}
 	w := jsonx.Writer{Buf: dst}

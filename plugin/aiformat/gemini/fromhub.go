@@ -54,7 +54,7 @@ func systemFromHub(w *jsonx.Writer, msgs gjson.Result) *hub.Error {
 			w.Arr()
 			open = true
 		}
-		err = parts(w, mpath(i), m.Get("content"), false)
+		err = parts(w, i, m.Get("content"), false)
 		return err == nil
 	})
 	if open {
@@ -65,7 +65,7 @@ func systemFromHub(w *jsonx.Writer, msgs gjson.Result) *hub.Error {
 }
 
 // parts writes hub content (a string or parts) as Gemini parts.
-func parts(w *jsonx.Writer, p string, c gjson.Result, images bool) *hub.Error {
+func parts(w *jsonx.Writer, i int, c gjson.Result, images bool) *hub.Error {
 	if c.Type == gjson.String {
 		textPart(w, c.Raw)
 		return nil
@@ -78,7 +78,7 @@ func parts(w *jsonx.Writer, p string, c gjson.Result, images bool) *hub.Error {
 			textPart(w, part.Get("text").Raw)
 		case "image_url":
 			if !images {
-				err = hub.Invalid(p+".content["+strconv.Itoa(j)+"]", "images are only supported in user messages")
+				err = hub.Invalid(mpath(i)+".content["+strconv.Itoa(j)+"]", "images are only supported in user messages")
 				break
 			}
 			u := part.Get("image_url")
@@ -87,7 +87,7 @@ func parts(w *jsonx.Writer, p string, c gjson.Result, images bool) *hub.Error {
 			}
 			imagePartFromURL(w, u.Str)
 		default:
-			err = hub.Invalid(p+".content["+strconv.Itoa(j)+"].type", "content part "+strconv.Quote(part.Get("type").String())+" is not supported by Gemini")
+			err = hub.Invalid(mpath(i)+".content["+strconv.Itoa(j)+"].type", "content part "+strconv.Quote(part.Get("type").String())+" is not supported by Gemini")
 		}
 		j++
 		return err == nil
@@ -154,7 +154,7 @@ func contentsFromHub(w *jsonx.Writer, msgs gjson.Result) *hub.Error {
 			w.StrField("role", "user")
 			w.Key("parts")
 			w.Arr()
-			err = parts(w, mpath(i), m.Get("content"), true)
+			err = parts(w, i, m.Get("content"), true)
 			w.EndArr()
 			w.End()
 		case "assistant":
@@ -178,7 +178,7 @@ func modelFromHub(w *jsonx.Writer, i int, m gjson.Result, names [][2]string) ([]
 	w.Arr()
 	c := m.Get("content")
 	if c.Type == gjson.String && c.Raw != `""` || c.IsArray() {
-		if err := parts(w, mpath(i), c, false); err != nil {
+		if err := parts(w, i, c, false); err != nil {
 			return names, err
 		}
 	}

@@ -90,7 +90,7 @@ func RequestToHub(dst []byte, body, model string, stream bool) ([]byte, *hub.Err
 		return dst, hub.Invalid("model", "missing from the path")
 	}
 	contents := root.Get("contents")
-	if !contents.IsArray() || len(contents.Array()) == 0 {
+	if !jsonx.NonEmpty(contents) {
 		return dst, hub.Invalid("contents", "required: a non-empty array")
 	}
 	w := jsonx.Writer{Buf: dst}
@@ -424,13 +424,13 @@ func toolsToHub(w *jsonx.Writer, root gjson.Result) *hub.Error {
 	case "NONE":
 		w.StrField("tool_choice", "none")
 	case "ANY":
-		if allowed.IsArray() && len(allowed.Array()) == 1 {
+		if jsonx.NonEmpty(allowed) && !allowed.Get("1").Exists() {
 			w.Key("tool_choice")
 			w.Obj()
 			w.StrField("type", "function")
 			w.Key("function")
 			w.Obj()
-			w.RawField("name", allowed.Array()[0].Raw)
+			w.RawField("name", allowed.Get("0").Raw)
 			w.End()
 			w.End()
 		} else {

@@ -181,11 +181,11 @@ type View struct {
 	N            int64 // choices asked for (1 when absent)
 	Messages     int
 	Images       int
-	PromptChars  int // characters of text in messages and tool definitions
+	PromptChars  int // bytes of (JSON-escaped) text in messages and tool definitions
 }
 
 // EstimatedPromptTokens is a cheap upper-ish estimate of the prompt size for token buckets:
-// four characters per token, a few tokens of framing per message, a flat cost per image.
+// four bytes of text per token (non-ASCII text counts more bytes, so it errs high), a few tokens of framing per message, a flat cost per image.
 // Providers report the real figure, which the throttle settles with afterwards.
 func (v *View) EstimatedPromptTokens() int64 {
 	return int64((v.PromptChars+3)/4 + 4*v.Messages + 3 + 765*v.Images)

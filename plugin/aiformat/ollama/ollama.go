@@ -44,7 +44,7 @@ func RequestFromHub(dst []byte, body string, t hub.Target) ([]byte, *hub.Error) 
 	w.EndArr()
 	w.Key("stream")
 	w.Bool(t.Stream)
-	if tools := root.Get("tools"); tools.IsArray() && len(tools.Array()) > 0 {
+	if tools := root.Get("tools"); jsonx.NonEmpty(tools) {
 		w.RawField("tools", tools.Raw) // Ollama takes OpenAI's tool shape
 	}
 	rf := root.Get("response_format")
@@ -91,7 +91,7 @@ func messages(w *jsonx.Writer, msgs gjson.Result) *hub.Error {
 				}
 			}
 		}
-		if calls := m.Get("tool_calls"); calls.IsArray() && len(calls.Array()) > 0 {
+		if calls := m.Get("tool_calls"); jsonx.NonEmpty(calls) {
 			w.Key("tool_calls")
 			w.Arr()
 			j := 0

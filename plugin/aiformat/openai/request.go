@@ -9,7 +9,6 @@ import (
 	"strconv"
 
 	"github.com/stepgate/stepgate/plugin/aiformat/hub"
-	"github.com/stepgate/stepgate/plugin/aiformat/internal/jsonx"
 	"github.com/tidwall/gjson"
 )
 
@@ -18,10 +17,16 @@ var roles = [...]string{"system", "developer", "user", "assistant", "tool", "fun
 // Inspect validates a hub (OpenAI Chat Completions) request body and returns its view. Every
 // error is a 400 naming the field.
 func Inspect(body string) (hub.View, *hub.Error) {
-	var v hub.View
 	if !gjson.Valid(body) {
-		return v, hub.Invalid("", "request body is not valid JSON")
+		return hub.View{}, hub.Invalid("", "request body is not valid JSON")
 	}
+	return InspectValid(body)
+}
+
+// InspectValid is Inspect for a body already known to be well-formed JSON (a hub request the
+// codecs produced), skipping the syntax pass.
+func InspectValid(body string) (hub.View, *hub.Error) {
+	var v hub.View
 	root := gjson.Parse(body)
 	if !root.IsObject() {
 		return v, hub.Invalid("", "request body must be a JSON object")
@@ -194,7 +199,21 @@ func inspectMessage(v *hub.View, mi int, m gjson.Result) *hub.Error {
 	if !m.IsObject() {
 		return hub.Invalid(msgPath(mi), "must be an object")
 	}
-	role := m.Get("role")
+	// One pass over the members: content is most of the bytes, and every Get would scan it.
+	var role, content, toolCallID, toolCalls gjson.Result
+	m.ForEach(func(k, val gjson.Result) bool {
+		switch k.Str {
+		case "role":
+			role = val
+		case "content":
+			content = val
+		case "tool_call_id":
+			toolCallID = val
+		case "tool_calls":
+			toolCalls = val
+		}
+		return true
+	})
 	if role.Type != gjson.String {
 		return hub.Invalid(msgPath(mi)+".role", "required")
 	}
@@ -207,49 +226,50 @@ func inspectMessage(v *hub.View, mi int, m gjson.Result) *hub.Error {
 	if !known {
 		return hub.Invalid(msgPath(mi)+".role", "unknown role "+strconv.Quote(role.Str))
 	}
-	c := m.Get("content")
 	switch {
-	case c.Type == gjson.String:
-		v.PromptChars += jsonx.LitLen(c.Raw)
-	case c.IsArray():
-		if err := inspectParts(v, mi, c); err != nil {
+	case content.Type == gjson.String:
+		v.PromptChars += len(content.Raw) - 2
+	case content.IsArray():
+		if err := inspectParts(v, mi, content); err != nil {
 			return err
 		}
-	case !c.Exists(), c.Type == gjson.Null:
+	case !content.Exists(), content.Type == gjson.Null:
 		if role.Str != "assistant" {
 			return hub.Invalid(msgPath(mi)+".content", "required")
 		}
 	default:
 		return hub.Invalid(msgPath(mi)+".content", "must be a string or an array of content parts")
 	}
-	if role.Str == "tool" {
-		if id := m.Get("tool_call_id"); id.Type != gjson.String {
-			return hub.Invalid(msgPath(mi)+".tool_call_id", "required")
-		}
+	if role.Str == "tool" && toolCallID.Type != gjson.String {
+		return hub.Invalid(msgPath(mi)+".tool_call_id", "required")
 	}
-	if tc := m.Get("tool_calls"); tc.Exists() && tc.Type != gjson.Null {
-		if !tc.IsArray() {
-			return hub.Invalid(msgPath(mi)+".tool_calls", "must be an array")
-		}
-		var err *hub.Error
-		j := 0
-		tc.ForEach(func(_, call gjson.Result) bool {
-			fn := call.Get("function")
-			if !call.IsObject() || fn.Get("name").Type != gjson.String {
-				err = hub.Invalid(msgPath(mi)+".tool_calls["+itoa(j)+"].function.name", "required")
-				return false
-			}
-			if a := fn.Get("arguments"); a.Exists() && a.Type != gjson.String {
-				err = hub.Invalid(msgPath(mi)+".tool_calls["+itoa(j)+"].function.arguments", "must be a string")
-				return false
-			}
-			j++
-			v.PromptChars += len(fn.Raw)
-			return true
-		})
-		return err
+	if toolCalls.Exists() && toolCalls.Type != gjson.Null {
+		return inspectToolCalls(v, mi, toolCalls)
 	}
 	return nil
+}
+
+func inspectToolCalls(v *hub.View, mi int, tc gjson.Result) *hub.Error {
+	if !tc.IsArray() {
+		return hub.Invalid(msgPath(mi)+".tool_calls", "must be an array")
+	}
+	var err *hub.Error
+	j := 0
+	tc.ForEach(func(_, call gjson.Result) bool {
+		fn := call.Get("function")
+		if !call.IsObject() || fn.Get("name").Type != gjson.String {
+			err = hub.Invalid(msgPath(mi)+".tool_calls["+itoa(j)+"].function.name", "required")
+			return false
+		}
+		if a := fn.Get("arguments"); a.Exists() && a.Type != gjson.String {
+			err = hub.Invalid(msgPath(mi)+".tool_calls["+itoa(j)+"].function.arguments", "must be a string")
+			return false
+		}
+		j++
+		v.PromptChars += len(fn.Raw)
+		return true
+	})
+	return err
 }
 
 func inspectParts(v *hub.View, mi int, c gjson.Result) *hub.Error {
@@ -270,7 +290,7 @@ func inspectParts(v *hub.View, mi int, c gjson.Result) *hub.Error {
 				err = hub.Invalid(q()+".text", "must be a string")
 				return false
 			}
-			v.PromptChars += jsonx.LitLen(t.Raw)
+			v.PromptChars += len(t.Raw) - 2
 		case "image_url":
 			u := part.Get("image_url")
 			if u.IsObject() {

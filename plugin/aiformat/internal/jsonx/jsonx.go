@@ -211,6 +211,10 @@ func LitLen(lit string) int {
 	return n
 }
 
+// NonEmpty reports whether r is an array with at least one element, without building the
+// slice of elements that gjson's Array would allocate.
+func NonEmpty(r gjson.Result) bool { return r.IsArray() && r.Get("0").Exists() }
+
 // ArgsObject returns the JSON object that tool-call arguments text denotes, for providers that
 // want an object (Anthropic input, Gemini args, Ollama arguments). Blank text is the empty
 // object; anything that is not a JSON object reports ok=false.
