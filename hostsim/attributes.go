@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/stepgate/stepgate/hostsim/internal/abi"
-	"github.com/stepgate/stepgate/hostsim/internal/headermap"
 	p "github.com/stepgate/stepgate/hostsim/internal/properties"
 )
 
@@ -201,5 +200,3 @@ func (f filterState) Get(key string) (p.Value, bool) {
 
 // Entries is empty: Envoy's filter state map cannot be listed.
 func (f filterState) Entries() []p.Entry { return nil }
-
-var _ = headermap.Pair{}
