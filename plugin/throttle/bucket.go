@@ -36,7 +36,7 @@ func (r *rule) pctAt(b *bucket, t int64) (pct, end int64) {
 	if t < b.until {
 		return pen, b.until
 	}
-	k := (t-b.until)/a.interval + 1 // t ≥ until, so no overflow
+	k := satSub(t, b.until)/a.interval + 1 // t ≥ until: k ≥ 1
 	if k >= a.steps {
 		return pctScale, math.MaxInt64
 	}
@@ -51,11 +51,11 @@ func (r *rule) drain(b *bucket, from, to int64) {
 			end = to
 		}
 		perNs := r.n * pct
-		if end-t >= ceilDiv(b.debt, perNs) {
+		if satSub(end, t) >= ceilDiv(b.debt, perNs) {
 			b.debt = 0
 			return
 		}
-		b.debt -= (end - t) * perNs
+		b.debt -= (end - t) * perNs // less than the debt: no overflow
 		t = end
 	}
 }
@@ -100,10 +100,10 @@ func (r *rule) refillTime(b *bucket, from, x int64) int64 {
 		pct, end := r.pctAt(b, t)
 		perNs := r.n * pct
 		need := ceilDiv(x, perNs)
-		if end == math.MaxInt64 || end-t >= need {
-			return satAdd(t, need) - from
+		if end == math.MaxInt64 || satSub(end, t) >= need {
+			return satSub(satAdd(t, need), from)
 		}
-		x -= (end - t) * perNs
+		x -= (end - t) * perNs // less than x: no overflow
 		t = end
 	}
 }
@@ -115,10 +115,10 @@ func (r *rule) refilled(b *bucket, from, to, limit int64) int64 {
 		pct, end := r.pctAt(b, t)
 		end = min(end, to)
 		perNs := r.n * pct
-		if end-t >= ceilDiv(limit-sum, perNs) {
+		if satSub(end, t) >= ceilDiv(limit-sum, perNs) {
 			return limit
 		}
-		sum += (end - t) * perNs
+		sum += (end - t) * perNs // less than limit−sum: no overflow
 		t = end
 	}
 	return min(sum, limit)
@@ -220,7 +220,7 @@ func (r *rule) decide(b *bucket, now int64, d demand) verdict {
 				return r.admit(b, now, verdict{action: Degrade, step: i, cost: c})
 			}
 		case Shape:
-			delay := r.refillTime(b, base, s.level-lp) + (base - now)
+			delay := satAdd(r.refillTime(b, base, s.level-lp), satSub(base, now))
 			if delay == 0 {
 				return r.admit(b, now, verdict{action: Allow, step: i, cost: d.cost})
 			}
@@ -274,7 +274,7 @@ func (r *rule) retryAfter(b *bucket, now int64, d demand) int64 {
 	if best == math.MaxInt64 { // no step can ever take it (a reject step at 100%): a full bucket
 		best = r.refillTime(b, base, b.debt)
 	}
-	return max(satAdd(best, base-now), 1)
+	return max(satAdd(best, satSub(base, now)), 1)
 }
 
 // window answers "how long until the level after the request reaches x" for one bucket.
@@ -310,11 +310,11 @@ func (w *window) shaped(s *step, reach int64) int64 {
 		if t == math.MaxInt64 {
 			return direct
 		}
-		held = t - w.now
+		held = satSub(t, w.now)
 	}
 	held = max(held, w.until(reach), 0)
 	if n := len(w.b.queue); n >= s.maxQueue {
-		held = max(held, w.b.queue[n-s.maxQueue]-w.now)
+		held = max(held, satSub(w.b.queue[n-s.maxQueue], w.now))
 	}
 	return min(direct, held)
 }
@@ -364,6 +364,17 @@ func satAdd(a, b int64) int64 {
 		return math.MinInt64
 	}
 	return s
+}
+
+// satSub subtracts without wrapping around.
+func satSub(a, b int64) int64 {
+	if b == math.MinInt64 {
+		if a >= 0 {
+			return math.MaxInt64
+		}
+		return a - b
+	}
+	return satAdd(a, -b)
 }
 
 // mulDivCeil is ⌈a×b/c⌉ computed in 128 bits, capped at limit.

@@ -296,3 +296,33 @@ func (in *fuzzInput) rule() Rule {
 	}
 	return r
 }
+
+// Extreme clocks and stored times (a corrupt set, a clock that is not monotonic nanoseconds) must
+// neither panic nor break the bucket's bounds.
+func TestExtremeTimes(t *testing.T) {
+	times := []int64{math.MinInt64, math.MinInt64 + 1, -sec, 0, sec, math.MaxInt64 - 1, math.MaxInt64}
+	for _, asOf := range times {
+		for _, until := range times {
+			for _, now := range times {
+				m := shareddata.NewMemory()
+				th := newThrottler(t, oneRule(`{"name":"r","key":"tenant","rate":"3/s","burst":5,"max_keys":4,
+					"steps":[{"below":"40%","action":"shape","max_delay":"1s","max_queue":3}],"adaptive":{"factor":"30%"}}`), m)
+				var sv setView
+				_ = decodeSet(emptySet, &sv)
+				v := encodeSet(nil, &sv, 0, []byte("\x01a"), &bucket{debt: 3 * th.rules[0].tok, asOf: asOf, tok: uint64(th.rules[0].tok),
+					pen: 40, until: until, queue: []int64{asOf, until}})
+				if err := m.Set(th.rules[0].setKey(th.rules[0].setOf([]byte("\x01a"))), v, 0); err != nil {
+					t.Fatal(err)
+				}
+				for i := 0; i < 3; i++ {
+					d := th.Decide(now, &Request{Tenant: "a"})
+					d.ResponseHeaders(nil)
+					th.ObserveUpstream(now, &d.Reservation, 429, time.Hour)
+					th.Settle(now, &d.Reservation, 3)
+					th.Release(now, &d.Reservation)
+				}
+				checkStore(t, th, m, true)
+			}
+		}
+	}
+}
