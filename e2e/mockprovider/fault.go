@@ -94,6 +94,9 @@ func ParseFault(spec string) (Fault, error) {
 			return Fault{}, fmt.Errorf("fault spec %q: %w", spec, err)
 		}
 	}
+	if f.isZero() {
+		return Fault{}, fmt.Errorf("fault spec %q does nothing", spec)
+	}
 	return f, nil
 }
 
