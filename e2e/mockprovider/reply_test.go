@@ -87,7 +87,10 @@ func TestReplyRules(t *testing.T) {
 		{"tool choice none", func(c *conversation) { c.choice.mode = "none" }, "mock reply to: call tool f", nil, finishStop},
 		{"tool not offered", func(c *conversation) { c.tools = []string{"g"} }, "mock reply to: call tool f", nil, finishStop},
 		{"not allowed", func(c *conversation) { c.choice.names = []string{"g"} }, "mock reply to: call tool f", nil, finishStop},
-		{"forced", func(c *conversation) { c.last.text = "hi"; c.choice = toolChoice{mode: "required", names: []string{"g"}} },
+		{"forced", func(c *conversation) {
+			c.last.text = "hi"
+			c.choice = toolChoice{mode: "required", names: []string{"g"}}
+		},
 			"", []toolCall{{"g", "{}"}}, finishTools},
 		{"required picks the first tool", func(c *conversation) { c.last.text = "hi"; c.choice.mode = "required" },
 			"", []toolCall{{"f", "{}"}}, finishTools},
