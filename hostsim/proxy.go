@@ -103,7 +103,9 @@ func (p *Proxy) forward(ctx context.Context, s *Stream) {
 	err := s.Await(ctx, func(s *Stream) bool {
 		s.v.mu.Lock()
 		defer s.v.mu.Unlock()
-		headers = s.up.Headers
+		if s.up.headers != nil {
+			headers = fromPairs(s.up.headers.Pairs())
+		}
 		return headers != nil || s.done
 	})
 	if err != nil || headers == nil {
@@ -196,8 +198,8 @@ func (b *forwardedBody) Read(out []byte) (int, error) {
 	for {
 		s := b.s
 		s.v.mu.Lock()
-		avail, end, done, ch := s.up.Body[b.off:], s.up.End, s.done, s.changed
-		trailers := s.up.Trailers
+		avail, end, done, ch := s.up.body[b.off:], s.up.end, s.done, s.changedChan()
+		trailers := fromPairs(s.up.trailers.Pairs())
 		s.v.mu.Unlock()
 		if len(avail) > 0 {
 			n := copy(out, avail)
@@ -276,8 +278,12 @@ func (p *Proxy) respond(ctx context.Context, s *Stream, w http.ResponseWriter) e
 	off := 0
 	for {
 		s.v.mu.Lock()
-		m, done, reset, ch := s.down, s.done, s.reset, s.changed
-		body := m.Body[off:]
+		m := Message{Headers: fromPairs(s.down.headers.Pairs()), Body: s.down.body[off:], End: s.down.end}
+		if m.End {
+			m.Trailers = fromPairs(s.down.trailers.Pairs())
+		}
+		done, reset, ch := s.done, s.reset, s.changedChan()
+		body := m.Body
 		s.v.mu.Unlock()
 		if m.Headers != nil && !wroteHeader {
 			wroteHeader = true

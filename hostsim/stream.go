@@ -116,10 +116,7 @@ type Stream struct {
 
 	req, resp half
 
-	up, down        Message
-	upTaken         int
-	downTaken       int
-	discardTaken    bool
+	up, down        outMsg
 	localReply      *LocalReply
 	upstreamIgnored bool // a local reply replaced the upstream response
 	upstreamReset   bool
@@ -133,7 +130,21 @@ type Stream struct {
 	startMono       time.Duration
 	duration        time.Duration
 	calls           []callRecord
-	changed         chan struct{}
+	callsBuf        [10]callRecord
+	changed         chan struct{} // closed on change; made on demand by a waiter
+	ctxStore        pctx
+}
+
+// outMsg is one direction as it left the filter.
+type outMsg struct {
+	headers, trailers *headermap.Map
+	body              []byte
+	end               bool
+}
+
+func (o *outMsg) message() Message {
+	return Message{Headers: fromPairs(o.headers.Pairs()), Body: append([]byte(nil), o.body...),
+		Trailers: fromPairs(o.trailers.Pairs()), End: o.end}
 }
 
 // half is one direction of the stream inside the filter: Envoy's header/body/trailer pointers
@@ -191,14 +202,15 @@ func (h *Host) NewStream(opts ...StreamOption) *Stream {
 		cfg.worker = int(h.next.Add(1)-1) % len(h.vms)
 	}
 	v := h.vms[cfg.worker]
-	s := &Stream{h: h, v: v, info: cfg.info, overrides: cfg.overrides, filterState: map[string][]byte{},
-		changed: make(chan struct{})}
+	s := &Stream{h: h, v: v, info: cfg.info, overrides: cfg.overrides}
+	s.calls = s.callsBuf[:0]
 	s.resp.response = true
 	s.startWall, s.startMono = h.clock.Now(), h.clock.Monotonic()
 	v.lock()
 	switch {
 	case !v.failed:
-		s.ctx = v.allocContext(streamContextKind)
+		s.ctx = &s.ctxStore
+		v.registerContext(s.ctx, streamContextKind)
 		s.ctx.stream = s
 	case h.cfg.FailOpen:
 		s.mode = bypass
@@ -215,7 +227,7 @@ func (h *Host) NewStream(opts ...StreamOption) *Stream {
 // SendRequestHeaders delivers the request headers; endOfStream means the request has no body.
 // A missing x-request-id is generated, as Envoy's connection manager does.
 func (s *Stream) SendRequestHeaders(h Headers, endOfStream bool) FilterStatus {
-	m := headermap.New(toPairs(h))
+	m := headermap.New([]headermap.Pair(h))
 	if _, ok := m.Get("x-request-id"); !ok {
 		m.Add("x-request-id", newRequestID())
 	}
@@ -229,7 +241,7 @@ func (s *Stream) SendRequestBody(b []byte, endOfStream bool) FilterStatus {
 
 // SendRequestTrailers delivers the request trailers, which end the request.
 func (s *Stream) SendRequestTrailers(t Headers) FilterStatus {
-	return s.with(func() FilterStatus { return s.trailersInput(&s.req, headermap.New(toPairs(t))) })
+	return s.with(func() FilterStatus { return s.trailersInput(&s.req, headermap.New([]headermap.Pair(t))) })
 }
 
 // SendResponseHeaders delivers the upstream's response headers (with ":status").
@@ -238,7 +250,7 @@ func (s *Stream) SendResponseHeaders(h Headers, endOfStream bool) FilterStatus {
 		if s.upstreamIgnored {
 			return NotCalled
 		}
-		m := headermap.New(toPairs(h))
+		m := headermap.New([]headermap.Pair(h))
 		if s.details == "" {
 			s.details = "via_upstream"
 		}
@@ -265,7 +277,7 @@ func (s *Stream) SendResponseTrailers(t Headers) FilterStatus {
 		if s.upstreamIgnored {
 			return NotCalled
 		}
-		return s.trailersInput(&s.resp, headermap.New(toPairs(t)))
+		return s.trailersInput(&s.resp, headermap.New([]headermap.Pair(t)))
 	})
 }
 
@@ -413,7 +425,10 @@ func (s *Stream) decodeData(d *half, b []byte, eos bool) FilterStatus {
 	switch st {
 	case Continue:
 		d.bodyPtr = false
-		data := append(d.held, d.chunk...)
+		data := d.chunk
+		if len(d.held) > 0 {
+			data = append(d.held, d.chunk...)
+		}
 		d.held, d.chunk = nil, nil
 		d.stopped = false
 		if d.addedTrailers {
@@ -654,7 +669,7 @@ func b2u(b bool) uint64 {
 
 // Forwarding: what leaves the filter.
 
-func (s *Stream) out(d *half) *Message {
+func (s *Stream) out(d *half) *outMsg {
 	if d.response {
 		return &s.down
 	}
@@ -663,8 +678,13 @@ func (s *Stream) out(d *half) *Message {
 
 func (s *Stream) passHeaders(d *half, eos bool) {
 	d.headersContinued = true
-	m := s.out(d)
-	m.Headers = fromPairs(append([]headermap.Pair(nil), d.headers.Pairs()...))
+	if d.headersPtr {
+		// Envoy still points at these headers (a continued response): later changes would not
+		// reach the peer, so keep what was sent.
+		s.out(d).headers = d.headers.Clone()
+	} else {
+		s.out(d).headers = d.headers
+	}
 	if d.response {
 		if code, err := strconv.Atoi(firstValue(d.headers, ":status")); err == nil {
 			s.responseCode = uint32(code)
@@ -675,7 +695,11 @@ func (s *Stream) passHeaders(d *half, eos bool) {
 
 func (s *Stream) passData(d *half, b []byte, eos bool) {
 	m := s.out(d)
-	m.Body = append(m.Body, b...)
+	if m.body == nil {
+		m.body = b // inputs are already private copies
+	} else {
+		m.body = append(m.body, b...)
+	}
 	if d.response {
 		s.bytesSent += int64(len(b))
 	}
@@ -683,14 +707,17 @@ func (s *Stream) passData(d *half, b []byte, eos bool) {
 }
 
 func (s *Stream) passTrailers(d *half, t *headermap.Map) {
-	s.out(d).Trailers = fromPairs(append([]headermap.Pair(nil), t.Pairs()...))
+	if d.trailersPtr {
+		t = t.Clone()
+	}
+	s.out(d).trailers = t
 	s.endIf(d, true)
 }
 
 func (s *Stream) endIf(d *half, eos bool) {
 	if eos {
 		d.complete = true
-		s.out(d).End = true
+		s.out(d).end = true
 	}
 	s.notify()
 	if eos && d.response {
@@ -699,8 +726,18 @@ func (s *Stream) endIf(d *half, eos bool) {
 }
 
 func (s *Stream) notify() {
-	close(s.changed)
-	s.changed = make(chan struct{})
+	if s.changed != nil {
+		close(s.changed)
+		s.changed = nil
+	}
+}
+
+// changedChan returns a channel closed at the next change; the caller holds the VM lock.
+func (s *Stream) changedChan() <-chan struct{} {
+	if s.changed == nil {
+		s.changed = make(chan struct{})
+	}
+	return s.changed
 }
 
 // Local replies, resets and the end of the stream.
@@ -722,7 +759,7 @@ func (s *Stream) sendLocalReply(lr LocalReply, fromPlugin bool) {
 	s.responseCode = lr.Status
 	s.localReply = &lr
 	s.upstreamIgnored = true
-	if s.up.Headers != nil && !s.up.End {
+	if s.up.headers != nil && !s.up.end {
 		s.upstreamReset = true
 	}
 	hdrs := headermap.New([]headermap.Pair{{":status", strconv.Itoa(int(lr.Status))}})
@@ -738,7 +775,7 @@ func (s *Stream) sendLocalReply(lr LocalReply, fromPlugin bool) {
 	if s.resp.started {
 		// Direct reply: the filter already saw the upstream's headers; it does not see this.
 		s.resp = half{response: true, started: true, headers: hdrs, complete: false}
-		s.down = Message{}
+		s.down = outMsg{}
 		s.passHeaders(&s.resp, len(lr.Body) == 0)
 		if len(lr.Body) > 0 {
 			s.passData(&s.resp, lr.Body, true)
@@ -767,7 +804,7 @@ func (s *Stream) resetStream() {
 		return
 	}
 	s.reset = true
-	if s.up.Headers != nil && !s.up.End {
+	if s.up.headers != nil && !s.up.end {
 		s.upstreamReset = true
 	}
 	s.finalize()
@@ -898,7 +935,12 @@ func (s *Stream) responseHeadersForAttributes() (*headermap.Map, *headermap.Map)
 	return h, t
 }
 
-func (s *Stream) setFilterState(key string, value []byte) { s.filterState[key] = value }
+func (s *Stream) setFilterState(key string, value []byte) {
+	if s.filterState == nil {
+		s.filterState = map[string][]byte{}
+	}
+	s.filterState[key] = value
+}
 
 func (s *Stream) record(name string, args []uint64, result uint32, trapped bool) {
 	r := callRecord{name: name, result: result, trapped: trapped, n: uint8(len(args))}
@@ -925,19 +967,14 @@ func (s *Stream) Worker() int { return s.v.worker }
 func (s *Stream) Upstream() Message {
 	s.v.mu.Lock()
 	defer s.v.mu.Unlock()
-	return cloneMessage(s.up)
+	return s.up.message()
 }
 
 // Downstream is the response as it left the filter towards the client so far.
 func (s *Stream) Downstream() Message {
 	s.v.mu.Lock()
 	defer s.v.mu.Unlock()
-	return cloneMessage(s.down)
-}
-
-func cloneMessage(m Message) Message {
-	return Message{Headers: append(Headers(nil), m.Headers...), Body: append([]byte(nil), m.Body...),
-		Trailers: append(Headers(nil), m.Trailers...), End: m.End}
+	return s.down.message()
 }
 
 // LocalReply is the reply the filter generated (plugin, buffer limit or failed VM), or nil.
@@ -1030,7 +1067,7 @@ func (s *Stream) Callbacks() []Callback {
 func (s *Stream) Await(ctx context.Context, cond func(*Stream) bool) error {
 	for {
 		s.v.mu.Lock()
-		ch := s.changed
+		ch := s.changedChan()
 		s.v.mu.Unlock()
 		if cond(s) {
 			return nil

@@ -40,23 +40,12 @@ func (h Headers) Values(key string) []string {
 	return vs
 }
 
-func toPairs(h Headers) []headermap.Pair {
-	out := make([]headermap.Pair, len(h))
-	for i, p := range h {
-		out[i] = headermap.Pair(p)
-	}
-	return out
-}
-
+// fromPairs copies pairs into Headers (the same layout).
 func fromPairs(p []headermap.Pair) Headers {
 	if p == nil {
 		return nil
 	}
-	out := make(Headers, len(p))
-	for i, e := range p {
-		out[i] = [2]string(e)
-	}
-	return out
+	return append(Headers(nil), p...)
 }
 
 // HTTPDoer performs HTTP requests (an *http.Client).

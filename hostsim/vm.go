@@ -228,13 +228,19 @@ func (v *vm) active() *pctx {
 }
 
 func (v *vm) allocContext(kind ctxKind) *pctx {
+	c := &pctx{}
+	v.registerContext(c, kind)
+	return c
+}
+
+// registerContext gives c the next unused id (ids are never reused while in use).
+func (v *vm) registerContext(c *pctx, kind ctxKind) {
 	for v.contexts[v.nextID] != nil {
 		v.nextID++
 	}
-	c := &pctx{id: v.nextID, kind: kind}
+	c.id, c.kind = v.nextID, kind
 	v.nextID++
 	v.contexts[c.id] = c
-	return c
 }
 
 // startVM runs the module's start functions with cpp-host's start-time restrictions.
