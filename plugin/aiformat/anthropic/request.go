@@ -75,7 +75,8 @@ func systemToHub(w *jsonx.Writer, sys gjson.Result) *hub.Error {
 		w.End()
 		return nil
 	case sys.IsArray():
-		var lits []string
+		var litBuf [8]string // most turns have few text parts: no allocation
+		lits := litBuf[:0]
 		var err *hub.Error
 		j := 0
 		sys.ForEach(func(_, b gjson.Result) bool {
@@ -229,7 +230,8 @@ func toolResultToHub(w *jsonx.Writer, i, j int, b gjson.Result) *hub.Error {
 	case c.Type == gjson.String:
 		w.Raw(c.Raw)
 	case c.IsArray():
-		var lits []string
+		var litBuf [8]string // most turns have few text parts: no allocation
+		lits := litBuf[:0]
 		c.ForEach(func(_, tb gjson.Result) bool {
 			if t := tb.Get("text"); tb.Get("type").Str == "text" && t.Type == gjson.String {
 				lits = append(lits, t.Raw)
@@ -245,7 +247,8 @@ func toolResultToHub(w *jsonx.Writer, i, j int, b gjson.Result) *hub.Error {
 }
 
 func assistantToHub(w *jsonx.Writer, i int, c gjson.Result) *hub.Error {
-	var lits []string
+	var litBuf [8]string // most turns have few text parts: no allocation
+	lits := litBuf[:0]
 	tools := 0
 	var err *hub.Error
 	j := 0

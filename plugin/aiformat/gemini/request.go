@@ -136,7 +136,8 @@ func systemToHub(w *jsonx.Writer, si gjson.Result) *hub.Error {
 	if !si.IsObject() {
 		return hub.Invalid("systemInstruction", "must be a Content object")
 	}
-	var lits []string
+	var litBuf [8]string // most turns have few text parts: no allocation
+	lits := litBuf[:0]
 	si.Get("parts").ForEach(func(_, p gjson.Result) bool {
 		if t := p.Get("text"); t.Type == gjson.String {
 			if len(lits) > 0 {
@@ -257,7 +258,8 @@ func imagePart(w *jsonx.Writer, url func()) {
 }
 
 func modelToHub(w *jsonx.Writer, ids *callIDs, i int, parts gjson.Result) *hub.Error {
-	var lits []string
+	var litBuf [8]string // most turns have few text parts: no allocation
+	lits := litBuf[:0]
 	calls := 0
 	parts.ForEach(func(_, p gjson.Result) bool {
 		if t := p.Get("text"); t.Type == gjson.String && p.Get("thought").Type != gjson.True {

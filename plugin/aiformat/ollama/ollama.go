@@ -132,7 +132,8 @@ func content(w *jsonx.Writer, i int, c gjson.Result) *hub.Error {
 		w.Str("")
 		return nil
 	}
-	var lits []string
+	var litBuf [8]string // most turns have few text parts: no allocation
+	lits := litBuf[:0]
 	images := 0
 	var err *hub.Error
 	j := 0
