@@ -3,7 +3,6 @@ package hostsim
 import (
 	"os"
 	"path/filepath"
-	"time"
 )
 
 // Config describes one plugin and the Envoy that runs it (one http filter entry: a vm_config
@@ -86,7 +85,3 @@ func (c *Config) withDefaults() {
 		c.HTTPClient = defaultHTTPClient
 	}
 }
-
-// tickResolution is the smallest tick period Envoy's timers honour in practice; periods are
-// whole milliseconds in the ABI.
-const tickResolution = time.Millisecond

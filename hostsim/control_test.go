@@ -199,3 +199,13 @@ func headerLines(h hostsim.Headers) []string {
 	}
 	return out
 }
+
+// set_effective_context to a stream that has ended is BAD_ARGUMENT.
+func TestEffectiveContextOfAnEndedStream(t *testing.T) {
+	h, vc := newProbe(t, func(c *hostsim.Config) { c.PluginConfig = []byte(`{"tick_ms": 10}`) })
+	s := h.NewStream()
+	s.SendRequestHeaders(request("resume-on-tick"), true)
+	s.Close()
+	vc.Advance(10 * time.Millisecond)
+	findLog(t, h, "tick set-effective 2: "+errBad)
+}

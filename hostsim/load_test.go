@@ -18,7 +18,8 @@ type wasmImport struct {
 
 type wasmExport struct {
 	name string
-	typ  int // a local function of this type, returning zeros
+	typ  int    // a local function of this type, returning zeros
+	code []byte // or this body (instructions, without locals and the final end)
 }
 
 // buildModule hand-assembles a module with the given function imports and exported local
@@ -73,6 +74,7 @@ func buildModule(types []wasmFn, imports []wasmImport, exports []wasmExport) []b
 	cs = uleb(cs, uint32(len(exports)))
 	for _, e := range exports {
 		body := []byte{0} // no locals
+		body = append(body, e.code...)
 		for _, r := range types[e.typ].results {
 			if r == 0x7e {
 				body = append(body, 0x42, 0)
@@ -89,8 +91,8 @@ func buildModule(types []wasmFn, imports []wasmImport, exports []wasmExport) []b
 var (
 	void        = wasmFn{}
 	i32ToI32    = wasmFn{[]byte{0x7f}, []byte{0x7f}}
-	abiMarker   = wasmExport{"proxy_abi_version_0_2_0", 0}
-	allocator   = wasmExport{"proxy_on_memory_allocate", 1}
+	abiMarker   = wasmExport{name: "proxy_abi_version_0_2_0", typ: 0}
+	allocator   = wasmExport{name: "proxy_on_memory_allocate", typ: 1}
 	minimalFns  = []wasmFn{void, i32ToI32, {[]byte{0x7f, 0x7f, 0x7f}, []byte{0x7f}}, {[]byte{0x7f, 0x7f, 0x7f, 0x7f}, []byte{0x7f}}}
 	noCacheDisk = func(c *hostsim.Config) { c.CompilationCacheDir = "-" }
 )
@@ -121,7 +123,7 @@ func TestModuleLoadRefusals(t *testing.T) {
 		{"no ABI marker", buildModule(minimalFns, nil, []wasmExport{allocator}),
 			"missing or unknown Proxy-Wasm ABI version"},
 		{"callback with the wrong signature", buildModule(minimalFns, nil,
-			[]wasmExport{abiMarker, allocator, {"proxy_on_request_headers", 1}}),
+			[]wasmExport{abiMarker, allocator, {name: "proxy_on_request_headers", typ: 1}}),
 			"bad function signature for: proxy_on_request_headers, want: (i32, i32, i32) -> (i32), but the module exports: (i32) -> (i32)"},
 		{"not wasm", []byte("hello, world"), "not a WebAssembly binary module"},
 	}
@@ -145,7 +147,7 @@ func TestMinimalModulesLoad(t *testing.T) {
 		if marker == "proxy_abi_version_0_2_1" {
 			imports = append(imports, wasmImport{"env", "proxy_get_log_level", 1})
 		}
-		cfg := hostsim.Config{Module: buildModule(minimalFns, imports, []wasmExport{{marker, 0}, {"malloc", 1}})}
+		cfg := hostsim.Config{Module: buildModule(minimalFns, imports, []wasmExport{{name: marker}, {name: "malloc", typ: 1}})}
 		noCacheDisk(&cfg)
 		h, err := hostsim.New(context.Background(), cfg)
 		if err != nil {
@@ -155,4 +157,34 @@ func TestMinimalModulesLoad(t *testing.T) {
 		wantEqual(t, "no callbacks: continue", s.SendRequestHeaders(hostsim.Headers{{":path", "/"}}, true), hostsim.Continue)
 		h.Close(context.Background())
 	}
+}
+
+// cpp-host restricts what a module may call while it starts: a proxy-wasm call from
+// _initialize traps ("restricted_callback") and the module fails to load, while logging is fine.
+func TestStartRestrictsHostCalls(t *testing.T) {
+	types := append(minimalFns, wasmFn{[]byte{0x7f}, []byte{0x7f}})
+	callImport := func(args ...byte) []byte { // push args as i32.const, call import 0, drop
+		var code []byte
+		for _, a := range args {
+			code = append(code, 0x41, a)
+		}
+		return append(code, 0x10, 0x00, 0x1a)
+	}
+	tick := buildModule(types, []wasmImport{{"env", "proxy_set_tick_period_milliseconds", 1}},
+		[]wasmExport{abiMarker, allocator, {name: "_initialize", typ: 0, code: callImport(5)}})
+	cfg := hostsim.Config{Module: tick}
+	noCacheDisk(&cfg)
+	_, err := hostsim.New(context.Background(), cfg)
+	if err == nil || !strings.Contains(err.Error(), "restricted_callback: env.proxy_set_tick_period_milliseconds") {
+		t.Fatalf("err = %v", err)
+	}
+	logs := buildModule(types, []wasmImport{{"env", "proxy_log", 2}},
+		[]wasmExport{abiMarker, allocator, {name: "_initialize", typ: 0, code: callImport(2, 0, 0)}})
+	cfg = hostsim.Config{Module: logs}
+	noCacheDisk(&cfg)
+	h, err := hostsim.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("logging at start refused: %v", err)
+	}
+	h.Close(context.Background())
 }

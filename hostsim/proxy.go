@@ -7,6 +7,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 )
@@ -117,6 +118,11 @@ func (p *Proxy) forward(ctx context.Context, s *Stream) {
 		p.logf("hostsim proxy: no cluster %q for %s", cluster, headers.Get(":path"))
 		s.SendResponseHeaders(Headers{{":status", "503"}}, true)
 		return
+	}
+	if u, err := url.Parse(base); err == nil {
+		s.v.mu.Lock()
+		s.info.ClusterName, s.info.UpstreamAddress = cluster, u.Host // xds.cluster_name, upstream.address
+		s.v.mu.Unlock()
 	}
 	req, err := p.upstreamRequest(ctx, s, base, headers)
 	if err != nil {

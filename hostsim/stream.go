@@ -584,7 +584,7 @@ func (s *Stream) callTrailers(d *half, n uint32) FilterStatus {
 	return s.call(d, trailersCall, name, f, n, false)
 }
 
-func (s *Stream) vmFailed() bool { return s.mode == failClosed || s.v.failed }
+func (s *Stream) vmFailed() bool { return s.mode == failClosed || s.v.failed || s.v.closed.Load() }
 
 func (s *Stream) call(d *half, kind callKind, name string, fn api.Function, n uint32, eos bool) FilterStatus {
 	if s.vmFailed() {

@@ -1,0 +1,86 @@
+// Package hostsim is a proxy-wasm host written in Go on wazero that behaves like Envoy: it
+// loads a plugin's .wasm (any module built with proxy-wasm-go-sdk for ABI 0.2.x, not only
+// stepgate's) and drives it as Envoy's proxy-wasm-cpp-host does, so plugins are tested, and
+// run for development, without Envoy.
+//
+// # Use
+//
+//	vc := hostsim.NewVirtualClock(time.Now())
+//	h, err := hostsim.New(ctx, hostsim.Config{
+//		Module:       wasm,                        // the .wasm bytes
+//		PluginConfig: []byte(`{"throttle": {}}`),  // refused configurations fail New with the plugin's log lines
+//		Workers:      4,                           // one VM per worker thread
+//		Clock:        vc,                          // ticks and time move only with vc.Advance
+//		Clusters:     map[string]string{"openai": upstreamURL},
+//	})
+//	defer h.Close(ctx)
+//
+//	s := h.NewStream(hostsim.WithInfo(hostsim.StreamInfo{SourceAddress: "10.0.0.7:5123"}))
+//	s.SendRequestHeaders(hostsim.Headers{{":method", "POST"}, {":path", "/v1/chat/completions"},
+//		{":authority", "api.local"}}, false)   // -> hostsim.Continue, StopAllIterationAndWatermark, ...
+//	s.SendRequestBody(body, true)
+//	s.Upstream()         // what the filter forwarded: headers, body, trailers, end
+//	vc.Advance(time.Second)   // fires due proxy_on_tick; a paused stream resumes right here
+//	s.SendResponseHeaders(hostsim.Headers{{":status", "200"}}, false)
+//	s.SendResponseBody(answer, true)  // the response end tears the stream down (log, done, delete)
+//	s.Downstream()       // what the client got; s.LocalReply(), s.Callbacks(), h.Logs(), h.Metric(...)
+//
+// Proxy runs the same machinery as an http.Handler in front of real upstreams (the dev
+// gateway).
+//
+// # What Envoy does, and so does hostsim
+//
+// Start-up: the module is checked (every import must be a host function Envoy provides, with
+// its signature; a module importing anything else is refused with the import's name; the
+// callbacks must have cpp-host's signatures; malloc or proxy_on_memory_allocate must exist;
+// the proxy_abi_version_* marker picks the ABI), compiled once per process (and cached on
+// disk), then a base VM runs _initialize (and main or __main_void), a configuration canary VM
+// is started and configured and discarded, and one VM per worker is started: root context 1,
+// proxy_on_context_create, proxy_on_vm_start, proxy_on_configure. While a module starts, and
+// inside its allocator, only the host functions cpp-host allows may be called; others trap.
+//
+// Streams: proxy_on_context_create at the request headers, then headers, body frames and
+// trailers each way, then proxy_on_log, proxy_on_done, proxy_on_delete. Return values mean what
+// they mean to Envoy (a headers Pause is StopAllIterationAndWatermark and queues the body
+// unseen; a body Pause is StopIterationAndBuffer: the next call reports the total buffered and
+// the buffer exposes all of it; over Config.BufferLimit the request gets 413, the response 500
+// or a reset). proxy_send_local_response, proxy_continue_stream and proxy_close_stream act after
+// the callback returns; a local reply forces the callback's result to a stop and goes through
+// the plugin's response callbacks (straight to the client once upstream response headers
+// reached the filter, a reset once response headers left). Envoy's header maps answer only
+// while Envoy holds them: after request headers continue, the request headers are gone for
+// the rest of the stream (BAD_ARGUMENT, request.* attributes NOT_FOUND) until proxy_on_log.
+// A trap fails the VM for good: its stream and every later stream on that worker get 503
+// (details "wasm_fail_stream") without plugin calls, or pass untouched with FailOpen.
+//
+// Shared data (CAS from 1, 0 unconditional), shared queues (on_queue_ready posted to the root
+// context that registered last) and metrics (aggregated by name across workers) are process
+// wide; each VM runs one callback at a time. Ticks are per root context and re-arm one period
+// after they fire. proxy_http_call goes to Config.Clusters by name and answers on the calling
+// VM's root context, with Envoy's 503/504 answers for unreachable or slow upstreams.
+// WASI is Envoy's: stdout at info and stderr at error in the plugin log, realtime and monotonic
+// clocks from Config.Clock, no args, environment from Config.Env, no preopens, stubs for the
+// rest; Config.LegacyWASI reproduces releases whose poll_oneoff returned ENOSYS.
+//
+// # Not provided
+//
+//   - gRPC: proxy_grpc_call, proxy_grpc_stream, proxy_grpc_send, proxy_grpc_cancel and
+//     proxy_grpc_close answer UNIMPLEMENTED; local replies are never gRPC-encoded.
+//   - Network (TCP) filters: the proxy_on_new_connection/downstream/upstream callbacks are not
+//     driven; their buffers read empty.
+//   - ABI 0.1.0 modules are refused.
+//   - Foreign functions: compress, uncompress and clear_route_cache work; Envoy's
+//     set_envoy_filter_state, declare_property, sign, verify_signature and expr_create,
+//     expr_evaluate, expr_delete answer UNIMPLEMENTED; other names NOT_FOUND.
+//     env.envoy_resolve_dns answers UNIMPLEMENTED.
+//   - Attributes backed by protobufs (metadata, xds.node, cluster/route/listener metadata,
+//     upstream TLS facts) are not modelled: supply them with WithProperty.
+//   - Envoy options: allow_on_headers_stop_iteration (always off), failure_policy FAIL_RELOAD,
+//     capability restrictions, imported memories or tables.
+//   - Flow control: StopAllIterationAndWatermark and StopIterationAndWatermark buffer without
+//     limit (Envoy would stop reading); proxy_continue_stream called inside the callback that
+//     pauses resumes right after it.
+//   - proxy_get_log_level answers info; proxy_log at level 6 answers BAD_ARGUMENT (Envoy crashes).
+//   - HTTP calls run in real time even on a VirtualClock, and a plugin that sleeps spins on
+//     poll_oneoff until the clock passes its deadline (forever on a VirtualClock).
+package hostsim
