@@ -5,7 +5,8 @@
 //
 // With -kind all, every provider shares the listener (see mockprovider.Mux for the routing).
 // Faults are queued with POST /__mock/faults, recorded requests read with GET /__mock/requests,
-// and GET /__mock/health answers 200 for health checks.
+// and GET /__mock/health answers 200 for health checks (`mockprovider -probe
+// http://127.0.0.1:8081/__mock/health` exits 0 when it does, for images without curl).
 package main
 
 import (
@@ -38,6 +39,7 @@ type config struct {
 	kind   string
 	opts   mockprovider.Options
 	quiet  bool
+	probe  string
 }
 
 func parseFlags(args []string) (config, error) {
@@ -52,6 +54,7 @@ func parseFlags(args []string) (config, error) {
 	fs.BoolVar(&c.opts.OllamaAuth, "ollama-auth", false, "make Ollama require Authorization: Bearer KEY")
 	fs.DurationVar(&c.opts.ChunkDelay, "chunk-delay", 0, "pause between stream chunks")
 	fs.BoolVar(&c.quiet, "quiet", false, "do not log each request")
+	fs.StringVar(&c.probe, "probe", "", "health-check mode: GET this URL, exit 0 on 200 (for container health checks)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -132,6 +135,9 @@ func run(args []string) error {
 		}
 		return err
 	}
+	if c.probe != "" {
+		return probe(c.probe)
+	}
 	ln, err := net.Listen("tcp", c.listen)
 	if err != nil {
 		return err
@@ -150,4 +156,18 @@ func run(args []string) error {
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutdown)
+}
+
+// probe is the container health check: images without curl run the binary itself.
+func probe(url string) error {
+	client := &http.Client{Timeout: 3 * time.Second}
+	res, err := client.Get(url)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("probe %s: status %d", url, res.StatusCode)
+	}
+	return nil
 }

@@ -79,3 +79,14 @@ func TestHandlerStreams(t *testing.T) {
 	}
 	r2.Body.Close()
 }
+
+func TestProbe(t *testing.T) {
+	ok := httptest.NewServer(mockprovider.NewMux(mockprovider.Options{}))
+	defer ok.Close()
+	if err := run([]string{"-probe", ok.URL + "/__mock/health"}); err != nil {
+		t.Errorf("healthy: %v", err)
+	}
+	if err := run([]string{"-probe", ok.URL + "/__mock/nothing"}); err == nil {
+		t.Error("404 probe passed")
+	}
+}
