@@ -503,3 +503,77 @@ func TestNewCreatesEverySet(t *testing.T) {
 		}
 	}
 }
+
+func TestRejectReleasesAnotherRulesHold(t *testing.T) {
+	section := `{"rules":[
+		{"name":"pace","rate":"10/s","burst":1,"steps":[{"below":0,"action":"shape","max_delay":"1s","max_queue":1}]},
+		{"name":"cap","rate":"1/min","burst":1}]}`
+	th := newThrottler(t, section, nil)
+	req := &Request{}
+	if d := th.Decide(0, req); d.Action != Allow {
+		t.Fatal(d.Action)
+	}
+	// "pace" would hold the second request 100 ms, but "cap" rejects it: "pace" gives back its
+	// tokens and its place in the queue.
+	d := th.Decide(0, req)
+	if d.Action != Reject || d.Reservation.Outcomes()[0].Action != Shape {
+		t.Fatalf("%v, pace %v", d.Action, d.Reservation.Outcomes()[0].Action)
+	}
+	th.rules = th.rules[:1] // from now on only "pace" applies
+	// Had the place not been given back, the queue (max 1) would be full until 100 ms.
+	if d := th.Decide(50*ms, req); d.Action != Shape || d.Delay != 50*time.Millisecond {
+		t.Fatalf("pace after the rejection: %v %v, want shape 50ms", d.Action, d.Delay)
+	}
+}
+
+func TestReloadKeepsDebtInNewUnits(t *testing.T) {
+	m := shareddata.NewMemory()
+	th := newThrottler(t, oneRule(`{"name":"r","rate":"1/s","burst":10}`), m)
+	allAt(th, 0, &Request{}, 10)
+	// The operator doubles the rate: the ten tokens are still owed, and refill twice as fast.
+	th = newThrottler(t, oneRule(`{"name":"r","rate":"2/s","burst":10}`), m)
+	if d := th.Decide(499*ms, &Request{}); d.Action != Reject {
+		t.Fatalf("before a token at the new rate: %v", d.Action)
+	}
+	if got := allAt(th, sec, &Request{}, 3); !slices.Equal(got, []Action{Allow, Allow, Reject}) {
+		t.Fatalf("after 1 s at 2/s: %v", got)
+	}
+}
+
+func TestDegradeMergesAcrossRules(t *testing.T) {
+	section := `{"rules":[
+		{"name":"a","rate":"1/min","burst":1,"steps":[{"below":"100%","action":"degrade","model":"m-a","max_tokens":200,"set_headers":{"x-a":"1","x-both":"a"}}]},
+		{"name":"b","rate":"1/min","burst":1,"steps":[{"below":"100%","action":"degrade","model":"m-b","max_tokens":100,"set_headers":{"x-b":"1","x-both":"b"}}]}]}`
+	th := newThrottler(t, section, nil)
+	d := th.Decide(0, &Request{})
+	want := Degradation{Model: "m-a", MaxTokens: 100, SetHeaders: []Header{{"x-a", "1"}, {"x-both", "a"}, {"x-b", "1"}}}
+	if d.Action != Degrade || d.Degrade.Model != want.Model || d.Degrade.MaxTokens != want.MaxTokens || !slices.Equal(d.Degrade.SetHeaders, want.SetHeaders) {
+		t.Fatalf("%v %+v", d.Action, d.Degrade)
+	}
+	if cfgHeaders := th.rules[0].cfg.Steps[0].SetHeaders; len(cfgHeaders) != 2 {
+		t.Fatalf("merging changed the configuration: %v", cfgHeaders)
+	}
+}
+
+func TestNeedsBodyAndEstimate(t *testing.T) {
+	for section, want := range map[string]bool{
+		oneRule(`{"name":"r","rate":"1/s","burst":1}`):                         false,
+		oneRule(`{"name":"r","rate":"1/s","burst":1,"key":"tenant"}`):          false,
+		oneRule(`{"name":"r","rate":"1/s","burst":1,"key":"model"}`):           true,
+		oneRule(`{"name":"r","rate":"1/s","burst":1,"match":{"models":"g*"}}`): true,
+		oneRule(`{"name":"r","rate":"1/s","burst":1,"unit":"llm_tokens"}`):     true,
+		`{"rules":[]}`: false,
+	} {
+		if got := newThrottler(t, section, nil).NeedsBody(); got != want {
+			t.Errorf("%s: NeedsBody %v", section, got)
+		}
+	}
+	q := Request{PromptChars: 9, MaxTokens: 0}
+	if got := q.TokenEstimate(100); got != 3+100 {
+		t.Errorf("estimate %d, want 103", got)
+	}
+	q.MaxTokens = 7
+	if got := q.TokenEstimate(100); got != 3+7 {
+		t.Errorf("estimate %d, want 10", got)
+	}
+}
