@@ -250,11 +250,15 @@ func (h *Host) WaitIdle(ctx context.Context) error {
 func (h *Host) Logs(levels ...LogLevel) []LogEntry {
 	h.logMu.Lock()
 	defer h.logMu.Unlock()
+	kept := h.logs
+	if len(kept) > h.cfg.LogCapacity {
+		kept = kept[len(kept)-h.cfg.LogCapacity:]
+	}
 	if len(levels) == 0 {
-		return append([]LogEntry(nil), h.logs...)
+		return append([]LogEntry(nil), kept...)
 	}
 	var out []LogEntry
-	for _, e := range h.logs {
+	for _, e := range kept {
 		for _, l := range levels {
 			if e.Level == l {
 				out = append(out, e)
@@ -274,8 +278,9 @@ func (h *Host) ClearLogs() {
 
 func (h *Host) addLog(e LogEntry) {
 	h.logMu.Lock()
-	if len(h.logs) >= h.cfg.LogCapacity {
-		n := copy(h.logs, h.logs[len(h.logs)-h.cfg.LogCapacity+1:])
+	if len(h.logs) >= 2*h.cfg.LogCapacity { // drop the older half at once: amortized O(1)
+		n := copy(h.logs, h.logs[len(h.logs)-h.cfg.LogCapacity:])
+		clear(h.logs[n:])
 		h.logs = h.logs[:n]
 	}
 	h.logs = append(h.logs, e)
@@ -366,15 +371,14 @@ func (h *Host) nextTick() (*vm, time.Duration, bool) {
 	return best, due, best != nil
 }
 
-// fireTick runs on_tick on v if its timer is still due at due, then re-arms it for one period
-// later, as Envoy's tickHandler does.
+// fireTick runs on_tick on v if its timer is still due at due, then re-arms it one period
+// from now, as Envoy's tickHandler does.
 func (h *Host) fireTick(v *vm, due time.Duration) {
 	v.lock()
 	if v.tickPeriod > 0 && v.tickDue == due && !v.closed.Load() {
-		v.tickDue = due + v.tickPeriod
 		v.onTick()
-		if v.tickPeriod > 0 && v.tickDue <= due {
-			v.tickDue = due + v.tickPeriod
+		if v.tickPeriod > 0 { // Envoy re-enables the timer for one period after the tick
+			v.tickDue = h.clock.Monotonic() + v.tickPeriod
 		}
 	}
 	v.unlock()

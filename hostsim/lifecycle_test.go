@@ -181,3 +181,13 @@ func TestCloseWaitsForPluginDone(t *testing.T) {
 	}
 	wantStrings(t, "shutdown", order, []string{"plugin done asked later=true", "plugin done now"})
 }
+
+func TestLogCapacityKeepsTheNewestLines(t *testing.T) {
+	h, _ := newProbe(t, func(c *hostsim.Config) { c.LogCapacity = 3 })
+	for i := 0; i < 5; i++ {
+		h.NewStream().SendRequestHeaders(request(""), true)
+	}
+	logs := h.Logs()
+	wantEqual(t, "kept", len(logs), 3)
+	wantEqual(t, "newest last", logs[2].Message, "probe: req-headers ctx=6 n=6 eos=true")
+}
