@@ -209,3 +209,34 @@ func TestEffectiveContextOfAnEndedStream(t *testing.T) {
 	vc.Advance(10 * time.Millisecond)
 	findLog(t, h, "tick set-effective 2: "+errBad)
 }
+
+// The throttling pattern with the pause in the body: the buffered body goes out on resume.
+func TestTickResumesAPausedBody(t *testing.T) {
+	h, vc := newProbe(t, func(c *hostsim.Config) { c.PluginConfig = []byte(`{"tick_ms": 20}`) })
+	s := h.NewStream()
+	s.SendRequestHeaders(request("resume-body-on-tick"), false)
+	wantEqual(t, "headers went ahead", s.Upstream().Headers.Get(":path"), "/v1/models?limit=2")
+	wantEqual(t, "chunk", s.SendRequestBody([]byte("ab"), false), hostsim.StopIterationAndBuffer)
+	wantEqual(t, "last", s.SendRequestBody([]byte("cd"), true), hostsim.StopIterationAndBuffer)
+	wantEqual(t, "held", len(s.Upstream().Body), 0)
+	vc.Advance(20 * time.Millisecond)
+	up := s.Upstream()
+	wantEqual(t, "released body", string(up.Body), "abcd")
+	wantEqual(t, "end", up.End, true)
+	wantEqual(t, "resumed", s.Paused(), false)
+}
+
+// A tick period of 0 disables the root context's timer.
+func TestTickPeriodZeroStopsTicks(t *testing.T) {
+	h, vc := newProbe(t, func(c *hostsim.Config) { c.PluginConfig = []byte(`{"tick_ms": 10}`) })
+	vc.Advance(10 * time.Millisecond)
+	findLog(t, h, "tick 1 ")
+	h.NewStream().SendRequestHeaders(request("stop-tick"), true)
+	findLog(t, h, "stop-tick err=<nil>")
+	vc.Advance(time.Second)
+	for _, l := range probeLogs(h) {
+		if strings.HasPrefix(l, "tick 2 ") {
+			t.Fatal("ticked after the period was set to 0")
+		}
+	}
+}

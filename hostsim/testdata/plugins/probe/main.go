@@ -210,6 +210,9 @@ func (h *httpContext) OnHttpRequestHeaders(n int, eos bool) types.Action {
 		}
 		logf("enqueue %s id=%d err=%v", h.probe["enqueue"], q, err)
 	}
+	if h.has("stop-tick") {
+		logf("stop-tick err=%v", proxywasm.SetTickPeriodMilliSeconds(0))
+	}
 	if h.has("stdio") {
 		fmt.Println("to stdout")
 		fmt.Fprintln(os.Stderr, "to stderr")
@@ -298,6 +301,13 @@ func (h *httpContext) OnHttpRequestBody(size int, eos bool) types.Action {
 	if h.is("local-reply", "req-body") {
 		h.localReply()
 		return types.ActionContinue
+	}
+	if h.has("resume-body-on-tick") {
+		if !eos {
+			return types.ActionPause
+		}
+		h.plugin.waiting[h.id] = "resume"
+		return types.ActionPause
 	}
 	if v, ok := h.probe["req-body-action"]; ok {
 		n, _ := strconv.Atoi(v)
