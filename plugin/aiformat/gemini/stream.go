@@ -135,7 +135,7 @@ func (e *StreamEncoder) Close(dst []byte) []byte {
 	return e.end(dst)
 }
 
-func (e *StreamEncoder) open(w *jsonx.Writer, choice int) {
+func (e *StreamEncoder) open(w *jsonx.Writer) {
 	w.Obj()
 	w.Key("candidates")
 	w.Arr()
@@ -170,7 +170,7 @@ func (e *StreamEncoder) close(w *jsonx.Writer, choice int, finish string, usage 
 
 func (e *StreamEncoder) textChunk(dst []byte, choice int, lit string) []byte {
 	w := jsonx.Writer{Buf: e.scratch[:0]}
-	e.open(&w, choice)
+	e.open(&w)
 	w.Obj()
 	w.RawField("text", lit)
 	w.End()
@@ -183,7 +183,7 @@ func (e *StreamEncoder) flush(dst []byte) []byte {
 	for i := range e.pending {
 		p := &e.pending[i]
 		w := jsonx.Writer{Buf: e.scratch[:0]}
-		e.open(&w, p.choice)
+		e.open(&w)
 		if p.args == nil {
 			p.args = []byte{}
 		}
@@ -206,7 +206,7 @@ func (e *StreamEncoder) end(dst []byte) []byte {
 			f = hub.FinishStop
 		}
 		w := jsonx.Writer{Buf: e.scratch[:0]}
-		e.open(&w, i)
+		e.open(&w)
 		textPart(&w, `""`)
 		e.scratch = e.close(&w, i, FinishReason(f), i == len(e.finishes)-1)
 		dst = sse.AppendEvent(dst, "", e.scratch, "\r\n\r\n")

@@ -191,26 +191,6 @@ func needsUnescape(s string) bool {
 	return false
 }
 
-// LitLen is the approximate number of characters a literal denotes (escapes counted as one),
-// used for token estimates without unescaping.
-func LitLen(lit string) int {
-	if !IsLit(lit) {
-		return len(lit)
-	}
-	n := 0
-	s := lit[1 : len(lit)-1]
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' {
-			i++
-			if i < len(s) && s[i] == 'u' {
-				i += 4
-			}
-		}
-		n++
-	}
-	return n
-}
-
 // NonEmpty reports whether r is an array with at least one element, without building the
 // slice of elements that gjson's Array would allocate.
 func NonEmpty(r gjson.Result) bool { return r.IsArray() && r.Get("0").Exists() }
