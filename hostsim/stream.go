@@ -376,8 +376,8 @@ func (s *Stream) headersInput(d *half, m *headermap.Map, eos bool) FilterStatus 
 }
 
 func (s *Stream) dataInput(d *half, b []byte, eos bool) FilterStatus {
-	if s.done || !d.started || d.inputEnded || (!d.response && s.upstreamIgnored && d.complete) {
-		return NotCalled
+	if s.done || !d.started || d.inputEnded || (!d.response && s.localReply != nil) {
+		return NotCalled // after a local reply the request no longer reaches the filter
 	}
 	d.inputEnded = eos
 	b = append([]byte(nil), b...)
@@ -464,7 +464,7 @@ func (s *Stream) decodeData(d *half, b []byte, eos bool) FilterStatus {
 }
 
 func (s *Stream) trailersInput(d *half, t *headermap.Map) FilterStatus {
-	if s.done || !d.started || d.inputEnded {
+	if s.done || !d.started || d.inputEnded || (!d.response && s.localReply != nil) {
 		return NotCalled
 	}
 	d.inputEnded = true
