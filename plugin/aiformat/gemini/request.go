@@ -187,12 +187,15 @@ func userToHub(w *jsonx.Writer, ids *callIDs, i int, parts gjson.Result) *hub.Er
 			w.Obj()
 			w.StrField("role", "tool")
 			w.StrField("tool_call_id", ids.response(fr.Get("id").Str, name.Str))
-			resp := fr.Get("response").Raw
-			if resp == "" {
-				resp = "{}"
-			}
 			w.Key("content")
-			w.RawAsString(resp)
+			resp := fr.Get("response")
+			if out := resp.Get("output"); out.Type == gjson.String && !resp.Get("@keys.1").Exists() {
+				w.Raw(out.Raw) // {"output": text}: the text itself (what RequestFromHub wraps)
+			} else if resp.Raw != "" {
+				w.RawAsString(resp.Raw)
+			} else {
+				w.Str("{}")
+			}
 			w.End()
 		case p.Get("text").Type == gjson.String, p.Get("inlineData").Exists(), p.Get("fileData").Exists():
 			others++
