@@ -23,7 +23,9 @@ type Fault struct {
 	// ChunkDelay pauses between the chunks of a stream (each chunk is flushed).
 	ChunkDelay time.Duration `json:"-"`
 	// Break cuts the connection mid-body: a stream after its first content chunk, a JSON answer
-	// after half of its announced Content-Length.
+	// after half of its announced Content-Length. It panics with http.ErrAbortHandler, which a
+	// net/http server turns into a dropped connection; an in-process caller of ServeHTTP (no
+	// server) must recover that value itself.
 	Break bool `json:"break,omitempty"`
 	// Malformed sends syntactically broken JSON: half of the JSON body (with a matching
 	// Content-Length), or a stream whose first content chunk carries truncated JSON.

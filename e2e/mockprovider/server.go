@@ -50,7 +50,8 @@ type Options struct {
 	// {DefaultKey}.
 	Keys []string
 	// Models, when not empty, are the only model names served; others get the provider's
-	// "model not found". Fault-trigger names (mock-fail-…) are always served.
+	// "model not found". Fault-trigger names (mock-fail-…) are always served. Azure uses
+	// Deployments instead. Models also feed the list-models endpoints.
 	Models []string
 	// Deployments maps Azure deployment names to the model they report. Empty means every
 	// deployment exists and reports its own name.
