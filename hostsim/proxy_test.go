@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -14,6 +15,8 @@ import (
 	"github.com/stepgate/stepgate/hostsim"
 	"github.com/stepgate/stepgate/hostsim/internal/hostsimtest"
 )
+
+var quiet = log.New(io.Discard, "", 0)
 
 // proxyFixture runs the probe plugin behind a Proxy in front of upstream.
 func proxyFixture(t *testing.T, upstream http.Handler, adjust func(*hostsim.Config)) (*hostsim.Host, string) {
@@ -32,7 +35,7 @@ func proxyFixture(t *testing.T, upstream http.Handler, adjust func(*hostsim.Conf
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { h.Close(context.Background()) })
-	front := httptest.NewServer(&hostsim.Proxy{Host: h, DefaultCluster: "backend"})
+	front := httptest.NewServer(&hostsim.Proxy{Host: h, DefaultCluster: "backend", ErrorLog: quiet})
 	t.Cleanup(front.Close)
 	return h, front.URL
 }
@@ -139,7 +142,7 @@ func TestProxyUpstreamProblemsAre503(t *testing.T) {
 	h, url := proxyFixture(t, http.NotFoundHandler(), func(c *hostsim.Config) {
 		c.Clusters["down"] = "http://127.0.0.1:1"
 	})
-	front := httptest.NewServer(&hostsim.Proxy{Host: h, ClusterHeader: "x-cluster"})
+	front := httptest.NewServer(&hostsim.Proxy{Host: h, ClusterHeader: "x-cluster", ErrorLog: quiet})
 	defer front.Close()
 	for _, tt := range []struct{ cluster, body string }{
 		{"down", "upstream connect error or disconnect/reset before headers. reset reason: connection failure"},

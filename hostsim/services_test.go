@@ -279,6 +279,9 @@ func TestPluginConfigurationOnlyInOnConfigure(t *testing.T) {
 
 func TestConcurrentStreamsOnSeveralWorkers(t *testing.T) {
 	h, _ := newProbe(t, func(c *hostsim.Config) { c.Workers = 4 })
+	// Seed the counter: a first write with cas 0 is unconditional, so racing first writers
+	// would lose increments (in Envoy too).
+	h.SetSharedData("counter", make([]byte, 8))
 	const goroutines, each = 8, 25
 	var wg sync.WaitGroup
 	for g := 0; g < goroutines; g++ {
