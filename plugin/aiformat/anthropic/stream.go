@@ -97,7 +97,7 @@ func (d *StreamDecoder) Close(out []hub.Event) []hub.Event {
 	return append(out, hub.Event{Kind: hub.EvDone})
 }
 
-// StreamEncoder writes hub events as Anthropic Messages SSE events: message_start, then
+// StreamEncoder writes hub events as Anthropic Messages SSE events: message_start and ping, then
 // content blocks (text, tool_use) each opened with content_block_start, fed with
 // content_block_delta and closed with content_block_stop, then message_delta with the stop
 // reason and usage, and message_stop. Only choice 0 is written (Anthropic has no n).
@@ -187,7 +187,8 @@ func (e *StreamEncoder) start(dst []byte, ev *hub.Event) []byte {
 	w.End()
 	w.End()
 	e.scratch = w.Buf
-	return sse.AppendEvent(dst, "message_start", e.scratch, "\n\n")
+	dst = sse.AppendEvent(dst, "message_start", e.scratch, "\n\n")
+	return sse.AppendEvent(dst, "ping", `{"type":"ping"}`, "\n\n") // as Anthropic does after message_start
 }
 
 func (e *StreamEncoder) openBlock(dst []byte, tool int, raw string, ev *hub.Event) []byte {
