@@ -565,9 +565,10 @@ func (v *oaiValidator) crossChecks(root gjson.Result) *apiError {
 		return oaiInvalid("Invalid value for 'stream_options': Stream options can only be defined when `stream=True`.",
 			"stream_options", "")
 	}
-	if tc := field(root, "tool_choice"); tc.Exists() && tc.Type != gjson.Null && len(v.tools) == 0 {
-		return oaiInvalid("Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.",
-			"tool_choice", "")
+	for _, k := range []string{"tool_choice", "parallel_tool_calls"} {
+		if x := field(root, k); x.Exists() && x.Type != gjson.Null && len(v.tools) == 0 {
+			return oaiInvalid(fmt.Sprintf("Invalid value for '%s': '%s' is only allowed when 'tools' are specified.", k, k), k, "")
+		}
 	}
 	for _, name := range v.c.conv.choice.names {
 		if !slices.Contains(v.tools, name) && v.c.conv.choice.mode == "required" && len(v.c.conv.choice.names) == 1 {

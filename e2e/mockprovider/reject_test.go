@@ -121,6 +121,8 @@ func TestRejectOpenAI(t *testing.T) {
 			oaiWant("Invalid value for 'stream_options': Stream options can only be defined when `stream=True`.", "stream_options", "")},
 		{"tool_choice without tools", OpenAI, post(p, body(`,"tool_choice":"auto"`), hOpenAI...), 400,
 			oaiWant("Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.", "tool_choice", "")},
+		{"parallel_tool_calls without tools", OpenAI, post(p, body(`,"parallel_tool_calls":false`), hOpenAI...), 400,
+			oaiWant("Invalid value for 'parallel_tool_calls': 'parallel_tool_calls' is only allowed when 'tools' are specified.", "parallel_tool_calls", "")},
 		{"tool name pattern", OpenAI, post(p, body(`,"tools":[{"type":"function","function":{"name":"get weather"}}]`), hOpenAI...), 400,
 			oaiWant("Invalid 'tools[0].function.name': string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]+$'.", "tools[0].function.name", "invalid_value")},
 		{"tool in Anthropic shape", OpenAI, post(p, body(`,"tools":[{"name":"f","input_schema":{"type":"object"}}]`), hOpenAI...), 400,
