@@ -10,30 +10,36 @@ import (
 // package's own cost. Memory's locking and copying (one allocation per read, one per write) stand
 // for what the host's shared-data calls cost.
 type plainStore struct {
-	m   map[string][]byte
-	cas map[string]uint32
-	n   uint32
+	m map[string]*plainEntry
+	n uint32
 }
 
-func newPlainStore() *plainStore {
-	return &plainStore{m: map[string][]byte{}, cas: map[string]uint32{}}
+type plainEntry struct {
+	v   []byte
+	cas uint32
 }
+
+func newPlainStore() *plainStore { return &plainStore{m: map[string]*plainEntry{}} }
 
 func (p *plainStore) Get(key string) ([]byte, uint32, error) {
-	v, ok := p.m[key]
+	e, ok := p.m[key]
 	if !ok {
 		return nil, 0, shareddata.ErrNotFound
 	}
-	return v, p.cas[key], nil
+	return e.v, e.cas, nil
 }
 
 func (p *plainStore) Set(key string, value []byte, cas uint32) error {
-	if cas != 0 && p.cas[key] != cas {
+	e, ok := p.m[key]
+	if !ok {
+		e = &plainEntry{}
+		p.m[key] = e
+	}
+	if cas != 0 && e.cas != cas {
 		return shareddata.ErrCASMismatch
 	}
 	p.n++
-	p.m[key] = append(p.m[key][:0], value...)
-	p.cas[key] = p.n
+	e.v, e.cas = append(e.v[:0], value...), p.n
 	return nil
 }
 
