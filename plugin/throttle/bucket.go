@@ -19,8 +19,8 @@ type bucket struct {
 	tok   uint64 // the units per token debt was counted in (changes only with the configuration)
 	pen   uint8  // percent of the rate in force during a cool-down; 0 means no step-down
 	until int64  // ns: end of the cool-down
-	// queue holds the release times of the requests this key holds (shape), ascending; only
-	// times after asOf are kept.
+	// queue holds the release times of the requests this key holds (shape), ascending; times
+	// already past are dropped whenever the bucket is brought up to date.
 	queue []int64
 }
 
