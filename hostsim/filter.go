@@ -345,7 +345,7 @@ func (s *Stream) failStatus(kind callKind) FilterStatus {
 	if !s.streamFailed {
 		s.streamFailed = true
 		s.failureReplySent = true
-		s.sendLocalReply(LocalReply{Status: 503, Details: "wasm_fail_stream", GRPCStatus: 14}, false)
+		s.sendLocalReply(LocalReply{Status: 503, Details: "wasm_fail_stream", GRPCStatus: 14})
 	}
 	switch kind {
 	case headersCall:

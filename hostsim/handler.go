@@ -93,7 +93,7 @@ func (v *vm) SendLocalResponse(code uint32, details, body []byte, headers []head
 		s := c.stream
 		lr := LocalReply{Status: code, Headers: fromPairs(headers), Body: append([]byte(nil), body...),
 			Details: replaceWhitespace(string(details)), GRPCStatus: grpcStatus}
-		v.addAfter(func() { s.sendLocalReply(lr, true) })
+		v.addAfter(func() { s.sendLocalReply(lr) })
 	}
 	v.stopIteration = true
 	return abi.OK

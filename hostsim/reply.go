@@ -11,7 +11,7 @@ import (
 // sendLocalReply is Envoy's sendLocalReply: before the response started it runs through the
 // filter's response callbacks; once upstream response headers reached the filter it goes
 // straight to the client; after response headers went to the client it can only reset.
-func (s *Stream) sendLocalReply(lr LocalReply, fromPlugin bool) {
+func (s *Stream) sendLocalReply(lr LocalReply) {
 	if s.done {
 		return
 	}
@@ -19,9 +19,7 @@ func (s *Stream) sendLocalReply(lr LocalReply, fromPlugin bool) {
 		s.resetStream()
 		return
 	}
-	if !s.failureReplySent || !fromPlugin {
-		s.details = lr.Details
-	}
+	s.details = lr.Details
 	s.responseCode = lr.Status
 	s.localReply = &lr
 	s.upstreamIgnored = true
@@ -58,10 +56,10 @@ func (s *Stream) sendLocalReply(lr LocalReply, fromPlugin bool) {
 // overflow answers a body over the buffer limit: 413 on requests, 500 on responses.
 func (s *Stream) overflow(d *half) {
 	if d.response {
-		s.sendLocalReply(LocalReply{Status: 500, Body: []byte("Internal Server Error"), Details: "response_payload_too_large"}, false)
+		s.sendLocalReply(LocalReply{Status: 500, Body: []byte("Internal Server Error"), Details: "response_payload_too_large"})
 		return
 	}
-	s.sendLocalReply(LocalReply{Status: 413, Body: []byte("Payload Too Large"), Details: "request_payload_too_large"}, false)
+	s.sendLocalReply(LocalReply{Status: 413, Body: []byte("Payload Too Large"), Details: "request_payload_too_large"})
 }
 
 // resetStream ends the stream abruptly (proxy_close_stream, overflow after headers, Close).
