@@ -19,8 +19,10 @@ var ErrNotFound = errors.New("shareddata: not found")
 var ErrCASMismatch = errors.New("shareddata: cas mismatch")
 
 // Store is proxy-wasm shared data as Envoy implements it: cas values start at 1 and are never 0;
-// Set with cas 0 always succeeds; a stale non-zero cas fails with ErrCASMismatch; every successful
-// Set issues a new cas. Get of an absent key returns ErrNotFound.
+// Set with cas 0 always succeeds; a stale non-zero cas on an existing key fails with
+// ErrCASMismatch, while a Set of an absent key always succeeds (cpp-host's SharedData::set
+// creates it whatever the cas); every successful Set issues a new cas. Get of an absent key
+// returns ErrNotFound.
 type Store interface {
 	Get(key string) (value []byte, cas uint32, err error)
 	Set(key string, value []byte, cas uint32) error
@@ -53,12 +55,12 @@ func (m *Memory) Get(key string) ([]byte, uint32, error) {
 	return append([]byte(nil), e.value...), e.cas, nil
 }
 
-// Set stores a copy of value if cas is 0 or matches the key's current cas.
+// Set stores a copy of value if the key is absent, cas is 0, or cas matches the key's current cas.
 func (m *Memory) Set(key string, value []byte, cas uint32) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	e, ok := m.entries[key]
-	if cas != 0 && (!ok || e.cas != cas) {
+	if ok && cas != 0 && e.cas != cas {
 		return ErrCASMismatch
 	}
 	m.nextCAS++
