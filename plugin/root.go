@@ -1,17 +1,34 @@
 package main
 
 import (
+	"time"
+
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm/types"
 
+	"github.com/stepgate/stepgate/plugin/aiformat"
 	"github.com/stepgate/stepgate/plugin/config"
+	"github.com/stepgate/stepgate/plugin/throttle"
 )
 
+// tickPeriod is how often held (shaped) requests are looked at. It bounds how late a held request
+// leaves after its tokens are due; the tick only runs while something is held.
+const tickPeriod = 5 * time.Millisecond
+
 // pluginContext is the root context of one plugin instance in one VM. It holds the parsed
-// configuration that every stream of this VM reads.
+// configuration and the per-VM engines every stream of this VM uses, and the streams that
+// shaping holds until their tokens are due.
 type pluginContext struct {
 	types.DefaultPluginContext
-	cfg *config.Config
+	cfg       *config.Config
+	throttler *throttle.Throttler // nil without rules
+	router    *aiformat.Router    // nil without providers/models
+	metrics   metrics
+
+	held       map[uint32]int64 // stream context id → time (ns) it may continue
+	ticking    bool
+	needsBody  bool // some throttle rule needs the request body
+	rulesExist bool
 }
 
 // OnPluginStart parses the configuration. A bad configuration fails the plugin start (Envoy then
@@ -32,10 +49,74 @@ func (p *pluginContext) OnPluginStart(configSize int) types.OnPluginStartStatus 
 		return types.OnPluginStartStatusFailed
 	}
 	p.cfg = cfg
-	proxywasm.LogInfof("stepgate %s: configuration loaded", config.Version)
+	if len(cfg.Throttle.Rules) > 0 {
+		t, err := throttle.New(cfg.Throttle, hostStore{})
+		if err != nil {
+			proxywasm.LogCriticalf("stepgate: invalid configuration: %v", err)
+			return types.OnPluginStartStatusFailed
+		}
+		p.throttler = t
+		p.needsBody = t.NeedsBody()
+	}
+	if cfg.AI != nil {
+		p.router = aiformat.NewRouter(cfg.AI, hostStore{})
+	}
+	p.held = make(map[uint32]int64)
+	p.metrics.init()
+	proxywasm.LogInfof("stepgate %s: configuration loaded (%d throttle rules, %d providers)",
+		config.Version, len(cfg.Throttle.Rules), providerCount(cfg.AI))
 	return types.OnPluginStartStatusOK
 }
 
-func (p *pluginContext) NewHttpContext(contextID uint32) types.HttpContext {
-	return &httpContext{cfg: p.cfg}
+func providerCount(ai *aiformat.Config) int {
+	if ai == nil {
+		return 0
+	}
+	return len(ai.Providers)
 }
+
+func (p *pluginContext) NewHttpContext(contextID uint32) types.HttpContext {
+	return &httpContext{root: p, id: contextID}
+}
+
+// hold parks a stream until its shaping delay has passed; the tick continues it.
+func (p *pluginContext) hold(contextID uint32, until int64) {
+	p.held[contextID] = until
+	if !p.ticking {
+		p.ticking = true
+		if err := proxywasm.SetTickPeriodMilliSeconds(uint32(tickPeriod / time.Millisecond)); err != nil {
+			proxywasm.LogErrorf("stepgate: setting the tick: %v", err)
+		}
+	}
+}
+
+// forget drops a held stream that ended before it was continued (the client went away).
+func (p *pluginContext) forget(contextID uint32) { delete(p.held, contextID) }
+
+// OnTick continues every held stream whose time has come. Order among streams due in the same
+// tick does not matter for fairness: each one's tokens were reserved, in arrival order, when it
+// was held.
+func (p *pluginContext) OnTick() {
+	now := nowNanos()
+	for id, until := range p.held {
+		if until > now {
+			continue
+		}
+		delete(p.held, id)
+		if err := proxywasm.SetEffectiveContext(id); err != nil {
+			continue // the stream is gone
+		}
+		if err := proxywasm.ResumeHttpRequest(); err != nil {
+			proxywasm.LogWarnf("stepgate: continuing held stream %d: %v", id, err)
+		}
+	}
+	if len(p.held) == 0 && p.ticking {
+		p.ticking = false
+		_ = proxywasm.SetTickPeriodMilliSeconds(0)
+	}
+}
+
+// nowNanos is the time every decision uses. The wall clock, not the VM's monotonic clock: all
+// worker VMs (and hostsim's virtual clock) share it, and bucket state in shared data is
+// compared across VMs.
+func nowNanos() int64 { return time.Now().UnixNano() }

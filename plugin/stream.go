@@ -1,37 +1,399 @@
 package main
 
 import (
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"time"
+
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm/types"
 
+	"github.com/stepgate/stepgate/plugin/aiformat"
+	"github.com/stepgate/stepgate/plugin/calllog"
 	"github.com/stepgate/stepgate/plugin/config"
+	"github.com/stepgate/stepgate/plugin/throttle"
 )
 
-// httpContext handles one HTTP stream.
+// httpContext handles one HTTP stream. The request side decides (throttle) and rewrites (unified
+// AI format); the response side translates back and settles token buckets with the reported usage.
+//
+// When a decision needs the body (AI requests, token-counting rules), the request headers are held
+// (Pause) and the body buffered until its end; Envoy must run the filter with
+// allow_on_headers_stop_iteration so that it still delivers the body to a filter holding headers.
 type httpContext struct {
 	types.DefaultHttpContext
-	cfg *config.Config
+	root *pluginContext
+	id   uint32
 
-	method, path string
-	status       string
+	start   time.Time
+	rec     calllog.Record
+	waiting bool // buffering the request body before deciding
+
+	dialect  aiformat.Dialect
+	endpoint aiformat.Endpoint
+	ai       *aiformat.Request
+	up       *aiformat.Upstream
+	rt       *aiformat.ResponseTranslator
+	buffer   bool // buffer the response body (non-stream JSON) before translating
+
+	decided   bool
+	decision  throttle.Decision
+	upstream  bool // the request went (or goes) upstream: its reservation is settled, not released
+	local     bool // this stream's response is our own local reply
+	heldUntil int64
 }
 
 func (h *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) types.Action {
-	h.method, _ = proxywasm.GetHttpRequestHeader(":method")
-	h.path, _ = proxywasm.GetHttpRequestHeader(":path")
+	h.start = time.Now()
+	h.rec.StartUnixMs = h.start.UnixMilli()
+	h.rec.Method, _ = proxywasm.GetHttpRequestHeader(":method")
+	h.rec.Path, _ = proxywasm.GetHttpRequestHeader(":path")
+	h.rec.RequestID, _ = proxywasm.GetHttpRequestHeader("x-request-id")
+
+	if ai := h.root.cfg.AI; ai != nil {
+		h.dialect, h.endpoint = aiformat.Match(h.rec.Method, h.rec.Path)
+		h.rec.Dialect = dialectName(h.dialect)
+		if h.endpoint == aiformat.EndpointModels {
+			h.answerModels(ai)
+			return types.ActionPause
+		}
+	}
+	if h.endpoint == aiformat.EndpointChat || h.root.needsBody {
+		if endOfStream {
+			return h.decide(nil)
+		}
+		if err := h.checkContentLength(); err != nil {
+			h.reply(err.Status, err.Body, nil)
+			return types.ActionPause
+		}
+		// The body is rewritten, so its length changes.
+		_ = proxywasm.RemoveHttpRequestHeader("content-length")
+		h.waiting = true
+		return types.ActionPause
+	}
+	return h.decide(nil)
+}
+
+// checkContentLength refuses a declared body over the limit before buffering any of it.
+func (h *httpContext) checkContentLength() *aiformat.Error {
+	cl, err := proxywasm.GetHttpRequestHeader("content-length")
+	if err != nil {
+		return nil
+	}
+	n, perr := strconv.ParseInt(cl, 10, 64)
+	if perr != nil || n <= h.root.cfg.Limits.MaxRequestBodyBytes {
+		return nil
+	}
+	return tooLarge(h.dialect, n, h.root.cfg.Limits.MaxRequestBodyBytes)
+}
+
+func tooLarge(d aiformat.Dialect, n, limit int64) *aiformat.Error {
+	return aiformat.NewError(d, 413, "request body is "+strconv.FormatInt(n, 10)+
+		" bytes, over the limit of "+strconv.FormatInt(limit, 10))
+}
+
+func (h *httpContext) OnHttpRequestBody(bodySize int, endOfStream bool) types.Action {
+	if !h.waiting {
+		return types.ActionContinue
+	}
+	if limit := h.root.cfg.Limits.MaxRequestBodyBytes; int64(bodySize) > limit {
+		h.waiting = false
+		err := tooLarge(h.dialect, int64(bodySize), limit)
+		h.reply(err.Status, err.Body, nil)
+		return types.ActionPause
+	}
+	if !endOfStream {
+		return types.ActionPause // Envoy keeps buffering; the next call sees all of it
+	}
+	h.waiting = false
+	body, err := proxywasm.GetHttpRequestBody(0, bodySize)
+	if err != nil && bodySize > 0 {
+		proxywasm.LogErrorf("stepgate: reading request body: %v", err)
+		return types.ActionContinue
+	}
+	// Continue from the body callback also releases the held headers (Envoy's StopIteration
+	// contract); Pause keeps both for a local reply or a shaping hold.
+	return h.decide(body)
+}
+
+// decide runs the throttle and the AI rewrite on a request whose body (if any is needed) is
+// complete. It returns Pause when the stream is held or answered locally.
+func (h *httpContext) decide(body []byte) types.Action {
+	p := h.root
+	if h.endpoint == aiformat.EndpointChat {
+		req, perr := p.cfg.AI.ParseRequest(h.rec.Method, h.rec.Path, "", body)
+		if perr != nil {
+			h.rec.Error = perr.Message
+			h.reply(perr.Status, perr.Body, nil)
+			return types.ActionPause
+		}
+		h.ai = req
+		h.rec.Model = req.Model
+		if rerr := h.route(); rerr != nil {
+			h.rec.Error = rerr.Message
+			h.reply(rerr.Status, rerr.Body, nil)
+			return types.ActionPause
+		}
+	}
+
+	if p.throttler != nil {
+		h.decided = true
+		h.decision = p.throttler.Decide(nowNanos(), h.throttleRequest(body))
+		h.rec.Step = h.decision.Action.String()
+		p.metrics.decisions(&h.decision)
+		switch h.decision.Action {
+		case throttle.Reject:
+			h.rejectThrottled()
+			return types.ActionPause
+		case throttle.Degrade:
+			if err := h.degrade(&body); err != nil {
+				h.rec.Error = err.Message
+				h.reply(err.Status, err.Body, nil)
+				return types.ActionPause
+			}
+		}
+	}
+
+	h.forward(body)
+	h.upstream = true
+	if h.decided && h.decision.Delay > 0 {
+		h.heldUntil = nowNanos() + int64(h.decision.Delay)
+		p.hold(h.id, h.heldUntil)
+		return types.ActionPause
+	}
 	return types.ActionContinue
+}
+
+// route picks the backend for the (possibly degraded) AI request.
+func (h *httpContext) route() *aiformat.Error {
+	up, err := h.root.router.Route(h.ai, nowNanos(), rand.Uint32())
+	if err != nil {
+		return err
+	}
+	h.up = up
+	h.rec.UpstreamModel = up.Model
+	h.rec.Provider = up.Provider.Name
+	return nil
+}
+
+func (h *httpContext) throttleRequest(body []byte) *throttle.Request {
+	q := &throttle.Request{Path: h.rec.Path, Method: h.rec.Method, Header: requestHeader}
+	if h.ai != nil {
+		q.Model = h.ai.Model
+		q.Provider = h.rec.Provider
+		q.PromptChars = int64(len(body))
+		q.MaxTokens = h.ai.MaxTokens
+	} else if body != nil {
+		q.EstimateFromBody(body)
+	}
+	return q
+}
+
+func requestHeader(name string) string {
+	v, _ := proxywasm.GetHttpRequestHeader(name)
+	return v
+}
+
+// degrade rewrites the request to the cheaper form the throttle chose. AI requests are re-routed
+// (a cheaper model may live at another provider); other requests get their JSON body edited.
+func (h *httpContext) degrade(body *[]byte) *aiformat.Error {
+	g := h.decision.Degrade
+	for _, hd := range g.SetHeaders {
+		_ = proxywasm.ReplaceHttpRequestHeader(hd.Name, hd.Value)
+	}
+	if h.ai == nil {
+		if len(*body) > 0 {
+			if out, err := h.decision.ApplyDegrade(*body); err == nil {
+				*body = out
+			}
+		}
+		return nil
+	}
+	if g.Model != "" {
+		h.ai.SetModel(g.Model)
+	}
+	if g.MaxTokens > 0 {
+		h.ai.SetMaxTokens(g.MaxTokens)
+	}
+	return h.route()
+}
+
+// forward writes the upstream request: the provider's path, authority, credentials and body for
+// AI requests, and the throttle's request headers.
+func (h *httpContext) forward(body []byte) {
+	if h.up != nil {
+		for _, name := range h.up.RemoveHeaders {
+			_ = proxywasm.RemoveHttpRequestHeader(name)
+		}
+		for _, kv := range h.up.SetHeaders {
+			_ = proxywasm.ReplaceHttpRequestHeader(kv[0], kv[1])
+		}
+		_ = proxywasm.ReplaceHttpRequestHeader("x-stepgate-model", h.up.Model)
+		body = h.up.Body
+	}
+	if h.decided {
+		for _, hd := range h.decision.RequestHeaders(nil) {
+			_ = proxywasm.ReplaceHttpRequestHeader(hd.Name, hd.Value)
+		}
+	}
+	if body != nil && (h.up != nil || h.decision.Action == throttle.Degrade) {
+		if err := proxywasm.ReplaceHttpRequestBody(body); err != nil {
+			proxywasm.LogErrorf("stepgate: replacing request body: %v", err)
+		}
+	}
+}
+
+func (h *httpContext) rejectThrottled() {
+	d := &h.decision
+	body := d.Body()
+	if h.dialect != aiformat.DialectNone && h.dialect != aiformat.DialectOpenAI {
+		// The throttle speaks OpenAI's error shape; other dialects get theirs.
+		body = aiformat.NewError(h.dialect, d.Status, "rate limit exceeded, retry after "+
+			strconv.FormatInt(d.RetryAfter, 10)+"s").Body
+	}
+	h.reply(d.Status, body, d.ResponseHeaders(nil))
+}
+
+func (h *httpContext) answerModels(ai *aiformat.Config) {
+	d := h.dialect
+	if v, _ := proxywasm.GetHttpRequestHeader("anthropic-version"); v != "" {
+		d = aiformat.DialectAnthropic
+	}
+	h.reply(200, ai.ModelsResponse(d, nil), nil)
+}
+
+// reply sends a local response. Envoy runs it through this filter's response callbacks, which
+// must leave it alone (h.local).
+func (h *httpContext) reply(status int, body []byte, extra []throttle.Header) {
+	h.local = true
+	h.rec.Status = status
+	headers := make([][2]string, 0, 2+len(extra))
+	headers = append(headers, [2]string{"content-type", aiformat.ContentType})
+	for _, hd := range extra {
+		headers = append(headers, [2]string{hd.Name, hd.Value})
+	}
+	if h.root.cfg.ResponseHeaders.Version {
+		headers = append(headers, [2]string{"x-stepgate", config.Version})
+	}
+	if err := proxywasm.SendHttpResponse(uint32(status), headers, body, -1); err != nil {
+		proxywasm.LogErrorf("stepgate: sending local reply: %v", err)
+	}
 }
 
 func (h *httpContext) OnHttpResponseHeaders(numHeaders int, endOfStream bool) types.Action {
-	h.status, _ = proxywasm.GetHttpResponseHeader(":status")
-	if h.cfg.ResponseHeaders.Version {
+	if h.local {
+		return types.ActionContinue
+	}
+	status, _ := proxywasm.GetHttpResponseHeader(":status")
+	h.rec.Status, _ = strconv.Atoi(status)
+	now := nowNanos()
+	if h.up != nil {
+		h.root.router.Report(h.up, h.rec.Status, now)
+	}
+	if h.decided && (h.rec.Status == 429 || h.rec.Status == 503) {
+		ra, _ := proxywasm.GetHttpResponseHeader("retry-after")
+		_ = h.root.throttler.ObserveUpstream(now, &h.decision.Reservation, h.rec.Status, retryAfter(ra))
+	}
+	if h.up != nil {
+		ct, _ := proxywasm.GetHttpResponseHeader("content-type")
+		h.rt = aiformat.NewResponseTranslator(h.ai, h.up, now)
+		head := h.rt.Headers(h.rec.Status, ct)
+		if head.Status != h.rec.Status {
+			_ = proxywasm.ReplaceHttpResponseHeader(":status", strconv.Itoa(head.Status))
+			h.rec.Status = head.Status
+		}
+		if head.ContentType != "" {
+			_ = proxywasm.ReplaceHttpResponseHeader("content-type", head.ContentType)
+		}
+		_ = proxywasm.RemoveHttpResponseHeader("content-length")
+		h.buffer = head.Buffer
+	}
+	if h.decided {
+		for _, hd := range h.decision.ResponseHeaders(nil) {
+			_ = proxywasm.ReplaceHttpResponseHeader(hd.Name, hd.Value)
+		}
+	}
+	if h.root.cfg.ResponseHeaders.Version {
 		_ = proxywasm.ReplaceHttpResponseHeader("x-stepgate", config.Version)
+	}
+	if h.rt != nil && endOfStream {
+		h.settle() // no body to translate
 	}
 	return types.ActionContinue
 }
 
-func (h *httpContext) OnHttpStreamDone() {
-	if h.cfg.Log.AccessLog {
-		proxywasm.LogInfof(`{"msg":"stream done","method":%q,"path":%q,"status":%q}`, h.method, h.path, h.status)
+// retryAfter reads a Retry-After header given in seconds (the HTTP-date form is ignored).
+func retryAfter(v string) time.Duration {
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n < 0 {
+		return 0
 	}
+	return time.Duration(n) * time.Second
+}
+
+func (h *httpContext) OnHttpResponseBody(bodySize int, endOfStream bool) types.Action {
+	if h.local || h.rt == nil {
+		return types.ActionContinue
+	}
+	if h.buffer {
+		if !endOfStream {
+			return types.ActionPause
+		}
+		body, _ := proxywasm.GetHttpResponseBody(0, bodySize)
+		status, out := h.rt.Finish(body)
+		_ = status // the status line has gone already; the body carries the error
+		h.replaceResponseBody(out)
+		h.settle()
+		return types.ActionContinue
+	}
+	var chunk []byte
+	if bodySize > 0 {
+		chunk, _ = proxywasm.GetHttpResponseBody(0, bodySize)
+	}
+	h.replaceResponseBody(h.rt.Write(chunk, endOfStream))
+	if endOfStream {
+		h.settle()
+	}
+	return types.ActionContinue
+}
+
+func (h *httpContext) replaceResponseBody(out []byte) {
+	if err := proxywasm.ReplaceHttpResponseBody(out); err != nil {
+		proxywasm.LogErrorf("stepgate: replacing response body: %v", err)
+	}
+}
+
+// settle corrects the token buckets with the usage the provider reported.
+func (h *httpContext) settle() {
+	u := h.rt.Usage()
+	h.rec.TokensIn, h.rec.TokensOut = u.Prompt, u.Completion
+	if h.decided && (u.Prompt > 0 || u.Completion > 0) {
+		_ = h.root.throttler.Settle(nowNanos(), &h.decision.Reservation, u.Prompt+u.Completion)
+	}
+}
+
+func (h *httpContext) OnHttpStreamDone() {
+	p := h.root
+	if h.heldUntil != 0 {
+		p.forget(h.id)
+	}
+	if h.decided && (!h.upstream || h.rec.Status == 0) {
+		_ = p.throttler.Release(nowNanos(), &h.decision.Reservation)
+	}
+	if h.rec.Step == "" {
+		h.rec.Step = "allow"
+	}
+	h.rec.LatencyMs = time.Since(h.start).Milliseconds()
+	p.metrics.call(&h.rec)
+	if p.cfg.Log.AccessLog {
+		proxywasm.LogInfo(string(h.rec.AppendJSON(make([]byte, 0, 256))))
+	}
+}
+
+func dialectName(d aiformat.Dialect) string {
+	if d == aiformat.DialectNone {
+		return ""
+	}
+	return d.String()
 }

@@ -14,6 +14,9 @@ import (
 	"strings"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/stepgate/stepgate/plugin/aiformat"
+	"github.com/stepgate/stepgate/plugin/throttle"
 )
 
 // Version is the filter's version, sent in the x-stepgate response header.
@@ -24,6 +27,10 @@ type Config struct {
 	Log             Log
 	Limits          Limits
 	ResponseHeaders ResponseHeaders
+	Throttle        throttle.Config
+	// AI is the unified AI format's routing (sections "providers" and "models"); nil when the
+	// document has neither, and the filter then only throttles.
+	AI *aiformat.Config
 }
 
 // Log controls the filter's own logging.
@@ -91,6 +98,20 @@ func Parse(data []byte) (*Config, error) {
 	}
 	if err := parseResponseHeaders(root.Get("response_headers"), &cfg.ResponseHeaders); err != nil {
 		return nil, err
+	}
+	if t := root.Get("throttle"); t.Exists() {
+		tc, err := throttle.ParseConfig(t, "throttle")
+		if err != nil {
+			return nil, err
+		}
+		cfg.Throttle = tc
+	}
+	if root.Get("providers").Exists() || root.Get("models").Exists() {
+		ai, err := aiformat.ParseConfig(root, "")
+		if err != nil {
+			return nil, err
+		}
+		cfg.AI = ai
 	}
 	return cfg, nil
 }

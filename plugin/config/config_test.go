@@ -1,6 +1,7 @@
 package config
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -11,7 +12,7 @@ func TestParseDefaults(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Parse(%q): %v", in, err)
 		}
-		if *cfg != *Default() {
+		if !reflect.DeepEqual(cfg, Default()) {
 			t.Errorf("Parse(%q) = %+v, want defaults %+v", in, *cfg, *Default())
 		}
 	}
@@ -24,7 +25,7 @@ func TestParseValues(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Config{Log: Log{Level: 1}, Limits: Limits{MaxRequestBodyBytes: 2048}}
-	if *cfg != want {
+	if !reflect.DeepEqual(*cfg, want) {
 		t.Errorf("got %+v, want %+v", *cfg, want)
 	}
 }
@@ -41,6 +42,8 @@ func TestParseErrorsNameTheField(t *testing.T) {
 		{`{"response_headers":{"version":1}}`, `response_headers.version: must be true or false, got 1`},
 		{`{"throtle":{}}`, `throtle: unknown field`},
 		{`[1,2]`, `configuration: must be a JSON object`},
+		{`{"throttle":{"rules":[{"name":"r","rate":"0/s","burst":1}]}}`, `throttle.rules[0].rate`},
+		{`{"providers":{"p":{"type":"nope"}}}`, `providers.p.type`},
 		{`{"log":`, `configuration: invalid JSON at byte 7`},
 	}
 	for _, tt := range tests {
@@ -48,6 +51,23 @@ func TestParseErrorsNameTheField(t *testing.T) {
 		if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
 			t.Errorf("Parse(%s) error = %v, want prefix %q", tt.in, err, tt.want)
 		}
+	}
+}
+
+func TestParseSections(t *testing.T) {
+	cfg, err := Parse([]byte(`{
+		"throttle": {"rules": [{"name": "rps", "rate": "10/s", "burst": 5}]},
+		"providers": {"oa": {"type": "openai", "cluster": "openai", "api_keys": ["sk-1"]}},
+		"models": {"routes": {"gpt-4o": "oa/gpt-4o"}}
+	}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Throttle.Rules) != 1 || cfg.Throttle.Rules[0].Name != "rps" {
+		t.Errorf("throttle rules = %+v, want one rule named rps", cfg.Throttle.Rules)
+	}
+	if cfg.AI == nil || len(cfg.AI.Providers) != 1 {
+		t.Errorf("AI config = %+v, want one provider", cfg.AI)
 	}
 }
 
