@@ -73,6 +73,8 @@
 //     set_envoy_filter_state, declare_property, sign, verify_signature and expr_create,
 //     expr_evaluate, expr_delete answer UNIMPLEMENTED; other names NOT_FOUND.
 //     env.envoy_resolve_dns answers UNIMPLEMENTED.
+//   - Attributes are those of current Envoy: route and cluster names are xds.route_name and
+//     xds.cluster_name (the old top-level route_name and cluster_name are NOT_FOUND there too).
 //   - Attributes backed by protobufs (metadata, xds.node, cluster/route/listener metadata,
 //     upstream TLS facts) are not modelled: supply them with WithProperty.
 //   - Envoy options: allow_on_headers_stop_iteration (always off), failure_policy FAIL_RELOAD,
