@@ -82,7 +82,7 @@
 //   - Flow control: StopAllIterationAndWatermark and StopIterationAndWatermark buffer without
 //     limit (Envoy would stop reading); proxy_continue_stream called inside the callback that
 //     pauses resumes right after it.
-//   - proxy_get_log_level answers info; proxy_log at level 6 answers BAD_ARGUMENT (Envoy crashes).
+//   - proxy_get_log_level answers info (Envoy's default level); hostsim keeps every level.
 //   - HTTP calls run in real time even on a VirtualClock, and a plugin that sleeps spins on
 //     poll_oneoff until the clock passes its deadline (forever on a VirtualClock).
 package hostsim

@@ -100,9 +100,7 @@ const (
 	LogWarn     LogLevel = 3
 	LogError    LogLevel = 4
 	LogCritical LogLevel = 5
-	// LogMax is spdlog's "off": accepted by cpp-host's range check but not a level Envoy can
-	// print (Envoy panics on it); hostsim answers BAD_ARGUMENT.
-	LogMax LogLevel = 6
+	// Levels above critical are BAD_ARGUMENT (the SDK enum's Max is critical).
 )
 
 // Version is the proxy-wasm ABI version a module declares by exporting a marker function.
