@@ -133,6 +133,31 @@ func TestPausedHeadersQueueTheBodyUnseen(t *testing.T) {
 	wantEqual(t, "end", up.End, true)
 }
 
+// With allow_on_headers_stop_iteration the held headers do not hold the body back from the plugin:
+// it buffers the body, and its Continue at the end releases headers and body together.
+func TestAllowOnHeadersStopIterationDeliversTheBody(t *testing.T) {
+	h, _ := newProbe(t, func(c *hostsim.Config) { c.AllowOnHeadersStopIteration = true })
+	s := h.NewStream()
+	wantEqual(t, "headers", s.SendRequestHeaders(request("req-headers-action=1,req-body-action=1"), false), hostsim.StopIteration)
+	wantEqual(t, "chunk 1", s.SendRequestBody([]byte("ab"), false), hostsim.StopIterationAndBuffer)
+	wantEqual(t, "nothing upstream", s.Upstream().Headers == nil, true)
+	wantEqual(t, "paused", s.RequestPaused(), true)
+	cbs := names(s.Callbacks())
+	wantEqual(t, "body seen", cbs[len(cbs)-1], "proxy_on_request_body(2, 2, 0)")
+	s.Close()
+
+	// A headers-only request held this way leaves on continue_stream, ending there.
+	h, vc := newProbe(t, func(c *hostsim.Config) {
+		c.AllowOnHeadersStopIteration = true
+		c.PluginConfig = []byte(`{"tick_ms": 100}`)
+	})
+	s = h.NewStream()
+	wantEqual(t, "headers", s.SendRequestHeaders(request("resume-on-tick"), true), hostsim.StopIteration)
+	vc.Advance(100 * 1e6)
+	wantEqual(t, "resumed", s.RequestPaused(), false)
+	wantEqual(t, "end", s.Upstream().End, true)
+}
+
 // Return values 2 (watermark) and 3 (no buffer) keep the stream stopped; the next call sees only
 // the new frame, and with 3 the stopped frame is not kept.
 func TestBodyStopWithoutBuffering(t *testing.T) {

@@ -41,6 +41,12 @@ type Config struct {
 	// April 2026, from PR #427 on): a smaller WASI function set and a poll_oneoff that fails
 	// with ENOSYS (52), which a Go module survives only if its runtime never polls.
 	LegacyWASI bool
+	// AllowOnHeadersStopIteration is the wasm filter's allow_on_headers_stop_iteration (Envoy
+	// 1.35+): a headers callback's Stop (1) holds only the headers, and body and trailers still
+	// reach the plugin, which may then rewrite the held headers. Without it Envoy turns that Stop
+	// into StopAllIterationAndWatermark and the plugin sees no body until it continues. Plugins
+	// that decide on the body (stepgate) need it.
+	AllowOnHeadersStopIteration bool
 	// BufferLimit is the per-stream buffer limit for bodies a plugin makes Envoy buffer
 	// (per_connection_buffer_limit_bytes, default 1 MiB). Going over it answers 413 on the
 	// request path and 500 on the response path.

@@ -63,6 +63,8 @@ func (s *Stream) headersInput(d *half, m *headermap.Map, eos bool) FilterStatus 
 		if !d.headersContinued {
 			s.passHeaders(d, eos)
 		}
+	case StopIteration: // allow_on_headers_stop_iteration: only the headers wait
+		d.stopped = true
 	default:
 		d.stoppedAll = true
 		d.stopAllBuffer = st == StopAllIterationAndBuffer
@@ -121,6 +123,7 @@ func (s *Stream) decodeData(d *half, b []byte, eos bool) FilterStatus {
 	switch st {
 	case Continue:
 		d.bodyPtr = false
+		s.releaseHeaders(d, false)
 		data := d.chunk
 		if len(d.held) > 0 {
 			data = append(d.held, d.chunk...)
@@ -184,6 +187,7 @@ func (s *Stream) decodeTrailers(d *half, t *headermap.Map) FilterStatus {
 	}
 	if st == Continue {
 		d.trailersPtr = false
+		s.releaseHeaders(d, false)
 		d.stopped, d.buffering = false, false
 		if data := d.held; len(data) > 0 {
 			d.held = nil
@@ -234,6 +238,9 @@ func (s *Stream) resume(d *half) {
 		d.stopped, d.buffering = false, false
 		data := d.held
 		d.held = nil
+		if s.releaseHeaders(d, d.inputEnded && len(data) == 0 && !d.trailersSeen) {
+			return // headers-only: their end was the stream's
+		}
 		if d.trailersSeen {
 			if len(data) > 0 {
 				s.passData(d, data, false)
@@ -244,6 +251,18 @@ func (s *Stream) resume(d *half) {
 			s.passData(d, data, d.inputEnded)
 		}
 	}
+}
+
+// releaseHeaders forwards headers that a headers callback held with StopIteration
+// (allow_on_headers_stop_iteration), as Envoy's filter manager does before the first data or
+// trailers that continue, or on continue_stream. It reports whether the headers ended the stream.
+func (s *Stream) releaseHeaders(d *half, eos bool) bool {
+	if !d.started || d.headersContinued {
+		return false
+	}
+	d.headersPtr = false
+	s.passHeaders(d, eos)
+	return eos
 }
 
 // Plugin calls with cpp-host's failure checks (CHECK_FAIL) and result conversion.
@@ -302,6 +321,10 @@ func (s *Stream) call(d *half, kind callKind, name string, fn api.Function, n ui
 		st = s.failStatus(kind)
 	} else {
 		st = convert(kind, r, v.stopIteration)
+		if st == StopAllIterationAndWatermark && kind == headersCall && r == 1 && !v.stopIteration &&
+			s.h.cfg.AllowOnHeadersStopIteration {
+			st = StopIteration
+		}
 	}
 	v.finishCall()
 	d.inFlight = false

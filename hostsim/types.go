@@ -107,7 +107,8 @@ type FilterStatus int
 const (
 	NotCalled FilterStatus = iota
 	Continue
-	// StopIteration is a trailers callback's pause.
+	// StopIteration is a trailers callback's pause, and a headers callback's Stop under
+	// Config.AllowOnHeadersStopIteration.
 	StopIteration
 	// StopAllIterationAndBuffer is a headers callback's 3.
 	StopAllIterationAndBuffer
