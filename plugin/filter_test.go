@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,7 +21,9 @@ import (
 
 var epoch = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 
-var filterBuild struct {
+var wasmBuilds sync.Map // package path → *wasmBuild
+
+type wasmBuild struct {
 	once sync.Once
 	wasm []byte
 	err  error
@@ -28,28 +31,32 @@ var filterBuild struct {
 
 // filterWasm builds the filter once per test binary (the Go build cache makes it quick when
 // nothing changed) so that `go test ./plugin/` never runs a stale module.
-func filterWasm(t testing.TB) []byte {
+func filterWasm(t testing.TB) []byte { return buildWasm(t, "./plugin", "stepgate.wasm") }
+
+// buildWasm builds an SDK plugin package (relative to the repository root) into build/.
+func buildWasm(t testing.TB, pkg, name string) []byte {
 	t.Helper()
-	filterBuild.once.Do(func() {
+	v, _ := wasmBuilds.LoadOrStore(pkg, &wasmBuild{})
+	b := v.(*wasmBuild)
+	b.once.Do(func() {
 		root, err := filepath.Abs("..")
 		if err != nil {
-			filterBuild.err = err
+			b.err = err
 			return
 		}
-		out := filepath.Join(root, "build", "stepgate.wasm")
-		cmd := exec.Command(filepath.Join(root, "plugin", "sdkbridge", "build.sh"), "./plugin", out)
+		out := filepath.Join(root, "build", name)
+		cmd := exec.Command(filepath.Join(root, "plugin", "sdkbridge", "build.sh"), pkg, out)
 		cmd.Dir = root
 		if msg, err := cmd.CombinedOutput(); err != nil {
-			filterBuild.err = err
-			t.Logf("%s", msg)
+			b.err = fmt.Errorf("%v\n%s", err, msg)
 			return
 		}
-		filterBuild.wasm, filterBuild.err = os.ReadFile(out)
+		b.wasm, b.err = os.ReadFile(out)
 	})
-	if filterBuild.err != nil {
-		t.Fatalf("building the filter: %v", filterBuild.err)
+	if b.err != nil {
+		t.Fatalf("building %s: %v", pkg, b.err)
 	}
-	return filterBuild.wasm
+	return b.wasm
 }
 
 // startFilter runs the filter with config on workers VMs and a virtual clock.
@@ -117,6 +124,22 @@ func TestPassThroughAddsVersionAndLogsTheCall(t *testing.T) {
 	rec := callRecord(t, h, "r-1")
 	if rec.Get("status").Int() != 200 || rec.Get("path").Str != "/healthz" || rec.Get("method").Str != "GET" {
 		t.Errorf("call record = %s", rec.Raw)
+	}
+}
+
+// A client cannot pick the cluster or feed the fleet limiter: x-stepgate-* request headers are
+// the filter's own.
+func TestClientCannotSetInternalHeaders(t *testing.T) {
+	h, _ := startFilter(t, `{}`, 1)
+	s := h.NewStream()
+	s.SendRequestHeaders(get("/x", [2]string{"x-stepgate-cluster", "provider_openai"},
+		[2]string{"x-stepgate-token-estimate", "1"}, [2]string{"x-other", "kept"}), true)
+	up := s.Upstream().Headers
+	if up.Get("x-stepgate-cluster") != "" || up.Get("x-stepgate-token-estimate") != "" {
+		t.Errorf("internal headers forwarded: %v", up)
+	}
+	if up.Get("x-other") != "kept" {
+		t.Errorf("other headers lost: %v", up)
 	}
 }
 

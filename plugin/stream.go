@@ -27,6 +27,7 @@ type httpContext struct {
 	id   uint32
 
 	start   time.Time
+	headers [][2]string // the request headers as received
 	rec     calllog.Record
 	waiting bool // buffering the request body before deciding
 
@@ -47,9 +48,13 @@ type httpContext struct {
 func (h *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) types.Action {
 	h.start = time.Now()
 	h.rec.StartUnixMs = h.start.UnixMilli()
-	h.rec.Method, _ = proxywasm.GetHttpRequestHeader(":method")
-	h.rec.Path, _ = proxywasm.GetHttpRequestHeader(":path")
-	h.rec.RequestID, _ = proxywasm.GetHttpRequestHeader("x-request-id")
+	// One host call for all headers: cheaper than one per header, and it shows every header
+	// a client may have set in our own namespace.
+	h.headers, _ = proxywasm.GetHttpRequestHeaders()
+	h.rec.Method = h.header(":method")
+	h.rec.Path = h.header(":path")
+	h.rec.RequestID = h.header("x-request-id")
+	h.stripInternalHeaders()
 
 	if ai := h.root.cfg.AI; ai != nil {
 		h.dialect, h.endpoint = aiformat.Match(h.rec.Method, h.rec.Path)
@@ -75,10 +80,32 @@ func (h *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) typ
 	return h.decide(nil)
 }
 
+// header returns the first value of a request header as received (lower-case name).
+func (h *httpContext) header(name string) string {
+	for _, kv := range h.headers {
+		if kv[0] == name {
+			return kv[1]
+		}
+	}
+	return ""
+}
+
+// internalPrefix marks the headers the filter sets for Envoy's routing and the fleet rate
+// limiter (x-stepgate-cluster, -model, -token-estimate, -step). A client must not choose them.
+const internalPrefix = "x-stepgate-"
+
+func (h *httpContext) stripInternalHeaders() {
+	for _, kv := range h.headers {
+		if strings.HasPrefix(kv[0], internalPrefix) {
+			_ = proxywasm.RemoveHttpRequestHeader(kv[0])
+		}
+	}
+}
+
 // checkContentLength refuses a declared body over the limit before buffering any of it.
 func (h *httpContext) checkContentLength() *aiformat.Error {
-	cl, err := proxywasm.GetHttpRequestHeader("content-length")
-	if err != nil {
+	cl := h.header("content-length")
+	if cl == "" {
 		return nil
 	}
 	n, perr := strconv.ParseInt(cl, 10, 64)
@@ -178,7 +205,7 @@ func (h *httpContext) route() *aiformat.Error {
 }
 
 func (h *httpContext) throttleRequest(body []byte) *throttle.Request {
-	q := &throttle.Request{Path: h.rec.Path, Method: h.rec.Method, Header: requestHeader}
+	q := &throttle.Request{Path: h.rec.Path, Method: h.rec.Method, Header: h.header}
 	if h.ai != nil {
 		q.Model = h.ai.Model
 		q.Provider = h.rec.Provider
@@ -188,11 +215,6 @@ func (h *httpContext) throttleRequest(body []byte) *throttle.Request {
 		q.EstimateFromBody(body)
 	}
 	return q
-}
-
-func requestHeader(name string) string {
-	v, _ := proxywasm.GetHttpRequestHeader(name)
-	return v
 }
 
 // degrade rewrites the request to the cheaper form the throttle chose. AI requests are re-routed
@@ -229,7 +251,10 @@ func (h *httpContext) forward(body []byte) {
 		for _, kv := range h.up.SetHeaders {
 			_ = proxywasm.ReplaceHttpRequestHeader(kv[0], kv[1])
 		}
+		// For Envoy's fleet rate limiter (envoy/envoy.yaml's rate limit descriptors).
 		_ = proxywasm.ReplaceHttpRequestHeader("x-stepgate-model", h.up.Model)
+		_ = proxywasm.ReplaceHttpRequestHeader("x-stepgate-token-estimate",
+			strconv.FormatInt(h.ai.PromptTokens+max(h.ai.MaxTokens, 0), 10))
 		body = h.up.Body
 	}
 	if h.decided {
@@ -257,7 +282,7 @@ func (h *httpContext) rejectThrottled() {
 
 func (h *httpContext) answerModels(ai *aiformat.Config) {
 	d := h.dialect
-	if v, _ := proxywasm.GetHttpRequestHeader("anthropic-version"); v != "" {
+	if h.header("anthropic-version") != "" {
 		d = aiformat.DialectAnthropic
 	}
 	h.reply(200, ai.ModelsResponse(d, nil), nil)

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stepgate/stepgate/hostsim"
+)
+
+// Per-request cost of the filter in hostsim (wazero, compiler mode), against an SDK plugin that
+// does nothing, on the same stream shapes. docs/BENCHMARKS.md records the figures.
+
+func benchHost(b *testing.B, module []byte, config string) *hostsim.Host {
+	b.Helper()
+	h, err := hostsim.New(context.Background(), hostsim.Config{Module: module, PluginConfig: []byte(config),
+		Clock: hostsim.NewVirtualClock(epoch), AllowOnHeadersStopIteration: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { h.Close(context.Background()) })
+	return h
+}
+
+// BenchmarkRequest is a headers-only request answered 200: the shape of the throttle path.
+func BenchmarkRequest(b *testing.B) {
+	cases := []struct {
+		name   string
+		module func(testing.TB) []byte
+		config string
+	}{
+		{"noop-plugin", noopWasm, ""},
+		{"stepgate-passthrough", filterWasm, `{"log":{"access_log":false}}`},
+		{"stepgate-throttle", filterWasm, `{"log":{"access_log":false},"throttle":{"rules":[
+			{"name":"rps","rate":"1000000/s","burst":1000000000}]}}`},
+		{"stepgate-throttle-keyed", filterWasm, `{"log":{"access_log":false},"throttle":{"rules":[
+			{"name":"per-route","key":"route:method","match":{"path_prefix":"/api/"},"rate":"1000000/s","burst":1000000000}]}}`},
+		{"stepgate-throttle+log", filterWasm, `{"throttle":{"rules":[
+			{"name":"rps","rate":"1000000/s","burst":1000000000}]}}`},
+	}
+	req := get("/api/items", [2]string{"x-request-id", "r"}, [2]string{"authorization", "Bearer k"})
+	resp := hostsim.Headers{{":status", "200"}, {"content-type", "application/json"}}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			h := benchHost(b, c.module(b), c.config)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				s := h.NewStream()
+				s.SendRequestHeaders(req, true)
+				s.SendResponseHeaders(resp, true)
+			}
+		})
+	}
+}
+
+// BenchmarkTranslate is a chat request from an OpenAI client to an Anthropic model and its
+// JSON answer, with request bodies of 1, 4 and 64 KB.
+func BenchmarkTranslate(b *testing.B) {
+	config := strings.Replace(aiConfig, "THROTTLE", `, "log":{"access_log":false}`, 1)
+	config = strings.Replace(config, `"max_request_body_bytes": 2048`, `"max_request_body_bytes": 1048576`, 1)
+	answer := []byte(`{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5",` +
+		`"content":[{"type":"text","text":"Hello!"}],"stop_reason":"end_turn","stop_sequence":null,` +
+		`"usage":{"input_tokens":11,"output_tokens":3}}`)
+	resp := hostsim.Headers{{":status", "200"}, {"content-type", "application/json"}}
+	for _, size := range []int{1 << 10, 4 << 10, 64 << 10} {
+		body := chatBody("claude", size)
+		b.Run(sizeName(size), func(b *testing.B) {
+			h := benchHost(b, filterWasm(b), config)
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				s := h.NewStream()
+				s.SendRequestHeaders(post("/v1/chat/completions"), false)
+				s.SendRequestBody(body, true)
+				s.SendResponseHeaders(resp, false)
+				s.SendResponseBody(answer, true)
+			}
+		})
+	}
+}
+
+// BenchmarkStreamEvent is the cost of one SSE text delta from an Anthropic stream, translated to
+// OpenAI chunks, one event per body callback.
+func BenchmarkStreamEvent(b *testing.B) {
+	config := strings.Replace(aiConfig, "THROTTLE", `, "log":{"access_log":false}`, 1)
+	h := benchHost(b, filterWasm(b), config)
+	event := []byte("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"word \"}}\n\n")
+	s := h.NewStream()
+	s.SendRequestHeaders(post("/v1/chat/completions"), false)
+	s.SendRequestBody([]byte(`{"model":"claude","stream":true,"messages":[{"role":"user","content":"Hi"}]}`), true)
+	s.SendResponseHeaders(hostsim.Headers{{":status", "200"}, {"content-type", "text/event-stream"}}, false)
+	s.SendResponseBody([]byte("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m1\",\"model\":\"c\",\"usage\":{\"input_tokens\":5,\"output_tokens\":1}}}\n\n"+
+		"event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"), false)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s.SendResponseBody(event, false)
+	}
+}
+
+func noopWasm(t testing.TB) []byte {
+	return buildWasm(t, "./hostsim/testdata/plugins/noop", "testplugins/noop.wasm")
+}
+
+// chatBody is an OpenAI chat request of about size bytes.
+func chatBody(model string, size int) []byte {
+	head := `{"model":"` + model + `","max_tokens":256,"messages":[{"role":"system","content":"You are terse."},{"role":"user","content":"`
+	tail := `"}]}`
+	return []byte(head + strings.Repeat("lorem ipsum ", (size-len(head)-len(tail))/12) + tail)
+}
+
+func sizeName(n int) string { return strconv.Itoa(n>>10) + "KB" }
