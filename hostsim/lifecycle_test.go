@@ -191,3 +191,25 @@ func TestLogCapacityKeepsTheNewestLines(t *testing.T) {
 	wantEqual(t, "kept", len(logs), 3)
 	wantEqual(t, "newest last", logs[2].Message, "probe: req-headers ctx=6 n=6 eos=true")
 }
+
+// A plugin that registers in main() (TinyGo style) works: the bridge runs main once.
+func TestPluginRegisteringInMainRuns(t *testing.T) {
+	h, err := hostsim.New(context.Background(), hostsim.Config{Module: hostsimtest.Plugin(t, "mainreg"), Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close(context.Background())
+	var started int
+	for _, e := range h.Logs() {
+		if e.Message == "mainreg: registered from main" {
+			started++
+		}
+	}
+	wantEqual(t, "plugin starts (canary + 2 workers)", started, 3)
+	s := h.NewStream()
+	s.SendRequestHeaders(request(""), true)
+	lr := s.LocalReply()
+	if lr == nil || lr.Status != 418 || string(lr.Body) != "from main" {
+		t.Fatalf("local reply = %+v", lr)
+	}
+}
