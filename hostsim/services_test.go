@@ -162,6 +162,17 @@ func TestHeaderMapOperations(t *testing.T) {
 	wantStrings(t, "trailers", headerLines(s.Upstream().Trailers), []string{"x-t: 1", "x-trailer-added: yes"})
 }
 
+// proxy_set_header_map_pairs replaces the whole map; keys are lower-cased like every add.
+func TestSetHeaderMapPairs(t *testing.T) {
+	h, _ := newProbe(t, nil)
+	s := h.NewStream()
+	s.SendRequestHeaders(request("set-pairs"), true)
+	findLog(t, h, "set-pairs err=<nil>")
+	wantStrings(t, "forwarded headers", headerLines(s.Upstream().Headers), []string{
+		":method: PUT", ":path: /set", ":authority: pairs.example", "x-set: 1", "x-set: 2",
+	})
+}
+
 func TestSharedDataCASAcrossWorkers(t *testing.T) {
 	h, _ := newProbe(t, func(c *hostsim.Config) { c.Workers = 3 })
 	for i := 0; i < 9; i++ {

@@ -190,6 +190,11 @@ func (h *httpContext) OnHttpRequestHeaders(n int, eos bool) types.Action {
 	if h.has("headers-ops") {
 		headersOps()
 	}
+	if h.has("set-pairs") {
+		err := proxywasm.ReplaceHttpRequestHeaders([][2]string{{":method", "PUT"}, {":path", "/set"},
+			{":authority", "pairs.example"}, {"X-Set", "1"}, {"x-set", "2"}})
+		logf("set-pairs err=%v", err)
+	}
 	if h.has("strip-cl") {
 		proxywasm.RemoveHttpRequestHeader("content-length")
 	}
