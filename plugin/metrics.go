@@ -22,6 +22,7 @@ func (m *metrics) init() { m.ids = make(map[string]uint32) }
 
 const (
 	counter   = 0
+	gauge     = 1
 	histogram = 2
 )
 
@@ -63,7 +64,28 @@ func (m *metrics) decisions(d *throttle.Decision) {
 	}
 }
 
-// add builds the metric's full name and increments (counter) or records (histogram) it.
+// shaped moves the gauge of requests a rule holds right now.
+func (m *metrics) shaped(rule string, delta int64) {
+	m.add(gauge, delta, "stepgate_shaped_requests", "rule", rule)
+}
+
+// shapeDelay records how long shaping held a request.
+func (m *metrics) shapeDelay(rule, step string, ms int64) {
+	m.add(histogram, ms, "stepgate_shape_delay_ms", "rule", rule, "step", step)
+}
+
+// firstByte records the time from sending a request upstream to its response headers.
+func (m *metrics) firstByte(provider, model string, ms int64) {
+	m.add(histogram, ms, "stepgate_upstream_first_byte_ms", "provider", provider, "model", model)
+}
+
+// estimateError records how far the up-front token reservation was from the reported usage.
+func (m *metrics) estimateError(model, provider string, tokens int64) {
+	m.add(histogram, tokens, "stepgate_token_estimate_error_tokens", "model", model, "provider", provider)
+}
+
+// add builds the metric's full name and increments (counter), moves (gauge) or records
+// (histogram) it.
 func (m *metrics) add(kind int, value int64, name string, tags ...string) {
 	b := append(m.buf[:0], name...)
 	for i := 0; i+1 < len(tags); i += 2 {
@@ -79,16 +101,22 @@ func (m *metrics) add(kind int, value int64, name string, tags ...string) {
 	id, ok := m.ids[string(b)]
 	if !ok {
 		full := string(b)
-		if kind == histogram {
+		switch kind {
+		case histogram:
 			id = uint32(proxywasm.DefineHistogramMetric(full))
-		} else {
+		case gauge:
+			id = uint32(proxywasm.DefineGaugeMetric(full))
+		default:
 			id = uint32(proxywasm.DefineCounterMetric(full))
 		}
 		m.ids[full] = id
 	}
-	if kind == histogram {
+	switch {
+	case kind == histogram:
 		proxywasm.MetricHistogram(id).Record(uint64(max(value, 0)))
-	} else if value > 0 {
+	case kind == gauge:
+		proxywasm.MetricGauge(id).Add(value)
+	case value > 0: // counters only go up
 		proxywasm.MetricCounter(id).Increment(uint64(value))
 	}
 }

@@ -25,7 +25,7 @@ type pluginContext struct {
 	router    *aiformat.Router    // nil without providers/models
 	metrics   metrics
 
-	held       map[uint32]int64 // stream context id → time (ns) it may continue
+	held       map[uint32]held // stream context id → its hold
 	ticking    bool
 	needsBody  bool // some throttle rule needs the request body
 	rulesExist bool
@@ -61,7 +61,7 @@ func (p *pluginContext) OnPluginStart(configSize int) types.OnPluginStartStatus 
 	if cfg.AI != nil {
 		p.router = aiformat.NewRouter(cfg.AI, hostStore{})
 	}
-	p.held = make(map[uint32]int64)
+	p.held = make(map[uint32]held)
 	p.metrics.init()
 	proxywasm.LogInfof("stepgate %s: configuration loaded (%d throttle rules, %d providers)",
 		config.Version, len(cfg.Throttle.Rules), providerCount(cfg.AI))
@@ -79,9 +79,16 @@ func (p *pluginContext) NewHttpContext(contextID uint32) types.HttpContext {
 	return &httpContext{root: p, id: contextID}
 }
 
+// held is a stream parked by shaping.
+type held struct {
+	since, until int64 // ns
+	rule, step   string
+}
+
 // hold parks a stream until its shaping delay has passed; the tick continues it.
-func (p *pluginContext) hold(contextID uint32, until int64) {
-	p.held[contextID] = until
+func (p *pluginContext) hold(contextID uint32, hd held) {
+	p.held[contextID] = hd
+	p.metrics.shaped(hd.rule, 1)
 	if !p.ticking {
 		p.ticking = true
 		if err := proxywasm.SetTickPeriodMilliSeconds(uint32(tickPeriod / time.Millisecond)); err != nil {
@@ -91,18 +98,25 @@ func (p *pluginContext) hold(contextID uint32, until int64) {
 }
 
 // forget drops a held stream that ended before it was continued (the client went away).
-func (p *pluginContext) forget(contextID uint32) { delete(p.held, contextID) }
+func (p *pluginContext) forget(contextID uint32) {
+	if hd, ok := p.held[contextID]; ok {
+		delete(p.held, contextID)
+		p.metrics.shaped(hd.rule, -1)
+	}
+}
 
 // OnTick continues every held stream whose time has come. Order among streams due in the same
 // tick does not matter for fairness: each one's tokens were reserved, in arrival order, when it
 // was held.
 func (p *pluginContext) OnTick() {
 	now := nowNanos()
-	for id, until := range p.held {
-		if until > now {
+	for id, hd := range p.held {
+		if hd.until > now {
 			continue
 		}
 		delete(p.held, id)
+		p.metrics.shaped(hd.rule, -1)
+		p.metrics.shapeDelay(hd.rule, hd.step, (now-hd.since)/int64(time.Millisecond))
 		if err := proxywasm.SetEffectiveContext(id); err != nil {
 			continue // the stream is gone
 		}

@@ -38,11 +38,12 @@ type httpContext struct {
 	rt       *aiformat.ResponseTranslator
 	buffer   bool // buffer the response body (non-stream JSON) before translating
 
-	decided   bool
-	decision  throttle.Decision
-	upstream  bool // the request went (or goes) upstream: its reservation is settled, not released
-	local     bool // this stream's response is our own local reply
-	heldUntil int64
+	decided     bool
+	decision    throttle.Decision
+	upstream    bool  // the request went (or goes) upstream: its reservation is settled, not released
+	forwardedAt int64 // ns when the request left (or will leave, when held) for the upstream
+	local       bool  // this stream's response is our own local reply
+	heldUntil   int64
 }
 
 func (h *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) types.Action {
@@ -184,12 +185,30 @@ func (h *httpContext) decide(body []byte) types.Action {
 
 	h.forward(body)
 	h.upstream = true
+	now := nowNanos()
+	h.forwardedAt = now
 	if h.decided && h.decision.Delay > 0 {
-		h.heldUntil = nowNanos() + int64(h.decision.Delay)
-		p.hold(h.id, h.heldUntil)
+		h.heldUntil = now + int64(h.decision.Delay)
+		h.forwardedAt = h.heldUntil
+		p.hold(h.id, held{since: now, until: h.heldUntil, rule: shapingRule(&h.decision), step: h.rec.Step})
 		return types.ActionPause
 	}
 	return types.ActionContinue
+}
+
+// shapingRule names the rule that holds the request longest.
+func shapingRule(d *throttle.Decision) string {
+	outs := d.Reservation.Outcomes()
+	best := -1
+	for i := range outs {
+		if outs[i].Delay > 0 && (best < 0 || outs[i].Delay > outs[best].Delay) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return ""
+	}
+	return outs[best].Rule()
 }
 
 // route picks the backend for the (possibly degraded) AI request.
@@ -253,8 +272,7 @@ func (h *httpContext) forward(body []byte) {
 		}
 		// For Envoy's fleet rate limiter (envoy/envoy.yaml's rate limit descriptors).
 		_ = proxywasm.ReplaceHttpRequestHeader("x-stepgate-model", h.up.Model)
-		_ = proxywasm.ReplaceHttpRequestHeader("x-stepgate-token-estimate",
-			strconv.FormatInt(h.ai.PromptTokens+max(h.ai.MaxTokens, 0), 10))
+		_ = proxywasm.ReplaceHttpRequestHeader("x-stepgate-token-estimate", strconv.FormatInt(h.tokenEstimate(), 10))
 		body = h.up.Body
 	}
 	if h.decided {
@@ -315,6 +333,7 @@ func (h *httpContext) OnHttpResponseHeaders(numHeaders int, endOfStream bool) ty
 	now := nowNanos()
 	if h.up != nil {
 		h.root.router.Report(h.up, h.rec.Status, now)
+		h.root.metrics.firstByte(h.up.Provider.Name, h.rec.Model, (now-h.forwardedAt)/int64(time.Millisecond))
 	}
 	if h.decided && (h.rec.Status == 429 || h.rec.Status == 503) {
 		ra, _ := proxywasm.GetHttpResponseHeader("retry-after")
@@ -393,10 +412,18 @@ func (h *httpContext) replaceResponseBody(out []byte) {
 func (h *httpContext) settle() {
 	u := h.rt.Usage()
 	h.rec.TokensIn, h.rec.TokensOut = u.Prompt, u.Completion
+	if u.Prompt > 0 || u.Completion > 0 {
+		miss := h.tokenEstimate() - (u.Prompt + u.Completion)
+		h.root.metrics.estimateError(h.rec.Model, h.rec.Provider, max(miss, -miss))
+	}
 	if h.decided && (u.Prompt > 0 || u.Completion > 0) {
 		_ = h.root.throttler.Settle(nowNanos(), &h.decision.Reservation, u.Prompt+u.Completion)
 	}
 }
+
+// tokenEstimate is the LLM tokens an AI request is expected to use: its estimated prompt and its
+// completion limit.
+func (h *httpContext) tokenEstimate() int64 { return h.ai.PromptTokens + max(h.ai.MaxTokens, 0) }
 
 func (h *httpContext) OnHttpStreamDone() {
 	p := h.root
