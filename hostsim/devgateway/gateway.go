@@ -1,0 +1,345 @@
+package devgateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/stepgate/stepgate/e2e/mockprovider"
+	"github.com/stepgate/stepgate/hostsim"
+)
+
+// Config describes a dev gateway.
+type Config struct {
+	// Module is the filter's .wasm bytes (required).
+	Module []byte
+	// PluginConfig is the plugin's JSON configuration.
+	PluginConfig []byte
+	// ConfigPath, if set, is where the plugin configuration is read from instead of
+	// PluginConfig. The gateway then watches the file (its modification time and size, every
+	// ReloadInterval) and reloads when it changes: a configuration the plugin refuses is logged
+	// with the plugin's own error and the running one keeps serving.
+	ConfigPath string
+	// ReloadInterval is how often ConfigPath is checked (default 500ms).
+	ReloadInterval time.Duration
+	// OnReload, if set, is called after each reload attempt triggered by a change of
+	// ConfigPath, with nil or the reason the new configuration was refused.
+	OnReload func(error)
+
+	// Listen is the gateway's address (default "127.0.0.1:10000"; port 0 picks a free one).
+	Listen string
+	// AdminListen is the admin address (default "127.0.0.1:9901"; "-" disables the admin
+	// listener, AdminHandler still serves the same endpoints).
+	AdminListen string
+	// Workers is the number of worker VMs (default 2).
+	Workers int
+	// Clusters maps Envoy cluster names to base URLs ("http://127.0.0.1:8080").
+	Clusters map[string]string
+	// DefaultCluster, if set, receives the requests the filter did not route to a provider
+	// cluster, instead of envoy.yaml's catch-all 404.
+	DefaultCluster string
+	// Mock starts the mock providers of e2e/mockprovider (all of them, on one loopback port)
+	// and maps every cluster named by the plugin configuration's providers.<name>.cluster that
+	// Clusters does not map to them. The mocks accept the api_key and api_keys of the plugin
+	// configuration's providers.
+	Mock bool
+	// Clock drives the plugin's clocks and ticks (default: real time).
+	Clock hostsim.Clock
+	// Logf prints the gateway's and the plugin's log lines (default log.Printf).
+	Logf func(format string, args ...any)
+	// AccessLog prints one line per request, with envoy.yaml's access log fields.
+	AccessLog bool
+	// AllowOnHeadersStopIteration is Envoy's allow_on_headers_stop_iteration, which
+	// envoy/envoy.yaml turns on: a filter that pauses the request headers still receives the
+	// request body. stepgate's filter needs it (it reads the model from the body before it
+	// rewrites the headers); without it such requests wait for the body forever.
+	AllowOnHeadersStopIteration bool
+}
+
+const (
+	defaultListen      = "127.0.0.1:10000"
+	defaultAdminListen = "127.0.0.1:9901"
+	defaultWorkers     = 2
+	defaultReload      = 500 * time.Millisecond
+	// bufferLimit is envoy.yaml's per_connection_buffer_limit_bytes.
+	bufferLimit = 5 << 20
+	// pluginName is envoy.yaml's config.name, root_id and vm_id.
+	pluginName = "stepgate"
+)
+
+// Gateway is a running dev gateway.
+type Gateway struct {
+	cfg       Config
+	logf      func(string, ...any)
+	transport *http.Transport
+	mock      *mockServer
+
+	ln, adminLn net.Listener
+	srv, admin  *http.Server
+
+	reloadMu sync.Mutex // one reload at a time
+	mu       sync.Mutex // guards the fields below
+	cur      *generation
+	live     []*generation             // cur and the generations still draining
+	retired  map[string]hostsim.Metric // counters and histograms of closed generations
+	closing  bool
+
+	stop     chan struct{} // closed by Shutdown
+	bg       sync.WaitGroup
+	shutOnce sync.Once
+	shutErr  error
+}
+
+// Start loads the filter, starts the mock providers if asked, and serves. ctx bounds the start
+// only (loading and configuring the plugin); Close stops the gateway. A configuration the plugin
+// refuses fails Start with the plugin's error.
+func Start(ctx context.Context, cfg Config) (*Gateway, error) {
+	if len(cfg.Module) == 0 {
+		return nil, errors.New("devgateway: Config.Module is empty")
+	}
+	cfg = withDefaults(cfg)
+	g := &Gateway{cfg: cfg, logf: cfg.Logf, retired: map[string]hostsim.Metric{}, stop: make(chan struct{})}
+	if cfg.ConfigPath != "" {
+		data, err := os.ReadFile(cfg.ConfigPath)
+		if err != nil {
+			return nil, fmt.Errorf("devgateway: %w", err)
+		}
+		g.cfg.PluginConfig = data
+	}
+	g.transport = newTransport()
+	ok := false
+	defer func() {
+		if !ok {
+			g.abort()
+		}
+	}()
+	if cfg.Mock {
+		m, err := startMock(providerKeys(g.cfg.PluginConfig))
+		if err != nil {
+			return nil, err
+		}
+		g.mock = m
+	}
+	if !cfg.AllowOnHeadersStopIteration {
+		g.logf("devgateway: AllowOnHeadersStopIteration is off: a filter that pauses request headers never sees the body (envoy/envoy.yaml turns it on)")
+	}
+	var err error
+	if g.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+		return nil, fmt.Errorf("devgateway: listen: %w", err)
+	}
+	if cfg.AdminListen != "-" {
+		if g.adminLn, err = net.Listen("tcp", cfg.AdminListen); err != nil {
+			return nil, fmt.Errorf("devgateway: admin listen: %w", err)
+		}
+	}
+	gen, err := g.newGeneration(ctx, g.cfg.PluginConfig)
+	if err != nil {
+		return nil, err
+	}
+	g.cur, g.live = gen, []*generation{gen}
+	g.serve()
+	if cfg.ConfigPath != "" {
+		g.bg.Add(1)
+		go g.watch()
+	}
+	ok = true
+	return g, nil
+}
+
+func withDefaults(cfg Config) Config {
+	if cfg.Listen == "" {
+		cfg.Listen = defaultListen
+	}
+	if cfg.AdminListen == "" {
+		cfg.AdminListen = defaultAdminListen
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = defaultWorkers
+	}
+	if cfg.ReloadInterval <= 0 {
+		cfg.ReloadInterval = defaultReload
+	}
+	if cfg.Logf == nil {
+		cfg.Logf = log.Printf
+	}
+	return cfg
+}
+
+// newTransport is the router's connection pool to the upstreams.
+func newTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 64
+	t.ResponseHeaderTimeout = 0
+	return t
+}
+
+func (g *Gateway) serve() {
+	g.srv = &http.Server{Handler: g, ReadHeaderTimeout: 30 * time.Second, ErrorLog: g.errorLog()}
+	// codec_type AUTO: HTTP/1.1 and HTTP/2 with prior knowledge, both in clear text.
+	g.srv.Protocols = new(http.Protocols)
+	g.srv.Protocols.SetHTTP1(true)
+	g.srv.Protocols.SetUnencryptedHTTP2(true)
+	g.bg.Add(1)
+	go func() {
+		defer g.bg.Done()
+		if err := g.srv.Serve(g.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			g.logf("devgateway: serve: %v", err)
+		}
+	}()
+	if g.adminLn == nil {
+		return
+	}
+	g.admin = &http.Server{Handler: g.AdminHandler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: g.errorLog()}
+	g.bg.Add(1)
+	go func() {
+		defer g.bg.Done()
+		if err := g.admin.Serve(g.adminLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			g.logf("devgateway: admin serve: %v", err)
+		}
+	}()
+}
+
+// URL is the gateway's base URL, "http://127.0.0.1:PORT".
+func (g *Gateway) URL() string { return "http://" + g.ln.Addr().String() }
+
+// AdminURL is the admin listener's base URL ("" when it is disabled).
+func (g *Gateway) AdminURL() string {
+	if g.adminLn == nil {
+		return ""
+	}
+	return "http://" + g.adminLn.Addr().String()
+}
+
+// Host is the hostsim host serving new requests (after a reload, the new one).
+func (g *Gateway) Host() *hostsim.Host {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.cur.host
+}
+
+// PluginConfig is the plugin configuration in force.
+func (g *Gateway) PluginConfig() []byte {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.cur.config
+}
+
+// Clusters is the cluster map in force: Config.Clusters plus the clusters mapped to the mocks.
+func (g *Gateway) Clusters() map[string]string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := make(map[string]string, len(g.cur.clusters))
+	for k, v := range g.cur.clusters {
+		if k != unroutedCluster {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// Mock is the mock providers' mux (nil without Config.Mock), for tests that inspect the
+// requests the providers received or program faults. A reload that brings new provider keys
+// replaces it (the new one accepts the old keys too).
+func (g *Gateway) Mock() *mockprovider.Mux {
+	if g.mock == nil {
+		return nil
+	}
+	return g.mock.current()
+}
+
+// MockURL is the mock providers' base URL ("" without Config.Mock); its /__mock/ endpoints
+// control them over HTTP.
+func (g *Gateway) MockURL() string {
+	if g.mock == nil {
+		return ""
+	}
+	return g.mock.url
+}
+
+// Close shuts the gateway down, giving in-flight requests up to 10 seconds.
+func (g *Gateway) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return g.Shutdown(ctx)
+}
+
+// Shutdown stops accepting requests (/ready turns to 503 DRAINING), waits for in-flight requests
+// until ctx ends (then drops them), and closes the plugin, the mocks and the listeners.
+func (g *Gateway) Shutdown(ctx context.Context) error {
+	g.shutOnce.Do(func() { g.shutErr = g.shutdown(ctx) })
+	return g.shutErr
+}
+
+func (g *Gateway) shutdown(ctx context.Context) error {
+	g.mu.Lock()
+	g.closing = true
+	g.mu.Unlock()
+	close(g.stop)
+	var errs []error
+	if err := g.srv.Shutdown(ctx); err != nil {
+		g.srv.Close()
+		errs = append(errs, fmt.Errorf("devgateway: in-flight requests: %w", err))
+	}
+	g.mu.Lock()
+	live := append([]*generation(nil), g.live...)
+	g.mu.Unlock()
+	for _, gen := range live {
+		g.retire(ctx, gen)
+	}
+	if g.admin != nil {
+		g.admin.Close()
+	}
+	if g.mock != nil {
+		g.mock.close()
+	}
+	g.transport.CloseIdleConnections()
+	g.bg.Wait()
+	return errors.Join(errs...)
+}
+
+// abort undoes a failed Start.
+func (g *Gateway) abort() {
+	for _, ln := range []net.Listener{g.ln, g.adminLn} {
+		if ln != nil {
+			ln.Close()
+		}
+	}
+	if g.mock != nil {
+		g.mock.close()
+	}
+}
+
+// ServeHTTP runs one request through the filter: the connection manager's part (path
+// normalization, x-forwarded-for) here, the filter and the router in hostsim.Proxy.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	gen := g.acquire()
+	defer g.release(gen)
+	normalizeRequestPath(r)
+	appendForwardedFor(r)
+	if g.cfg.AccessLog {
+		al := &accessLogger{ResponseWriter: w, start: time.Now(), status: http.StatusOK}
+		r = al.withContext(r)
+		defer al.log(g.logf, r)
+		w = al
+	}
+	gen.proxy.ServeHTTP(w, r)
+}
+
+func (g *Gateway) errorLog() *log.Logger {
+	return log.New(logfWriter(g.logf), "", 0)
+}
+
+// logfWriter turns a log.Logger's output into Logf calls.
+type logfWriter func(string, ...any)
+
+func (f logfWriter) Write(p []byte) (int, error) {
+	f("%s", strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
+}

@@ -1,0 +1,99 @@
+package devgateway
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"slices"
+	"sync"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/stepgate/stepgate/e2e/mockprovider"
+)
+
+// mockServer serves e2e/mockprovider's Mux (every provider on one port) on loopback.
+type mockServer struct {
+	url string
+	srv *http.Server
+
+	mu   sync.Mutex
+	mux  *mockprovider.Mux
+	keys []string
+}
+
+func startMock(keys []string) (*mockServer, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("devgateway: mock providers: %w", err)
+	}
+	m := &mockServer{url: "http://" + ln.Addr().String(), keys: keys}
+	m.mux = mockprovider.NewMux(mockprovider.Options{Keys: keys})
+	m.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m.current().ServeHTTP(w, r)
+	})}
+	go func() {
+		if err := m.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			panic(err) // Serve fails only on a broken listener
+		}
+	}()
+	return m, nil
+}
+
+func (m *mockServer) current() *mockprovider.Mux {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.mux
+}
+
+// acceptKeys makes the mocks accept keys too. The Mux's keys are fixed, so new keys mean a new
+// Mux (accepting the old ones as well); its recorded requests and queued faults start empty.
+func (m *mockServer) acceptKeys(keys []string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var added bool
+	for _, k := range keys {
+		if !slices.Contains(m.keys, k) {
+			m.keys = append(m.keys, k)
+			added = true
+		}
+	}
+	if added {
+		m.mux = mockprovider.NewMux(mockprovider.Options{Keys: m.keys})
+	}
+	return added
+}
+
+func (m *mockServer) close() { m.srv.Close() }
+
+type providerCluster struct{ provider, cluster string }
+
+// providerClusters lists providers.<name>.cluster of a plugin configuration, in document order.
+func providerClusters(config []byte) []providerCluster {
+	var out []providerCluster
+	gjson.GetBytes(config, "providers").ForEach(func(name, p gjson.Result) bool {
+		if c := p.Get("cluster"); c.Type == gjson.String {
+			out = append(out, providerCluster{name.Str, c.Str})
+		}
+		return true
+	})
+	return out
+}
+
+// providerKeys collects providers.*.api_key and api_keys, without repeats. Empty means none
+// (the mocks then accept only mockprovider.DefaultKey).
+func providerKeys(config []byte) []string {
+	var keys []string
+	add := func(k gjson.Result) {
+		if k.Type == gjson.String && k.Str != "" && !slices.Contains(keys, k.Str) {
+			keys = append(keys, k.Str)
+		}
+	}
+	gjson.GetBytes(config, "providers").ForEach(func(_, p gjson.Result) bool {
+		add(p.Get("api_key"))
+		p.Get("api_keys").ForEach(func(_, k gjson.Result) bool { add(k); return true })
+		return true
+	})
+	return keys
+}

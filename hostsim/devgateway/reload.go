@@ -1,0 +1,84 @@
+package devgateway
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"time"
+)
+
+// Reload starts the plugin with config and, if the plugin accepts it, switches new requests to
+// it; requests in flight finish on the old configuration. A refused configuration changes
+// nothing and the error is the plugin's own (hostsim's start error with the plugin's log lines).
+func (g *Gateway) Reload(ctx context.Context, config []byte) error {
+	g.reloadMu.Lock()
+	defer g.reloadMu.Unlock()
+	g.mu.Lock()
+	closing := g.closing
+	g.mu.Unlock()
+	if closing {
+		return errors.New("devgateway: shutting down")
+	}
+	if g.mock != nil && g.mock.acceptKeys(providerKeys(config)) {
+		g.logf("devgateway: new provider keys: the mock providers restarted empty (no recorded requests or faults)")
+	}
+	next, err := g.newGeneration(ctx, config)
+	if err != nil {
+		return err
+	}
+	g.replace(next)
+	return nil
+}
+
+// watch reloads ConfigPath when its modification time or size changes.
+func (g *Gateway) watch() {
+	defer g.bg.Done()
+	last, _ := statStamp(g.cfg.ConfigPath)
+	t := time.NewTicker(g.cfg.ReloadInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-g.stop:
+			return
+		case <-t.C:
+		}
+		stamp, err := statStamp(g.cfg.ConfigPath)
+		if err != nil || stamp == last {
+			continue // a missing file (an editor replacing it) is looked at again next time
+		}
+		data, err := os.ReadFile(g.cfg.ConfigPath)
+		if err != nil {
+			continue
+		}
+		last = stamp
+		if bytes.Equal(data, g.PluginConfig()) {
+			continue
+		}
+		err = g.reloadFile(data)
+		if g.cfg.OnReload != nil {
+			g.cfg.OnReload(err)
+		}
+	}
+}
+
+func (g *Gateway) reloadFile(data []byte) error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := g.Reload(ctx, data); err != nil {
+		g.logf("devgateway: %s: configuration refused, the previous one keeps serving: %v", g.cfg.ConfigPath, err)
+		return err
+	}
+	g.logf("devgateway: %s: configuration reloaded", g.cfg.ConfigPath)
+	return nil
+}
+
+type fileStamp struct{ modNanos, size int64 }
+
+func statStamp(path string) (fileStamp, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fileStamp{}, err
+	}
+	return fileStamp{fi.ModTime().UnixNano(), fi.Size()}, nil
+}
