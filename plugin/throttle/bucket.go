@@ -377,6 +377,17 @@ func satSub(a, b int64) int64 {
 	return satAdd(a, -b)
 }
 
+// lessProduct reports whether a×b < c×d, exactly. Counts and bursts are nearly always below 2^32,
+// where plain 64-bit products are exact; the VM has no 128-bit multiply.
+func lessProduct(a, b, c, d uint64) bool {
+	if (a|b|c|d)>>32 == 0 {
+		return a*b < c*d
+	}
+	abHi, abLo := bits.Mul64(a, b)
+	cdHi, cdLo := bits.Mul64(c, d)
+	return abHi < cdHi || abHi == cdHi && abLo < cdLo
+}
+
 // mulDivCeil is ⌈a×b/c⌉ computed in 128 bits, capped at limit.
 func mulDivCeil(a, b, c, limit uint64) uint64 {
 	hi, lo := bits.Mul64(a, b)

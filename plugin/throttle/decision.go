@@ -1,7 +1,6 @@
 package throttle
 
 import (
-	"math/bits"
 	"strconv"
 	"time"
 
@@ -129,117 +128,6 @@ func (o *Outcome) setState(op *op) {
 	o.Remaining, o.Reset, o.window = op.remaining, time.Duration(op.reset), op.window
 }
 
-// seconds rounds a duration up to whole seconds.
-func seconds(d time.Duration) int64 {
-	return ceilDiv(max(int64(d), 0), int64(time.Second))
-}
-
-// ResponseHeaders appends the headers for the response to the client:
-//
-//   - RateLimit-Policy and RateLimit (draft-ietf-httpapi-ratelimit-headers-11) with one item per
-//     rule that has headers on (every rejecting rule, on a rejection): "name";q=<burst>;w=<seconds
-//     to refill a full bucket> and "name";r=<tokens left>;t=<seconds until full, or until the
-//     request would pass for a rejecting rule>;
-//   - X-RateLimit-Limit/Remaining/Reset for the rule that decided (the most severe; the emptiest
-//     on a tie), Reset in seconds from now;
-//   - Retry-After on a rejection, x-stepgate-step for shape, degrade and reject, and
-//     x-stepgate-shadow listing what shadow rules would have done when it was not allow.
-//
-// Names are lower case, as proxy-wasm header maps hold them.
-func (d *Decision) ResponseHeaders(dst []Header) []Header {
-	outs := d.Reservation.Outcomes()
-	// Every value is built in one buffer and converted to one string, which the headers slice.
-	var hb headerBuf
-	hb.buf = make([]byte, 0, 64+96*len(outs))
-	hb.start()
-	primary, n := -1, 0
-	for i := range outs {
-		if o := &outs[i]; o.advertised(d) {
-			hb.buf = o.appendPolicy(appendListSep(hb.buf, n))
-			n++
-		}
-	}
-	if n > 0 {
-		hb.end("ratelimit-policy")
-		n = 0
-		for i := range outs {
-			if o := &outs[i]; o.advertised(d) {
-				hb.buf = o.appendLimit(appendListSep(hb.buf, n))
-				n++
-				if !o.Shadow && (primary < 0 || o.moreSevere(&outs[primary])) {
-					primary = i
-				}
-			}
-		}
-		hb.end("ratelimit")
-	}
-	if primary >= 0 {
-		o := &outs[primary]
-		hb.int("x-ratelimit-limit", o.rule.cfg.Burst)
-		hb.int("x-ratelimit-remaining", o.Remaining)
-		hb.int("x-ratelimit-reset", o.effectiveWindow())
-	}
-	if d.Action == Reject {
-		hb.int("retry-after", d.RetryAfter)
-	}
-	n = 0
-	for i := range outs {
-		if o := &outs[i]; o.Shadow && o.Action != Allow {
-			hb.buf = append(append(append(appendListSep(hb.buf, n), o.rule.cfg.Name...), '='), o.Action.String()...)
-			n++
-		}
-	}
-	if n > 0 {
-		hb.end("x-stepgate-shadow")
-	}
-	dst = hb.flush(dst)
-	if d.Action != Allow {
-		dst = append(dst, Header{"x-stepgate-step", d.Action.String()})
-	}
-	return dst
-}
-
-// advertised reports whether o's RateLimit items go in the response: its rule has headers on, or
-// it rejected the request. A rule that could not use its bucket has nothing true to say.
-func (o *Outcome) advertised(d *Decision) bool {
-	return o.Failure == NoFailure && (o.rule.cfg.Headers || d.Action == Reject && o.Action == Reject)
-}
-
-// headerBuf collects header values back to back in one buffer.
-type headerBuf struct {
-	buf    []byte
-	names  []string
-	ends   []int
-	store  [8]int
-	nstore [8]string
-}
-
-func (h *headerBuf) start() {
-	h.ends, h.names = h.store[:0], h.nstore[:0]
-}
-
-// end closes the value appended since the last end, under name.
-func (h *headerBuf) end(name string) {
-	h.names = append(h.names, name)
-	h.ends = append(h.ends, len(h.buf))
-}
-
-func (h *headerBuf) int(name string, v int64) {
-	h.buf = strconv.AppendInt(h.buf, v, 10)
-	h.end(name)
-}
-
-// flush appends the collected headers to dst, their values slicing one string.
-func (h *headerBuf) flush(dst []Header) []Header {
-	all := string(h.buf)
-	from := 0
-	for i, name := range h.names {
-		dst = append(dst, Header{name, all[from:h.ends[i]]})
-		from = h.ends[i]
-	}
-	return dst
-}
-
 // RequestHeaders appends the headers to set on the request sent upstream: x-stepgate-step for a
 // shaped or degraded request and the degrade steps' set_headers.
 func (d *Decision) RequestHeaders(dst []Header) []Header {
@@ -320,61 +208,4 @@ func (d *Decision) ApplyDegrade(body []byte) ([]byte, error) {
 		body, err = sjson.SetBytes(body, "max_tokens", g.MaxTokens)
 	}
 	return body, err
-}
-
-// appendPolicy appends o's RateLimit-Policy item.
-func (o *Outcome) appendPolicy(b []byte) []byte {
-	b = appendName(b, o.rule.cfg.Name)
-	b = append(b, ";q="...)
-	b = strconv.AppendInt(b, o.rule.cfg.Burst, 10)
-	b = append(b, ";w="...)
-	b = strconv.AppendInt(b, max(o.window, 1), 10)
-	if o.rule.cfg.Unit == LLMTokens {
-		// "requests" is the default unit and the registry has no token unit yet, so the unit goes
-		// in a vendor parameter, as the draft asks of implementation-specific parameters.
-		b = append(b, `;stepgate-qu="llm-tokens"`...)
-	}
-	return b
-}
-
-// appendLimit appends o's RateLimit item.
-func (o *Outcome) appendLimit(b []byte) []byte {
-	b = appendName(b, o.rule.cfg.Name)
-	b = append(b, ";r="...)
-	b = strconv.AppendInt(b, o.Remaining, 10)
-	b = append(b, ";t="...)
-	return strconv.AppendInt(b, o.effectiveWindow(), 10)
-}
-
-// effectiveWindow is the t of RateLimit: until the request would pass for a rejecting rule (never
-// earlier than Retry-After, as the draft asks), else until the bucket is full.
-func (o *Outcome) effectiveWindow() int64 {
-	if o.Action == Reject {
-		return seconds(o.RetryAfter)
-	}
-	return seconds(o.Reset)
-}
-
-// moreSevere orders outcomes for the legacy headers: the more severe action, then the emptier
-// bucket relative to its size.
-func (o *Outcome) moreSevere(p *Outcome) bool {
-	if o.Action != p.Action {
-		return o.Action > p.Action
-	}
-	// o.Remaining/o.Burst < p.Remaining/p.Burst, in 128 bits to stay exact
-	ohi, olo := bits.Mul64(uint64(o.Remaining), uint64(p.rule.cfg.Burst))
-	phi, plo := bits.Mul64(uint64(p.Remaining), uint64(o.rule.cfg.Burst))
-	return ohi < phi || ohi == phi && olo < plo
-}
-
-func appendName(b []byte, name string) []byte {
-	return append(append(append(b, '"'), name...), '"')
-}
-
-// appendListSep separates the n-th item of a structured-field list from the previous one.
-func appendListSep(b []byte, n int) []byte {
-	if n > 0 {
-		return append(b, ", "...)
-	}
-	return b
 }

@@ -38,6 +38,8 @@ type rule struct {
 	prefix    string   // shared-data key prefix of the rule's sets
 	setKeys   []string // shared-data keys, built once
 	hasDeg    bool
+	burstText string      // Burst in decimal, for X-RateLimit-Limit
+	text      *headerText // the Throttler's, shared by its rules
 }
 
 type step struct {
@@ -73,8 +75,10 @@ func New(cfg Config, store shareddata.Store) (*Throttler, error) {
 		t.retries = DefaultCASRetries
 	}
 	t.rules = make([]rule, len(cfg.Rules))
+	text := new(headerText)
 	for i := range t.cfg.Rules {
 		t.rules[i] = compile(&t.cfg.Rules[i])
+		t.rules[i].text = text
 	}
 	var firstErr error
 	for i := range t.rules {
@@ -89,7 +93,7 @@ func New(cfg Config, store shareddata.Store) (*Throttler, error) {
 }
 
 func compile(c *Rule) rule {
-	r := rule{cfg: c, n: int64(c.Rate.Tokens), tok: int64(c.Rate.Period) * pctScale}
+	r := rule{cfg: c, n: int64(c.Rate.Tokens), tok: int64(c.Rate.Period) * pctScale, burstText: itoa(c.Burst)}
 	r.cap = c.Burst * r.tok
 	shapeMax := int64(0)
 	for i := range c.Steps {

@@ -1,0 +1,257 @@
+package throttle
+
+import (
+	"strconv"
+	"sync"
+	"time"
+	"unsafe"
+)
+
+// ResponseHeaders appends the headers for the response to the client:
+//
+//   - RateLimit-Policy and RateLimit (draft-ietf-httpapi-ratelimit-headers-11) with one item per
+//     rule that has headers on (every rejecting rule, on a rejection): "name";q=<burst>;w=<seconds
+//     to refill a full bucket> and "name";r=<tokens left>;t=<seconds until full, or until the
+//     request would pass for a rejecting rule>;
+//   - X-RateLimit-Limit/Remaining/Reset for the rule that decided (the most severe; the emptiest
+//     on a tie), Reset in seconds from now;
+//   - Retry-After on a rejection, x-stepgate-step for shape, degrade and reject, and
+//     x-stepgate-shadow listing what shadow rules would have done when it was not allow.
+//
+// Names are lower case, as proxy-wasm header maps hold them.
+func (d *Decision) ResponseHeaders(dst []Header) []Header {
+	outs := d.Reservation.Outcomes()
+	if len(outs) == 0 && d.Action == Allow {
+		return dst
+	}
+	// Inside the VM an allocation costs more than building every value, so the values go into the
+	// Throttler's text arena (see headerText); a Decision that no rule made gets its own.
+	var sc *headerText
+	if len(outs) > 0 {
+		sc = outs[0].rule.text
+	} else {
+		sc = new(headerText)
+	}
+	sc.mu.Lock()
+	dst = sc.responseHeaders(d, outs, dst)
+	sc.mu.Unlock()
+	return dst
+}
+
+func (sc *headerText) responseHeaders(d *Decision, outs []Outcome, dst []Header) []Header {
+	if pol := sc.policy(d, outs); pol != "" {
+		dst = append(dst, Header{"ratelimit-policy", pol})
+		from := sc.start()
+		primary, n := -1, 0
+		for i := range outs {
+			if o := &outs[i]; o.advertised(d) {
+				sc.buf = o.appendLimit(appendListSep(sc.buf, n))
+				n++
+				if !o.Shadow && (primary < 0 || o.moreSevere(&outs[primary])) {
+					primary = i
+				}
+			}
+		}
+		dst = append(dst, Header{"ratelimit", sc.take(from)})
+		if primary >= 0 {
+			o := &outs[primary]
+			dst = append(dst, Header{"x-ratelimit-limit", o.rule.burstText},
+				Header{"x-ratelimit-remaining", sc.int(o.Remaining)},
+				Header{"x-ratelimit-reset", sc.int(o.effectiveWindow())})
+		}
+	}
+	if d.Action == Reject {
+		dst = append(dst, Header{"retry-after", sc.int(d.RetryAfter)})
+	}
+	from, n := sc.start(), 0
+	for i := range outs {
+		if o := &outs[i]; o.Shadow && o.Action != Allow {
+			sc.buf = append(append(append(appendListSep(sc.buf, n), o.rule.cfg.Name...), '='), o.Action.String()...)
+			n++
+		}
+	}
+	if n > 0 {
+		dst = append(dst, Header{"x-stepgate-shadow", sc.take(from)})
+	}
+	if d.Action != Allow {
+		dst = append(dst, Header{"x-stepgate-step", d.Action.String()})
+	}
+	return dst
+}
+
+// advertised reports whether o's RateLimit items go in the response: its rule has headers on, or
+// it rejected the request. A rule that could not use its bucket has nothing true to say.
+func (o *Outcome) advertised(d *Decision) bool {
+	return o.Failure == NoFailure && (o.rule.cfg.Headers || d.Action == Reject && o.Action == Reject)
+}
+
+// headerText is where the decisions of one Throttler build their response header values.
+//
+// Values are appended to an arena and handed out as strings that share its memory: each byte is
+// written once, before the string that covers it exists, and never again (the arena only grows,
+// and a chunk with little room left is abandoned to the strings that point into it, never
+// reused), so the strings are as immutable as any other. One chunk serves many requests, which
+// inside the VM is much cheaper than an allocation per response.
+//
+// The RateLimit-Policy value only changes when another set of rules is advertised or a rule's rate
+// in force changes, so the last one built is kept and handed out again.
+type headerText struct {
+	mu  sync.Mutex // a Decision may be used on another goroutine than its Throttler
+	buf []byte
+
+	polKey, polNext []policyItem // what the kept policy value was built from, and the scratch key
+	pol             string
+}
+
+type policyItem struct {
+	r      *rule
+	window int64
+}
+
+// textChunk is the arena's chunk size; a chunk with less than textRoom bytes left is abandoned so
+// that values rarely straddle a regrowth (which would be correct, only slower).
+const (
+	textChunk = 4096
+	textRoom  = 256
+)
+
+// start returns where the next value begins.
+func (sc *headerText) start() int {
+	if cap(sc.buf)-len(sc.buf) < textRoom {
+		sc.buf = make([]byte, 0, textChunk)
+	}
+	return len(sc.buf)
+}
+
+// take returns what was appended since from.
+func (sc *headerText) take(from int) string {
+	if from == len(sc.buf) {
+		return ""
+	}
+	return unsafe.String(&sc.buf[from], len(sc.buf)-from)
+}
+
+func (sc *headerText) int(v int64) string {
+	from := sc.start()
+	sc.buf = appendInt(sc.buf, v)
+	return sc.take(from)
+}
+
+// policy returns the RateLimit-Policy value, "" when no rule is advertised.
+func (sc *headerText) policy(d *Decision, outs []Outcome) string {
+	key := sc.polNext[:0]
+	for i := range outs {
+		if o := &outs[i]; o.advertised(d) {
+			key = append(key, policyItem{o.rule, max(o.window, 1)})
+		}
+	}
+	sc.polNext = key
+	if len(key) == 0 {
+		return ""
+	}
+	if sameItems(key, sc.polKey) {
+		return sc.pol
+	}
+	from := sc.start()
+	for n, it := range key {
+		sc.buf = it.r.appendPolicy(appendListSep(sc.buf, n), it.window)
+	}
+	sc.pol = sc.take(from)
+	sc.polKey, sc.polNext = key, sc.polKey
+	return sc.pol
+}
+
+func sameItems(a, b []policyItem) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// appendPolicy appends r's RateLimit-Policy item.
+func (r *rule) appendPolicy(b []byte, window int64) []byte {
+	b = appendName(b, r.cfg.Name)
+	b = append(b, ";q="...)
+	b = append(b, r.burstText...)
+	b = append(b, ";w="...)
+	b = appendInt(b, window)
+	if r.cfg.Unit == LLMTokens {
+		// "requests" is the default unit and the registry has no token unit yet, so the unit goes
+		// in a vendor parameter, as the draft asks of implementation-specific parameters.
+		b = append(b, `;stepgate-qu="llm-tokens"`...)
+	}
+	return b
+}
+
+// appendLimit appends o's RateLimit item.
+func (o *Outcome) appendLimit(b []byte) []byte {
+	b = appendName(b, o.rule.cfg.Name)
+	b = append(b, ";r="...)
+	b = appendInt(b, o.Remaining)
+	b = append(b, ";t="...)
+	return appendInt(b, o.effectiveWindow())
+}
+
+// effectiveWindow is the t of RateLimit: until the request would pass for a rejecting rule (never
+// earlier than Retry-After, as the draft asks), else until the bucket is full.
+func (o *Outcome) effectiveWindow() int64 {
+	if o.Action == Reject {
+		return seconds(o.RetryAfter)
+	}
+	return seconds(o.Reset)
+}
+
+// seconds rounds a duration up to whole seconds.
+func seconds(d time.Duration) int64 {
+	return ceilDiv(max(int64(d), 0), int64(time.Second))
+}
+
+// moreSevere orders outcomes for the legacy headers: the more severe action, then the emptier
+// bucket relative to its size.
+func (o *Outcome) moreSevere(p *Outcome) bool {
+	if o.Action != p.Action {
+		return o.Action > p.Action
+	}
+	// o.Remaining/o.Burst < p.Remaining/p.Burst, exactly
+	return lessProduct(uint64(o.Remaining), uint64(p.rule.cfg.Burst), uint64(p.Remaining), uint64(o.rule.cfg.Burst))
+}
+
+func appendName(b []byte, name string) []byte {
+	return append(append(append(b, '"'), name...), '"')
+}
+
+// appendListSep separates the n-th item of a structured-field list from the previous one.
+func appendListSep(b []byte, n int) []byte {
+	if n > 0 {
+		return append(b, ", "...)
+	}
+	return b
+}
+
+// appendInt is strconv.AppendInt in base 10, with the common small non-negative values done
+// without its calls (each call costs more in the VM than the digits).
+func appendInt(b []byte, v int64) []byte {
+	if v < 0 || v >= 1e9 {
+		return strconv.AppendInt(b, v, 10)
+	}
+	u := uint32(v)
+	if u < 10 {
+		return append(b, byte('0'+u))
+	}
+	var tmp [10]byte
+	i := len(tmp)
+	for u >= 10 {
+		q := u / 10
+		i--
+		tmp[i] = byte('0' + u - q*10)
+		u = q
+	}
+	i--
+	tmp[i] = byte('0' + u)
+	return append(b, tmp[i:]...)
+}
