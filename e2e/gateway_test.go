@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -195,12 +194,6 @@ func eventually(t *testing.T, within time.Duration, cond func() bool) bool {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-func closeWithin(d time.Duration, close func(context.Context)) {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	close(ctx)
 }
 
 // jsonEqual reports whether two JSON texts hold the same value (key order and spacing aside).

@@ -23,22 +23,6 @@ type mocks interface {
 	FailNext(t *testing.T, kind mockprovider.Kind, n int, spec string)
 }
 
-// muxMocks are the dev gateway's in-process mocks.
-type muxMocks struct{ m *mockprovider.Mux }
-
-func (mm muxMocks) Requests(t *testing.T, kind mockprovider.Kind) []mockprovider.Request {
-	return mm.m.Server(kind).Requests()
-}
-
-func (mm muxMocks) FailNext(t *testing.T, kind mockprovider.Kind, n int, spec string) {
-	t.Helper()
-	f, err := mockprovider.ParseFault(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mm.m.Server(kind).FailNext(n, f)
-}
-
 // composePorts are the localhost ports docker-compose.yml publishes for each mock container.
 var composePorts = map[mockprovider.Kind]int{
 	mockprovider.OpenAI: 18081, mockprovider.Azure: 18082, mockprovider.Anthropic: 18083,
