@@ -213,8 +213,9 @@ func appendSample(b []byte, name string, labels []Label, value string) []byte {
 }
 
 // appendLabelValue escapes a label value as the text format requires: backslash, double quote
-// and line feed.
+// and line feed; bytes that are not UTF-8 become U+FFFD (the format is UTF-8).
 func appendLabelValue(b []byte, v string) []byte {
+	v = strings.ToValidUTF8(v, "\uFFFD")
 	for i := 0; i < len(v); i++ {
 		switch c := v[i]; c {
 		case '\\':
