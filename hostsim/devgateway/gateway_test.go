@@ -342,3 +342,30 @@ func TestReloadAfterCloseIsRefused(t *testing.T) {
 		t.Error("Reload after Close succeeded")
 	}
 }
+
+func TestAccessLog(t *testing.T) {
+	g, logs := start(t, func(c *devgateway.Config) { c.AccessLog = true })
+	do(t, "POST", g.URL()+"/v1/chat/completions", chat("gpt-4o-mini", "hi"), "X-Request-Id", "req-42")
+	do(t, "GET", g.URL()+"/nowhere", "")
+	var lines []string
+	waitFor(t, "two access log lines", func() bool {
+		lines = lines[:0]
+		for _, l := range strings.Split(logs.String(), "\n") {
+			if gjson.Get(l, "duration_ms").Exists() {
+				lines = append(lines, l)
+			}
+		}
+		return len(lines) == 2
+	})
+	chatLine, unrouted := gjson.Parse(lines[0]), gjson.Parse(lines[1])
+	if unrouted.Get("path").Str == "/v1/chat/completions" { // the handlers log as they end
+		chatLine, unrouted = unrouted, chatLine
+	}
+	if chatLine.Get("cluster").Str != "provider_mock_openai" || chatLine.Get("status").Int() != 200 ||
+		chatLine.Get("request_id").Str != "req-42" || chatLine.Get("path").Str != "/v1/chat/completions" {
+		t.Errorf("chat access log line %s", chatLine.Raw)
+	}
+	if unrouted.Get("cluster").Str != "-" || unrouted.Get("status").Int() != 404 {
+		t.Errorf("unrouted access log line %s", unrouted.Raw)
+	}
+}

@@ -221,10 +221,19 @@ func (a *accessLogger) log(logf func(string, ...any), r *http.Request) {
 	if !a.wrote {
 		status, flags = 0, "DR" // no response: the stream was reset
 	}
-	line, _ := json.Marshal(map[string]any{
-		"time": a.start.UTC().Format(time.RFC3339Nano), "method": r.Method, "path": r.URL.RequestURI(),
-		"status": status, "flags": flags, "duration_ms": time.Since(a.start).Milliseconds(),
-		"cluster": orDash(a.cl), "step": orDash(a.step), "request_id": r.Header.Get("X-Request-Id"),
+	line, _ := json.Marshal(struct {
+		Time       string `json:"time"`
+		Method     string `json:"method"`
+		Path       string `json:"path"`
+		Status     int    `json:"status"`
+		Flags      string `json:"flags"`
+		DurationMs int64  `json:"duration_ms"`
+		Cluster    string `json:"cluster"`
+		Step       string `json:"step"`
+		RequestID  string `json:"request_id"`
+	}{
+		a.start.UTC().Format(time.RFC3339Nano), r.Method, r.URL.RequestURI(), status, flags,
+		time.Since(a.start).Milliseconds(), orDash(a.cl), orDash(a.step), r.Header.Get("X-Request-Id"),
 	})
 	logf("%s", line)
 }

@@ -1,0 +1,200 @@
+// Command stepgate-dev is stepgate's dev gateway: the filter's .wasm on hostsim, in front of
+// upstream clusters or the built-in mock providers, with Envoy-style admin endpoints. It is
+// what `make run` starts:
+//
+//	go run ./hostsim/cmd/stepgate-dev -wasm build/stepgate.wasm -config envoy/stepgate.json -mock
+//
+// Flags:
+//
+//	-wasm PATH          the filter (default build/stepgate.wasm; `make wasm` builds it)
+//	-config PATH        the plugin configuration (default envoy/stepgate.json), reloaded on change
+//	-listen ADDR        the gateway (default 127.0.0.1:10000)
+//	-admin ADDR         the admin endpoints /ready, /stats, /stats/prometheus (default 127.0.0.1:9901)
+//	-workers N          worker VMs (default 2)
+//	-cluster NAME=URL   an Envoy cluster's upstream, repeatable
+//	-default-cluster NAME   where requests the filter did not route go (default: a 404 as envoy.yaml)
+//	-mock               serve the mock providers for every provider cluster not given by -cluster
+//	-access-log         one line per request, with envoy.yaml's access log fields
+//	-allow-on-headers-stop-iteration  as envoy.yaml (default true)
+//	-reload             reload -config when it changes (default true)
+//
+// SIGINT or SIGTERM drains in-flight requests and stops; SIGHUP reloads the configuration.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/stepgate/stepgate/hostsim/devgateway"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, hup)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "stepgate-dev:", err)
+		os.Exit(1)
+	}
+}
+
+// options are the parsed flags.
+type options struct {
+	wasm, config string
+	reload       bool
+	cfg          devgateway.Config
+}
+
+// parseFlags reads the command line into a gateway configuration (without the module bytes).
+func parseFlags(args []string, stderr io.Writer) (*options, error) {
+	o := &options{cfg: devgateway.Config{Clusters: map[string]string{}}}
+	fs := flag.NewFlagSet("stepgate-dev", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.wasm, "wasm", "build/stepgate.wasm", "the filter's .wasm (`make wasm` builds it)")
+	fs.StringVar(&o.config, "config", "envoy/stepgate.json", "the plugin configuration (JSON)")
+	fs.BoolVar(&o.reload, "reload", true, "reload -config when the file changes")
+	fs.StringVar(&o.cfg.Listen, "listen", "127.0.0.1:10000", "the gateway's `address`")
+	fs.StringVar(&o.cfg.AdminListen, "admin", "127.0.0.1:9901", "the admin `address` (/ready, /stats, /stats/prometheus); - disables it")
+	fs.IntVar(&o.cfg.Workers, "workers", 2, "worker VMs")
+	fs.Func("cluster", "an upstream cluster as `name=URL` (repeatable)", func(v string) error {
+		name, url, ok := strings.Cut(v, "=")
+		if !ok || name == "" || !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
+			return fmt.Errorf("want name=http://host:port, got %q", v)
+		}
+		o.cfg.Clusters[name] = strings.TrimSuffix(url, "/")
+		return nil
+	})
+	fs.StringVar(&o.cfg.DefaultCluster, "default-cluster", "", "the cluster for requests the filter does not route (default: 404, as envoy.yaml)")
+	fs.BoolVar(&o.cfg.Mock, "mock", false, "serve the built-in mock providers for every provider cluster not given by -cluster")
+	fs.BoolVar(&o.cfg.AccessLog, "access-log", false, "print one line per request")
+	fs.BoolVar(&o.cfg.AllowOnHeadersStopIteration, "allow-on-headers-stop-iteration", true, "Envoy's allow_on_headers_stop_iteration, on in envoy.yaml")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if o.cfg.Workers < 1 {
+		return nil, fmt.Errorf("-workers %d: want at least 1", o.cfg.Workers)
+	}
+	if c := o.cfg.DefaultCluster; c != "" {
+		if _, ok := o.cfg.Clusters[c]; !ok {
+			return nil, fmt.Errorf("-default-cluster %s: not given by -cluster", c)
+		}
+	}
+	return o, nil
+}
+
+// run starts the gateway with the flags in args, prints where it listens and what to try, and
+// serves until ctx ends. A value on hup reloads the configuration file.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, hup <-chan os.Signal) error {
+	o, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	o.cfg.Module, err = os.ReadFile(o.wasm)
+	if err != nil {
+		return fmt.Errorf("%w (run `make wasm` first)", err)
+	}
+	if o.reload {
+		o.cfg.ConfigPath = o.config
+	} else if o.cfg.PluginConfig, err = os.ReadFile(o.config); err != nil {
+		return err
+	}
+	o.cfg.Logf = log.New(stderr, "", log.LstdFlags).Printf
+	g, err := devgateway.Start(ctx, o.cfg)
+	if err != nil {
+		return err
+	}
+	printBanner(stdout, o, g)
+	for {
+		select {
+		case <-ctx.Done():
+			fmt.Fprintln(stdout, "stepgate-dev: draining")
+			sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			defer cancel()
+			return g.Shutdown(sctx)
+		case <-hup:
+			if data, err := os.ReadFile(o.config); err != nil {
+				o.cfg.Logf("stepgate-dev: SIGHUP: %v", err)
+			} else if err := g.Reload(ctx, data); err != nil {
+				o.cfg.Logf("stepgate-dev: SIGHUP: configuration refused, the previous one keeps serving: %v", err)
+			} else {
+				o.cfg.Logf("stepgate-dev: SIGHUP: configuration reloaded")
+			}
+		}
+	}
+}
+
+func printBanner(w io.Writer, o *options, g *devgateway.Gateway) {
+	fmt.Fprintf(w, "stepgate dev gateway: %s with %s, %d workers\n", o.wasm, o.config, o.cfg.Workers)
+	fmt.Fprintf(w, "  listening on %s\n", g.URL())
+	if g.AdminURL() != "" {
+		fmt.Fprintf(w, "  admin on      %s  (/ready /stats /stats/prometheus)\n", g.AdminURL())
+	}
+	if g.MockURL() != "" {
+		var mocked []string
+		for name, url := range g.Clusters() {
+			if url == g.MockURL() {
+				mocked = append(mocked, name)
+			}
+		}
+		slices.Sort(mocked)
+		fmt.Fprintf(w, "  mock providers on %s for %s\n", g.MockURL(), strings.Join(mocked, ", "))
+	}
+	model := chatModel(g.PluginConfig())
+	if model == "" {
+		return
+	}
+	fmt.Fprintf(w, "\nTry a chat completion:\n  %s\n", chatCurl(g.URL(), model, "hello"))
+	fmt.Fprintf(w, "\nAnd throttling (60 requests, 20 at a time; count the status codes and steps):\n  %s\n", throttleLoop(g.URL(), model))
+}
+
+// chatModel picks the model for the curl lines: gpt-4o-mini when the configuration routes it,
+// else the first route with a single backend.
+func chatModel(config []byte) string {
+	routes := gjson.GetBytes(config, "models.routes")
+	if routes.Get("gpt-4o-mini").Exists() {
+		return "gpt-4o-mini"
+	}
+	var first string
+	routes.ForEach(func(k, v gjson.Result) bool {
+		if !strings.ContainsRune(k.Str, '*') {
+			first = k.Str
+			return false
+		}
+		return true
+	})
+	return first
+}
+
+func chatBody(model, text string) string {
+	return fmt.Sprintf(`{"model":%q,"messages":[{"role":"user","content":%q}]}`, model, text)
+}
+
+func chatCurl(base, model, text string) string {
+	return fmt.Sprintf("curl -s %s/v1/chat/completions -H 'content-type: application/json' -d '%s'", base, chatBody(model, text))
+}
+
+// throttleLoop sends requests 20 at a time: faster than envoy/stepgate.json's model-requests
+// rule refills (20/s, burst 40), so the answers go from allowed to shaped to 429.
+func throttleLoop(base, model string) string {
+	return fmt.Sprintf("seq 60 | xargs -P 20 -I{} curl -s -o /dev/null -w '%%{http_code} %%header{x-stepgate-step}\\n' %s/v1/chat/completions -H 'content-type: application/json' -d '%s' | sort | uniq -c",
+		base, chatBody(model, "hello {}"))
+}

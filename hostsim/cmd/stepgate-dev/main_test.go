@@ -1,0 +1,230 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tidwall/gjson"
+)
+
+func TestParseFlags(t *testing.T) {
+	o, err := parseFlags(nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// `make run`'s defaults.
+	if o.wasm != "build/stepgate.wasm" || o.config != "envoy/stepgate.json" || !o.reload ||
+		o.cfg.Listen != "127.0.0.1:10000" || o.cfg.AdminListen != "127.0.0.1:9901" || o.cfg.Workers != 2 ||
+		o.cfg.Mock || !o.cfg.AllowOnHeadersStopIteration || len(o.cfg.Clusters) != 0 {
+		t.Errorf("defaults: %+v", o)
+	}
+
+	o, err = parseFlags([]string{
+		"-wasm", "x.wasm", "-config", "c.json", "-listen", "127.0.0.1:0", "-admin", "-", "-workers", "4",
+		"-cluster", "provider_a=http://127.0.0.1:8081/", "-cluster", "backend=https://example.com",
+		"-default-cluster", "backend", "-mock", "-access-log", "-reload=false",
+		"-allow-on-headers-stop-iteration=false",
+	}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := o.cfg
+	if o.wasm != "x.wasm" || o.config != "c.json" || o.reload || c.Listen != "127.0.0.1:0" || c.AdminListen != "-" ||
+		c.Workers != 4 || c.Clusters["provider_a"] != "http://127.0.0.1:8081" || c.Clusters["backend"] != "https://example.com" ||
+		c.DefaultCluster != "backend" || !c.Mock || !c.AccessLog || c.AllowOnHeadersStopIteration {
+		t.Errorf("parsed: %+v %+v", o, c)
+	}
+
+	for _, bad := range [][]string{
+		{"-cluster", "nourl"},
+		{"-cluster", "a=ftp://x"},
+		{"-cluster", "=http://x"},
+		{"-workers", "0"},
+		{"-default-cluster", "missing"},
+		{"extra"},
+		{"-nope"},
+	} {
+		if _, err := parseFlags(bad, io.Discard); err == nil {
+			t.Errorf("parseFlags(%q) accepted", bad)
+		}
+	}
+	if _, err := parseFlags([]string{"-h"}, io.Discard); !errors.Is(err, flag.ErrHelp) {
+		t.Errorf("-h: %v", err)
+	}
+}
+
+func TestChatModel(t *testing.T) {
+	tests := []struct{ config, want string }{
+		{`{"models":{"routes":{"a":{},"gpt-4o-mini":{}}}}`, "gpt-4o-mini"},
+		{`{"models":{"routes":{"gpt-*":{},"llama":{}}}}`, "llama"},
+		{`{}`, ""},
+	}
+	for _, tt := range tests {
+		if got := chatModel([]byte(tt.config)); got != tt.want {
+			t.Errorf("chatModel(%s) = %q, want %q", tt.config, got, tt.want)
+		}
+	}
+}
+
+func TestRunMissingWasmSaysHowToBuildIt(t *testing.T) {
+	err := run(context.Background(), []string{"-wasm", filepath.Join(t.TempDir(), "none.wasm")}, io.Discard, io.Discard, nil)
+	if err == nil || !strings.Contains(err.Error(), "make wasm") {
+		t.Errorf("run = %v, want a hint to run make wasm", err)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the writer goroutine and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestRunServesWhatItPrints(t *testing.T) {
+	wasm := filterWasm(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	hup := make(chan os.Signal, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-wasm", wasm, "-config", filepath.Join("..", "..", "..", "envoy", "stepgate.json"),
+			"-listen", "127.0.0.1:0", "-admin", "127.0.0.1:0", "-mock"}, &stdout, &stderr, hup)
+	}()
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(stdout.String(), "And throttling") {
+		select {
+		case err := <-done:
+			t.Fatalf("run ended: %v\n%s\n%s", err, stdout.String(), stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no banner:\n%s\n%s", stdout.String(), stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	out := stdout.String()
+	t.Logf("banner:\n%s", out)
+	for _, want := range []string{"listening on http://127.0.0.1:", "admin on", "mock providers on", "provider_mock_openai", `"model":"gpt-4o-mini"`, "xargs -P 20"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("banner lacks %q", want)
+		}
+	}
+
+	// The printed curl line, done with net/http.
+	m := regexp.MustCompile(`curl -s (\S+) -H 'content-type: application/json' -d '([^']+)'`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatal("no chat curl line in the banner")
+	}
+	resp, err := http.Post(m[1], "application/json", strings.NewReader(m[2]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || gjson.GetBytes(body, "choices.0.message.content").Str != "mock reply to: hello" {
+		t.Errorf("the printed chat completion: %d %s", resp.StatusCode, body)
+	}
+
+	hup <- syscall.SIGHUP
+	for !strings.Contains(stderr.String(), "SIGHUP: configuration reloaded") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no reload on SIGHUP:\n%s", stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("run after cancel: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("run did not stop after its context ended")
+	}
+	if !strings.Contains(stdout.String(), "draining") {
+		t.Errorf("no drain message:\n%s", stdout.String())
+	}
+}
+
+var filterBuild struct {
+	once sync.Once
+	dir  string // a private copy of the module lives here until the tests end
+	path string
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if filterBuild.dir != "" {
+		os.RemoveAll(filterBuild.dir)
+	}
+	os.Exit(code)
+}
+
+// filterWasm builds the real filter once per test binary (into build/stepgate.wasm, renamed
+// into place whole) and returns the path of a private copy that no other test binary can
+// rewrite while run reads it. STEPGATE_TEST_WASM=path uses a prebuilt module instead.
+func filterWasm(t *testing.T) string {
+	t.Helper()
+	filterBuild.once.Do(func() {
+		if path := os.Getenv("STEPGATE_TEST_WASM"); path != "" {
+			filterBuild.path = path
+			return
+		}
+		root, err := filepath.Abs(filepath.Join("..", "..", ".."))
+		if err != nil {
+			filterBuild.err = err
+			return
+		}
+		tmp := filepath.Join(root, "build", fmt.Sprintf(".stepgate-dev-%d.wasm", os.Getpid()))
+		cmd := exec.Command(filepath.Join(root, "plugin", "sdkbridge", "build.sh"), "./plugin", tmp)
+		cmd.Dir = root
+		if msg, err := cmd.CombinedOutput(); err != nil {
+			filterBuild.err = fmt.Errorf("building the filter: %v\n%s", err, msg)
+			return
+		}
+		wasm, err := os.ReadFile(tmp)
+		if err == nil {
+			filterBuild.dir, err = os.MkdirTemp("", "stepgate-dev-test")
+		}
+		if err == nil {
+			filterBuild.path = filepath.Join(filterBuild.dir, "stepgate.wasm")
+			err = os.WriteFile(filterBuild.path, wasm, 0o644)
+		}
+		if err == nil {
+			err = os.Rename(tmp, filepath.Join(root, "build", "stepgate.wasm"))
+		}
+		filterBuild.err = err
+	})
+	if filterBuild.err != nil {
+		t.Fatal(filterBuild.err)
+	}
+	return filterBuild.path
+}
