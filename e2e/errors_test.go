@@ -273,3 +273,31 @@ func TestProviderFaultQueuedAtTheMock(t *testing.T) {
 		t.Errorf("after the fault: %q, want %q", got, replyTo(text))
 	}
 }
+
+// TestOversizedBodyIs413: a body over the configured limit (4 MiB in the example) is refused
+// from its Content-Length, in the client's dialect, and goes nowhere.
+func TestOversizedBodyIs413(t *testing.T) {
+	t.Parallel()
+	g := exampleGateway(t)
+	limit := gjson.GetBytes(exampleConfig(t), "limits.max_request_body_bytes").Int()
+	if limit <= 0 || limit > 8<<20 {
+		t.Fatalf("limits.max_request_body_bytes is %d in envoy/stepgate.json", limit)
+	}
+	marker := nonce(t)
+	big := marker + strings.Repeat("x", int(limit))
+	t.Run("openai", func(t *testing.T) {
+		t.Parallel()
+		var rr rawResponse
+		client := openaiClient(g, rr.openai())
+		_, err := client.Chat.Completions.New(context.Background(), userText("gpt-4o-mini", big))
+		checkOpenAIError(t, err, &rr, 413, "")
+	})
+	t.Run("anthropic", func(t *testing.T) {
+		t.Parallel()
+		var rr rawResponse
+		client := anthropicClient(g, rr.anthropic())
+		_, err := client.Messages.New(context.Background(), anthropicParams("claude-sonnet-4", big))
+		checkAnthropicError(t, err, &rr, 413, "request_too_large")
+	})
+	t.Cleanup(func() { checkNothingReached(t, g, marker) })
+}

@@ -290,3 +290,41 @@ func TestPrometheusMetricsCarryTheDocumentedLabels(t *testing.T) {
 		t.Errorf("stepgate_request_duration_ms_count for mock-openai/gpt-4o-mini/200 is below %d", n)
 	}
 }
+
+// callRecord waits for the call record of requestID in the in-process gateway's logs.
+func callRecord(t *testing.T, g *gateway, requestID string) gjson.Result {
+	t.Helper()
+	var r gjson.Result
+	if !eventually(t, 5*time.Second, func() bool {
+		var ok bool
+		r, ok = callRecords(g)[requestID]
+		return ok
+	}) {
+		t.Fatalf("no call record for %s in the logs", requestID)
+	}
+	return r
+}
+
+// checkRecord asserts fields of a call record (strings and numbers, by JSON name).
+func checkRecord(t *testing.T, r gjson.Result, want map[string]any) {
+	t.Helper()
+	for k, v := range want {
+		got := r.Get(k)
+		switch v := v.(type) {
+		case string:
+			if got.Str != v {
+				t.Errorf("call record %s = %s, want %q (%s)", k, got.Raw, v, r.Raw)
+			}
+		case int:
+			if got.Int() != int64(v) {
+				t.Errorf("call record %s = %s, want %d (%s)", k, got.Raw, v, r.Raw)
+			}
+		}
+	}
+}
+
+// metricValue scrapes the gateway once and returns the sample of name with these labels.
+func metricValue(t *testing.T, g *gateway, name string, labels map[string]string) float64 {
+	t.Helper()
+	return value(scrape(t, g), name, labels)
+}

@@ -78,7 +78,8 @@ func TestThrottleRejectsTheRequestAfterTheBurst(t *testing.T) {
 	// Request burst+1 is refused before it reaches a provider.
 	var rr rawResponse
 	marker := nonce(t)
-	_, _, err := chat(t, g, userText("gpt-4o-mini", "one too many "+marker), rr.openai())
+	rid := "e2e-rejected-" + marker
+	_, _, err := chat(t, g, userText("gpt-4o-mini", "one too many "+marker), rr.openai(), option.WithHeader("x-request-id", rid))
 	apiErr := checkOpenAIError(t, err, &rr, 429, "rate_limit_exceeded")
 	if apiErr.Code != "rate_limit_exceeded" {
 		t.Errorf("error code %q", apiErr.Code)
@@ -96,6 +97,16 @@ func TestThrottleRejectsTheRequestAfterTheBurst(t *testing.T) {
 	_, err = client.Messages.New(context.Background(), anthropicParams("claude-sonnet-4", "hello "+nonce(t)))
 	checkAnthropicError(t, err, &rr, 429, "rate_limit_error")
 	checkRejectHeaders(t, rr.header, "e2e-burst", burst, 55, 60)
+
+	// The refusal is logged and counted.
+	checkRecord(t, callRecord(t, g, rid), map[string]any{"step": "reject", "status": 429, "model": "gpt-4o-mini",
+		"method": "POST", "path": "/v1/chat/completions"})
+	for step, want := range map[string]float64{"allow": burst, "reject": 2} {
+		labels := map[string]string{"rule": "e2e-burst", "step": step, "mode": "enforce"}
+		if got := metricValue(t, g, "stepgate_throttle_decisions_total", labels); got != want {
+			t.Errorf("stepgate_throttle_decisions_total%v = %v, want %v", labels, got, want)
+		}
+	}
 }
 
 // checkRejectHeaders asserts the headers of a 429 from rule: Retry-After within [lo, hi]
@@ -178,6 +189,10 @@ func TestThrottleShapeHoldsRequestsUntilTheirTokensAreDue(t *testing.T) {
 	if want := []string{"", "shape", "shape"}; !slices.Equal(steps, want) {
 		t.Errorf("x-stepgate-step of the responses %q, want %q", steps, want)
 	}
+	labels := map[string]string{"rule": "e2e-shape", "step": "shape"}
+	if got := metricValue(t, g, "stepgate_shape_delay_ms_count", labels); got != n-1 {
+		t.Errorf("stepgate_shape_delay_ms_count%v = %v, want %d held requests", labels, got, n-1)
+	}
 }
 
 // TestThrottleShapeFallsThroughToRejectAfterMaxDelay: a request whose wait would exceed
@@ -219,7 +234,8 @@ func TestThrottleDegradeSwapsTheModel(t *testing.T) {
 	g.requestWith(t, mockprovider.Anthropic, first)
 
 	second := "second " + nonce(t)
-	res, h, err := chat(t, g, userText("claude-sonnet-4", second))
+	rid := "e2e-degraded-" + second[len("second "):]
+	res, h, err := chat(t, g, userText("claude-sonnet-4", second), option.WithHeader("x-request-id", rid))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,6 +262,9 @@ func TestThrottleDegradeSwapsTheModel(t *testing.T) {
 	if kinds := g.reached(t, second); !slices.Equal(kinds, []mockprovider.Kind{mockprovider.OpenAI}) {
 		t.Errorf("the degraded request reached %v, want only openai", kinds)
 	}
+
+	checkRecord(t, callRecord(t, g, rid), map[string]any{"step": "degrade", "status": 200, "model": "claude-sonnet-4",
+		"upstream_model": "gpt-4o-mini", "provider": "mock-openai"})
 
 	var rr rawResponse
 	_, _, err = chat(t, g, userText("claude-sonnet-4", "third "+nonce(t)), rr.openai())
