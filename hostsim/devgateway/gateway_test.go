@@ -3,6 +3,7 @@ package devgateway_test
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -368,4 +369,46 @@ func TestAccessLog(t *testing.T) {
 	if unrouted.Get("cluster").Str != "-" || unrouted.Get("status").Int() != 404 {
 		t.Errorf("unrouted access log line %s", unrouted.Raw)
 	}
+}
+
+// TestReloadUnderLoad swaps configurations while requests are in flight: none may fail, and
+// every request is counted once.
+func TestReloadUnderLoad(t *testing.T) {
+	g, _ := start(t, func(c *devgateway.Config) {
+		// No throttle rules: every request must pass.
+		c.PluginConfig, _ = sjson.DeleteBytes(exampleConfig(t), "throttle")
+	})
+	base := g.PluginConfig()
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var sent int
+	for range 4 {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				a := do(t, "POST", g.URL()+"/v1/chat/completions", chat("gpt-4o-mini", "load"))
+				if a.status != 200 {
+					t.Errorf("during reloads: %d %s", a.status, a.body)
+					return
+				}
+				mu.Lock()
+				sent++
+				mu.Unlock()
+			}
+		})
+	}
+	for i := range 5 {
+		next, _ := sjson.SetBytes(base, "log.level", []string{"info", "debug"}[i%2])
+		if err := g.Reload(context.Background(), next); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(30 * time.Millisecond)
+	}
+	cancel()
+	wg.Wait()
+	if sent == 0 {
+		t.Fatal("no request went through")
+	}
+	// A stream's on_log may run just after its client read the last byte.
+	waitFor(t, fmt.Sprintf("%d requests counted (have %d)", sent, countRequests(g)), func() bool { return countRequests(g) == uint64(sent) })
 }
