@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -154,6 +155,52 @@ func TestAnthropicClientToolUse(t *testing.T) {
 			if len(answer.Content) != 1 || answer.Content[0].Text != "mock reply to tool result: "+result {
 				b, _ := json.Marshal(answer.Content)
 				t.Errorf("answer %s, want the reply to %q", b, result)
+			}
+		})
+	}
+}
+
+// TestAnthropicClientStreamIsNotBuffered: with the provider pausing between chunks, the first
+// text event reaches the Anthropic client long before the stream ends, translated or not.
+func TestAnthropicClientStreamIsNotBuffered(t *testing.T) {
+	t.Parallel()
+	g := exampleGateway(t)
+	const drip = 150 * time.Millisecond
+	client := anthropicClient(g, aoption.WithHeader("x-mock-fault", "drip-150"))
+	for _, r := range anthropicRoutes() {
+		t.Run(r.name, func(t *testing.T) {
+			t.Parallel()
+			var first, total time.Duration
+			var text string
+			g.via(t, r, func(marker string) {
+				start := time.Now()
+				first = 0
+				stream := client.Messages.NewStreaming(context.Background(), anthropicParams(r.model, "one two three four five "+marker))
+				defer stream.Close()
+				var msg anthropic.Message
+				for stream.Next() {
+					ev := stream.Current()
+					if ev.Type == "content_block_delta" && first == 0 {
+						first = time.Since(start)
+					}
+					if err := msg.Accumulate(ev); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := stream.Err(); err != nil {
+					t.Fatal(err)
+				}
+				total = time.Since(start)
+				text = msg.Content[0].Text
+			})
+			if !strings.HasPrefix(text, replyTo("one two three")) {
+				t.Errorf("assembled %q", text)
+			}
+			if total < 6*drip {
+				t.Fatalf("the stream took %v; the mock's drip did not apply", total)
+			}
+			if first == 0 || first > total-3*drip {
+				t.Errorf("first text after %v of %v: the stream was held back", first, total)
 			}
 		})
 	}
