@@ -26,8 +26,9 @@ const (
 	histogram = 2
 )
 
-// call records a finished call.
-func (m *metrics) call(r *calllog.Record) {
+// call records a finished call; fromUpstream says whether its status is the provider's answer
+// (not one of the filter's local replies).
+func (m *metrics) call(r *calllog.Record, fromUpstream bool) {
 	model := r.Model
 	if r.Provider == "" { // the model did not resolve: never a label from raw client input
 		model = "unknown"
@@ -39,7 +40,7 @@ func (m *metrics) call(r *calllog.Record) {
 		return
 	}
 	m.add(histogram, r.LatencyMs, "stepgate_request_duration_ms", "provider", r.Provider, "model", model, "status", status)
-	if r.Status == 429 || r.Status >= 500 {
+	if fromUpstream && (r.Status == 429 || r.Status >= 500) {
 		m.add(counter, 1, "stepgate_upstream_errors_total", "provider", r.Provider, "status", status)
 	}
 	tenant := orNone(r.Tenant, "anonymous")

@@ -88,6 +88,11 @@ func TestMetricsFollowTheDocumentedConvention(t *testing.T) {
 			t.Errorf("%s = %d (present %v), want %d", name, m.Value, ok, v)
 		}
 	}
+	for name := range seen {
+		if strings.HasPrefix(name, "stepgate_upstream_errors_total") {
+			t.Errorf("the filter's own 429 counted as a provider error: %s", name)
+		}
+	}
 	for _, name := range []string{
 		"stepgate_shape_delay_ms.rule.paced.step.shape",
 		"stepgate_upstream_first_byte_ms.provider.claude.model.claude",

@@ -437,7 +437,7 @@ func (h *httpContext) OnHttpStreamDone() {
 		h.rec.Step = "allow"
 	}
 	h.rec.LatencyMs = time.Since(h.start).Milliseconds()
-	p.metrics.call(&h.rec)
+	p.metrics.call(&h.rec, !h.local && h.rec.Status != 0)
 	if p.cfg.Log.AccessLog {
 		proxywasm.LogInfo(string(h.rec.AppendJSON(make([]byte, 0, 256))))
 	}
