@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/anthropics/anthropic-sdk-go"
@@ -22,13 +21,11 @@ import (
 // Errors reach each client in its own dialect, as the SDK's typed error with the right status:
 // the filter's own refusals (unknown model, malformed JSON) and the providers' failures.
 
-// rawResponse keeps the last response a client received, body included, for checks the SDKs'
-// typed errors cannot make (the exact error envelope, headers).
+// rawResponse keeps the last response a client received, for checks the SDKs' typed errors
+// cannot make (the exact error envelope, headers). One request at a time.
 type rawResponse struct {
-	mu     sync.Mutex
-	status int
 	header http.Header
-	body   []byte
+	body   []byte // error bodies only: stream bodies are left alone
 }
 
 func (rr *rawResponse) middleware(req *http.Request, next func(*http.Request) (*http.Response, error)) (*http.Response, error) {
@@ -36,17 +33,13 @@ func (rr *rawResponse) middleware(req *http.Request, next func(*http.Request) (*
 	if err != nil {
 		return resp, err
 	}
-	if resp.StatusCode >= 400 { // stream bodies are left alone
+	rr.header = resp.Header.Clone()
+	if resp.StatusCode >= 400 {
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		resp.Body = io.NopCloser(bytes.NewReader(b))
-		rr.mu.Lock()
 		rr.body = b
-		rr.mu.Unlock()
 	}
-	rr.mu.Lock()
-	rr.status, rr.header = resp.StatusCode, resp.Header.Clone()
-	rr.mu.Unlock()
 	return resp, nil
 }
 

@@ -170,14 +170,15 @@ func allProviderKeys(config []byte) []string {
 
 var nonces atomic.Int64
 
-// nonce returns a string unique in this test binary that names the test, to put in a prompt
-// and find that prompt among the requests the mocks recorded (tests share the mocks).
+// nonce returns a string that names the test and is unique to this run (the process id sets
+// runs apart against a long-lived external gateway), to put in a prompt and find that prompt
+// among the requests the mocks recorded: tests share the mocks.
 func nonce(t *testing.T) string {
 	name := strings.NewReplacer("/", ".", " ", "_").Replace(t.Name())
 	return fmt.Sprintf("%s#%d.%d", name, os.Getpid()%100000, nonces.Add(1))
 }
 
-// httpClient talks to the gateway without the SDKs (raw requests, headers).
+// httpClient reaches the admin listener and the mocks' control endpoints.
 var httpClient = &http.Client{Timeout: 30 * time.Second}
 
 // eventually polls cond until it holds or the deadline passes: the filter writes its call log

@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stepgate/stepgate/e2e/mockprovider"
 )
@@ -130,6 +129,3 @@ func checkCredentials(t *testing.T, r mockprovider.Request, authHeader string, k
 	}
 	t.Errorf("%s got %s %q, want one of the configured keys %q", r.Kind, authHeader, got, keys)
 }
-
-// arrivalGap is the time between two recorded upstream arrivals.
-func arrivalGap(a, b mockprovider.Request) time.Duration { return b.Time.Sub(a.Time) }
