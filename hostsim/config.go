@@ -41,6 +41,10 @@ type Config struct {
 	// April 2026, from PR #427 on): a smaller WASI function set and a poll_oneoff that fails
 	// with ENOSYS (52), which a Go module survives only if its runtime never polls.
 	LegacyWASI bool
+	// SharedWith, if set, makes this host use that host's shared data instead of an empty store:
+	// a reconfigured plugin in Envoy keeps the process's shared data (it lives per
+	// vm_id, not per plugin instance), so state such as rate-limit buckets survives a reload.
+	SharedWith *Host
 	// AllowOnHeadersStopIteration is the wasm filter's allow_on_headers_stop_iteration (Envoy
 	// 1.35+): a headers callback's Stop (1) holds only the headers, and body and trailers still
 	// reach the plugin, which may then rewrite the held headers. Without it Envoy turns that Stop

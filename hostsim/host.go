@@ -79,6 +79,9 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		shared: shareddata.New(), queues: sharedqueue.New(), metrics: metrics.NewRegistry(),
 		tickWake: make(chan struct{}, 1),
 	}
+	if prev := cfg.SharedWith; prev != nil {
+		h.shared = prev.shared
+	}
 	h.callCtx, h.callCancel = context.WithCancel(context.Background())
 
 	// The base VM only initializes; the canary proves the configuration and is discarded.

@@ -216,6 +216,7 @@ func TestConfigReload(t *testing.T) {
 		c.OnReload = func(err error) { reloads <- err }
 	})
 	first := g.Host()
+	first.SetSharedData("reload-probe", []byte("kept"))
 	if a := do(t, "POST", g.URL()+"/v1/chat/completions", chat("gpt-4o-mini", "before")); a.status != 200 {
 		t.Fatalf("chat: %d %s", a.status, a.body)
 	}
@@ -247,6 +248,10 @@ func TestConfigReload(t *testing.T) {
 	a := do(t, "POST", g.URL()+"/v1/chat/completions", chat("house-model", "after"))
 	if a.status != 200 || gjson.Get(a.body, "choices.0.message.content").Str != "mock reply to: after" {
 		t.Fatalf("the new route: %d %s", a.status, a.body)
+	}
+	// Shared data (throttle buckets) survives the reload, as in Envoy.
+	if v, _, ok := g.Host().SharedData("reload-probe"); !ok || string(v) != "kept" {
+		t.Errorf("shared data after the reload = %q, %v; want kept", v, ok)
 	}
 	// Counters survive the reload, as in Envoy's stats store.
 	if n := countRequests(g); n != 3 {

@@ -26,7 +26,14 @@ type generation struct {
 // newGeneration starts the plugin with config. An error is the plugin's refusal.
 func (g *Gateway) newGeneration(ctx context.Context, config []byte) (*generation, error) {
 	clusters := g.clusterMap(config)
+	var prev *hostsim.Host // shared data (rate-limit buckets) outlives a reload, as in Envoy
+	g.mu.Lock()
+	if g.cur != nil {
+		prev = g.cur.host
+	}
+	g.mu.Unlock()
 	h, err := hostsim.New(ctx, hostsim.Config{
+		SharedWith:   prev,
 		Module:       g.cfg.Module,
 		PluginConfig: config,
 		PluginName:   pluginName, RootID: pluginName, VMID: pluginName,
