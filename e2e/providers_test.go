@@ -105,6 +105,12 @@ func checkUpstream(t *testing.T, cfg []byte, r route, req mockprovider.Request) 
 		t.Errorf("%s received model %q (path %s), want %q", r.kind, model, req.Path, r.upstream)
 	}
 	checkCredentials(t, req, r.authHeader, providerKeys(cfg, r.provider))
+	// The filter's routing headers are for the proxy; only the documented step tag goes on.
+	for name := range req.Header {
+		if strings.HasPrefix(name, "X-Stepgate-") && name != "X-Stepgate-Step" {
+			t.Errorf("%s received the internal header %s: %q", r.kind, name, req.Header.Get(name))
+		}
+	}
 }
 
 // mockTokens is the mock providers' tokenizer: one token per started 4 bytes.
