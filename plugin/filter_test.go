@@ -122,8 +122,13 @@ func TestPassThroughAddsVersionAndLogsTheCall(t *testing.T) {
 		t.Errorf("body = %q, want ok", s.Downstream().Body)
 	}
 	rec := callRecord(t, h, "r-1")
-	if rec.Get("status").Int() != 200 || rec.Get("path").Str != "/healthz" || rec.Get("method").Str != "GET" {
+	// No rule took a step: the record has none and the metric says "none".
+	if rec.Get("status").Int() != 200 || rec.Get("path").Str != "/healthz" || rec.Get("method").Str != "GET" ||
+		rec.Get("step").Exists() {
 		t.Errorf("call record = %s", rec.Raw)
+	}
+	if _, ok := h.Metric("stepgate_requests_total.tenant.anonymous.route.none.model.unknown.provider.none.step.none.status.200"); !ok {
+		t.Errorf("no requests_total with step none; have %v", h.Metrics())
 	}
 }
 

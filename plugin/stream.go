@@ -433,9 +433,6 @@ func (h *httpContext) OnHttpStreamDone() {
 	if h.decided && (!h.upstream || h.rec.Status == 0) {
 		_ = p.throttler.Release(nowNanos(), &h.decision.Reservation)
 	}
-	if h.rec.Step == "" {
-		h.rec.Step = "allow"
-	}
 	h.rec.LatencyMs = time.Since(h.start).Milliseconds()
 	p.metrics.call(&h.rec, !h.local && h.rec.Status != 0)
 	if p.cfg.Log.AccessLog {
