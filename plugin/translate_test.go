@@ -223,3 +223,63 @@ func TestUpstream429StepsTheRateDown(t *testing.T) {
 		t.Fatalf("200 ms after the step-down: refused %d %s", lr.Status, lr.Body)
 	}
 }
+
+// A backend that answers 5xx is skipped for the cool-down (the breaker lives in shared data, so
+// every worker sees it), and provider keys rotate.
+func TestFailingBackendCoolsDownAndKeysRotate(t *testing.T) {
+	h, vc := startFilter(t, `{
+	  "providers": {
+	    "a": {"type": "openai", "cluster": "a", "api_keys": ["ka1", "ka2"]},
+	    "b": {"type": "openai", "cluster": "b", "api_keys": ["kb"]}
+	  },
+	  "models": {"cooldown_ms": 1000, "failures_to_trip": 1,
+	    "routes": {"m": [{"provider": "a", "model": "m", "weight": 1}, {"provider": "b", "model": "m", "weight": 1}]}}
+	}`, 2)
+	body := `{"model":"m","messages":[{"role":"user","content":"Hi"}]}`
+	ok := hostsim.Headers{{":status", "200"}, {"content-type", "application/json"}}
+	answer := []byte(`{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[]}`)
+	var keysA []string
+	for i := 0; i < 200 && len(keysA) < 4; i++ {
+		s := chat(h, body)
+		up := s.Upstream().Headers
+		if up.Get("x-stepgate-cluster") == "a" && s.Worker() == 0 {
+			keysA = append(keysA, up.Get("authorization"))
+		}
+		s.SendResponseHeaders(ok, false)
+		s.SendResponseBody(answer, true)
+	}
+	if len(keysA) < 4 || keysA[0] == keysA[1] || keysA[0] != keysA[2] || keysA[1] != keysA[3] {
+		t.Errorf("provider a's keys on one worker = %v, want ka1/ka2 alternating", keysA)
+	}
+	for i := 0; ; i++ { // trip a
+		s := chat(h, body)
+		if s.Upstream().Headers.Get("x-stepgate-cluster") == "a" {
+			s.SendResponseHeaders(hostsim.Headers{{":status", "503"}}, true)
+			break
+		}
+		s.SendResponseHeaders(ok, false)
+		s.SendResponseBody(answer, true)
+		if i > 200 {
+			t.Fatal("backend a never chosen")
+		}
+	}
+	for i := 0; i < 40; i++ { // both workers skip a during the cool-down
+		s := chat(h, body)
+		if c := s.Upstream().Headers.Get("x-stepgate-cluster"); c != "b" {
+			t.Fatalf("request %d during the cool-down went to %q, want b", i, c)
+		}
+		s.SendResponseHeaders(ok, false)
+		s.SendResponseBody(answer, true)
+	}
+	vc.Advance(1001 * time.Millisecond)
+	sawA := false
+	for i := 0; i < 200 && !sawA; i++ {
+		s := chat(h, body)
+		sawA = s.Upstream().Headers.Get("x-stepgate-cluster") == "a"
+		s.SendResponseHeaders(ok, false)
+		s.SendResponseBody(answer, true)
+	}
+	if !sawA {
+		t.Error("backend a never came back after the cool-down")
+	}
+}
