@@ -74,14 +74,27 @@ func (r *rule) advance(b *bucket, now int64) {
 		b.debt = r.settleMax
 	}
 	if now > b.asOf {
-		r.drain(b, b.asOf, now)
+		if b.pen != 0 && r.adapt != nil {
+			r.drain(b, b.asOf, now)
+		} else if b.debt > 0 {
+			// The full rate throughout: drain's first and only stretch, written out here because a
+			// call costs more in the VM than this arithmetic.
+			elapsed := uint64(now) - uint64(b.asOf) // exact: now > asOf
+			if elapsed >= uint64(ceilDiv(b.debt, r.full)) {
+				b.debt = 0
+			} else {
+				b.debt -= int64(elapsed) * r.full // less than the debt: no overflow
+			}
+		}
 		b.asOf = now
 	}
-	i := 0
-	for i < len(b.queue) && b.queue[i] <= now {
-		i++
+	if len(b.queue) > 0 {
+		i := 0
+		for i < len(b.queue) && b.queue[i] <= now {
+			i++
+		}
+		b.queue = b.queue[i:]
 	}
-	b.queue = b.queue[i:]
 	if b.pen != 0 {
 		if pct, _ := r.pctAt(b, now); pct == pctScale {
 			b.pen, b.until = 0, 0
@@ -202,10 +215,13 @@ func (r *rule) decide(b *bucket, now int64, d demand) verdict {
 			start = i
 		}
 	}
+	v := verdict{action: Reject, step: -1}
+ladder:
 	for i := start; i < len(r.steps); i++ {
 		if i < 0 {
 			if lp >= 0 {
-				return r.admit(b, now, verdict{action: Allow, step: -1, cost: d.cost})
+				v = verdict{action: Allow, step: -1, cost: d.cost}
+				break ladder
 			}
 			continue
 		}
@@ -213,29 +229,34 @@ func (r *rule) decide(b *bucket, now int64, d demand) verdict {
 		switch s.action {
 		case Allow:
 			if lp >= 0 {
-				return r.admit(b, now, verdict{action: Allow, step: i, cost: d.cost})
+				v = verdict{action: Allow, step: i, cost: d.cost}
+				break ladder
 			}
 		case Degrade:
 			if c := r.costAt(d, s); avail-c*r.tok >= 0 {
-				return r.admit(b, now, verdict{action: Degrade, step: i, cost: c})
+				v = verdict{action: Degrade, step: i, cost: c}
+				break ladder
 			}
 		case Shape:
 			delay := satAdd(r.refillTime(b, base, s.level-lp), satSub(base, now))
 			if delay == 0 {
-				return r.admit(b, now, verdict{action: Allow, step: i, cost: d.cost})
+				v = verdict{action: Allow, step: i, cost: d.cost}
+				break ladder
 			}
 			if delay <= s.maxDelay && len(b.queue) < s.maxQueue {
-				return r.admit(b, now, verdict{action: Shape, step: i, cost: d.cost, delay: delay})
+				v = verdict{action: Shape, step: i, cost: d.cost, delay: delay}
+				break ladder
 			}
 		case Reject:
-			return verdict{action: Reject, step: i, retry: r.retryAfter(b, now, d)}
+			v.step = i
+			break ladder
 		}
 	}
-	return verdict{action: Reject, step: -1, retry: r.retryAfter(b, now, d)}
-}
-
-// admit reserves v's tokens in b; a held request also takes its place in the queue.
-func (r *rule) admit(b *bucket, now int64, v verdict) verdict {
+	if v.action == Reject {
+		v.retry = r.retryAfter(b, now, d)
+		return v
+	}
+	// Admit: reserve the tokens; a held request also takes its place in the queue.
 	b.debt += v.cost * r.tok
 	if v.delay > 0 {
 		b.queue = insertSorted(b.queue, satAdd(now, v.delay))
@@ -321,7 +342,10 @@ func (w *window) shaped(s *step, reach int64) int64 {
 
 // remaining is the whole tokens left in b.
 func (r *rule) remaining(b *bucket) int64 {
-	return max(0, (r.cap-b.debt)/r.tok)
+	if b.debt >= r.cap {
+		return 0
+	}
+	return int64(uint64(r.cap-b.debt) / uint64(r.tok)) // unsigned: one instruction in the VM
 }
 
 func insertSorted(q []int64, t int64) []int64 {
@@ -342,9 +366,11 @@ func removeValue(q []int64, t int64) []int64 {
 	return q
 }
 
-// ceilDiv is ⌈a/b⌉ for a ≥ 0, b > 0.
+// ceilDiv is ⌈a/b⌉ for a ≥ 0, b > 0. The division is unsigned: the VM divides signed 64-bit
+// integers in a runtime call (for MinInt64/-1), unsigned ones in one instruction.
 func ceilDiv(a, b int64) int64 {
-	return a/b + boolInt(a%b != 0)
+	q := uint64(a) / uint64(b)
+	return int64(q) + boolInt(uint64(a) != q*uint64(b))
 }
 
 func boolInt(b bool) int64 {

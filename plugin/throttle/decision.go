@@ -71,19 +71,20 @@ type Reservation struct {
 	n      int
 	inline [inlineOutcomes]Outcome
 	more   []Outcome
-	keys   []byte // the rules' keys, back to back; Outcome.key points in here
 }
 
-func (r *Reservation) add(o Outcome) {
+// next returns the place for the next rule's outcome, zeroed.
+func (r *Reservation) next() *Outcome {
 	switch {
 	case r.more != nil:
-		r.more = append(r.more, o)
+		r.more = append(r.more, Outcome{})
 	case r.n < len(r.inline):
-		r.inline[r.n] = o
 		r.n++
+		return &r.inline[r.n-1]
 	default:
-		r.more = append(append(make([]Outcome, 0, 2*len(r.inline)), r.inline[:]...), o)
+		r.more = append(append(make([]Outcome, 0, 2*len(r.inline)), r.inline[:]...), Outcome{})
 	}
+	return &r.more[len(r.more)-1]
 }
 
 // Outcomes lists one Outcome per matching rule, in configuration order.

@@ -77,6 +77,23 @@ func FuzzDecodeSet(f *testing.F) {
 			if got := encodeSet(nil, &sv, 0, e.key, &b); !bytes.Equal(got, v) {
 				t.Fatalf("round trip:\n got %x\nwant %x", got, v)
 			}
+			// Patching a bucket in place writes what encoding the set afresh would.
+			for i := 0; i < sv.n; i++ {
+				e := &sv.ent[i]
+				b := bucket{debt: e.b.debt + 1, asOf: e.b.asOf - 2, tok: e.b.tok + 3, pen: e.b.pen ^ 1, until: ^e.b.until,
+					queue: e.queueInto(nil)}
+				for j := range b.queue {
+					b.queue[j] += int64(j)
+				}
+				got, ok := patchSet([]byte("x"), v, &sv, i, &b)
+				if want := encodeSet([]byte("x"), &sv, i, e.key, &b); !ok || !bytes.Equal(got, want) {
+					t.Fatalf("patch of entry %d (ok %v):\n got %x\nwant %x", i, ok, got, want)
+				}
+				b.queue = append(b.queue, 1)
+				if got, ok := patchSet([]byte("x"), v, &sv, i, &b); ok || string(got) != "x" {
+					t.Fatalf("patched entry %d with a longer queue", i)
+				}
+			}
 		}
 		m := shareddata.NewMemory()
 		th := newThrottler(t, oneRule(`{"name":"r","key":"tenant","rate":"1/s","burst":2,"max_keys":1,

@@ -43,6 +43,7 @@ type setView struct {
 }
 
 type entryView struct {
+	off   int // where the entry starts in the set
 	key   []byte
 	b     bucket // queue not filled in: see queueInto
 	queue []byte // the encoded release times
@@ -57,61 +58,60 @@ func decodeSet(v []byte, sv *setView) error {
 		return errCorrupt
 	}
 	n := int(v[1])
-	rest := v[2:]
+	off := 2
 	for i := 0; i < n; i++ {
+		// One entry, inline: a call per entry costs more in the VM than decoding it.
 		e := &sv.ent[i]
-		size, err := decodeEntry(rest, e)
-		if err != nil {
-			return err
+		rest := v[off:]
+		if len(rest) < 2 {
+			return errCorrupt
 		}
+		kl := int(binary.LittleEndian.Uint16(rest))
+		if kl > MaxKeyBytes || len(rest) < 2+kl+entryFixed {
+			return errCorrupt
+		}
+		f := rest[2+kl:]
+		debt := binary.LittleEndian.Uint64(f)
+		tok := binary.LittleEndian.Uint64(f[16:])
+		pen := f[24]
+		qn := int(binary.LittleEndian.Uint16(f[33:]))
+		if debt > math.MaxInt64/4 || tok == 0 || tok > maxFixed || pen > pctScale || qn > MaxQueueLimit {
+			return errCorrupt
+		}
+		size := 2 + kl + entryFixed + 8*qn
+		if len(rest) < size {
+			return errCorrupt
+		}
+		e.off = off
+		e.key = rest[2 : 2+kl]
+		e.b = bucket{debt: int64(debt), asOf: int64(binary.LittleEndian.Uint64(f[8:])), tok: tok, pen: pen,
+			until: int64(binary.LittleEndian.Uint64(f[25:]))}
+		e.queue = rest[2+kl+entryFixed : size]
+		e.raw = rest[:size]
 		for j := 0; j < i; j++ {
-			if bytes.Equal(sv.ent[j].key, e.key) {
+			if len(sv.ent[j].key) == kl && bytes.Equal(sv.ent[j].key, e.key) {
 				return errCorrupt
 			}
 		}
-		rest = rest[size:]
+		off += size
 	}
-	if len(rest) != 0 {
+	if off != len(v) {
 		return errCorrupt
 	}
 	sv.n = n
 	return nil
 }
 
-func decodeEntry(v []byte, e *entryView) (int, error) {
-	if len(v) < 2 {
-		return 0, errCorrupt
-	}
-	kl := int(binary.LittleEndian.Uint16(v))
-	if kl > MaxKeyBytes || len(v) < 2+kl+entryFixed {
-		return 0, errCorrupt
-	}
-	e.key = v[2 : 2+kl]
-	f := v[2+kl:]
-	debt := binary.LittleEndian.Uint64(f)
-	e.b = bucket{
-		debt:  int64(debt),
-		asOf:  int64(binary.LittleEndian.Uint64(f[8:])),
-		tok:   binary.LittleEndian.Uint64(f[16:]),
-		pen:   f[24],
-		until: int64(binary.LittleEndian.Uint64(f[25:])),
-	}
-	qn := int(binary.LittleEndian.Uint16(f[33:]))
-	if debt > math.MaxInt64/4 || e.b.tok == 0 || e.b.tok > maxFixed || e.b.pen > pctScale || qn > MaxQueueLimit {
-		return 0, errCorrupt
-	}
-	size := 2 + kl + entryFixed + 8*qn
-	if len(v) < size {
-		return 0, errCorrupt
-	}
-	e.queue = v[2+kl+entryFixed : size]
-	e.raw = v[:size]
-	return size, nil
-}
-
 // queueInto decodes e's release times into dst.
 func (e *entryView) queueInto(dst []int64) []int64 {
 	dst = dst[:0]
+	if len(e.queue) == 0 {
+		return dst
+	}
+	return e.appendQueue(dst)
+}
+
+func (e *entryView) appendQueue(dst []int64) []int64 {
 	for q := e.queue; len(q) >= 8; q = q[8:] {
 		dst = append(dst, int64(binary.LittleEndian.Uint64(q)))
 	}
@@ -129,7 +129,7 @@ func (e *entryView) lastRelease() int64 {
 // find returns the index of key's entry.
 func (sv *setView) find(key []byte) (int, bool) {
 	for i := 0; i < sv.n; i++ {
-		if bytes.Equal(sv.ent[i].key, key) {
+		if k := sv.ent[i].key; len(k) == len(key) && (len(k) == 0 || bytes.Equal(k, key)) {
 			return i, true
 		}
 	}
@@ -156,14 +156,35 @@ func encodeSet(dst []byte, sv *setView, i int, key []byte, b *bucket) []byte {
 func encodeEntry(dst []byte, key []byte, b *bucket) []byte {
 	dst = binary.LittleEndian.AppendUint16(dst, uint16(len(key)))
 	dst = append(dst, key...)
-	dst = binary.LittleEndian.AppendUint64(dst, uint64(b.debt))
-	dst = binary.LittleEndian.AppendUint64(dst, uint64(b.asOf))
-	dst = binary.LittleEndian.AppendUint64(dst, b.tok)
-	dst = append(dst, b.pen)
-	dst = binary.LittleEndian.AppendUint64(dst, uint64(b.until))
-	dst = binary.LittleEndian.AppendUint16(dst, uint16(len(b.queue)))
-	for _, t := range b.queue {
-		dst = binary.LittleEndian.AppendUint64(dst, uint64(t))
-	}
+	dst = append(dst, make([]byte, entryFixed+8*len(b.queue))...)
+	putBucket(dst[len(dst)-entryFixed-8*len(b.queue):], b)
 	return dst
+}
+
+// putBucket writes b's fields, the queue's length and the queue (f has room for them).
+func putBucket(f []byte, b *bucket) {
+	binary.LittleEndian.PutUint64(f, uint64(b.debt))
+	binary.LittleEndian.PutUint64(f[8:], uint64(b.asOf))
+	binary.LittleEndian.PutUint64(f[16:], b.tok)
+	f[24] = b.pen
+	binary.LittleEndian.PutUint64(f[25:], uint64(b.until))
+	binary.LittleEndian.PutUint16(f[33:], uint16(len(b.queue)))
+	q := f[entryFixed:]
+	for i, t := range b.queue {
+		binary.LittleEndian.PutUint64(q[8*i:], uint64(t))
+	}
+}
+
+// patchSet appends to dst the set v, decoded in sv, with the bucket of its entry i replaced by b,
+// when that changes no length (as many held requests as before): the bytes encodeSet would
+// produce, copied in one piece and patched. It reports false, appending nothing, otherwise.
+func patchSet(dst, v []byte, sv *setView, i int, b *bucket) ([]byte, bool) {
+	e := &sv.ent[i]
+	if 8*len(b.queue) != len(e.queue) {
+		return dst, false
+	}
+	start := len(dst)
+	dst = append(dst, v...)
+	putBucket(dst[start+e.off+2+len(e.key):], b)
+	return dst, true
 }

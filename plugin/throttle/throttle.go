@@ -22,13 +22,18 @@ type Throttler struct {
 	sv   setView
 	q    []int64
 	enc  []byte
-	fail error // the last store failure, for Err
+	kbuf []byte
+	// keyText is the arena the reservations' keys live in (see key).
+	keyText []byte
+	fail    error // the last store failure, for Err
 }
 
 // rule is a Rule compiled into fixed-point units (see bucket.go).
 type rule struct {
 	cfg       *Rule
 	n         int64 // units refilled per ns at 1% of the rate: Rate.Tokens
+	full      int64 // units refilled per ns at the full rate: n × pctScale
+	window    int64 // seconds to refill a full bucket at the full rate
 	tok       int64 // units per token: Rate.Period × 100
 	cap       int64 // Burst × tok
 	settleMax int64 // the most debt a bucket may carry: a full bucket, shaping's debt and one more bucket of settled usage
@@ -38,6 +43,7 @@ type rule struct {
 	prefix    string   // shared-data key prefix of the rule's sets
 	setKeys   []string // shared-data keys, built once
 	hasDeg    bool
+	matchAll  bool        // Match selects every request
 	burstText string      // Burst in decimal, for X-RateLimit-Limit
 	text      *headerText // the Throttler's, shared by its rules
 }
@@ -107,6 +113,11 @@ func compile(c *Rule) rule {
 		r.steps = append(r.steps, st)
 	}
 	r.settleMax = 2*r.cap + shapeMax
+	r.full = r.n * pctScale
+	r.window = refillWindow(r.cap, r.full)
+	m := &c.Match
+	r.matchAll = len(m.PathPrefixes)+len(m.Methods)+len(m.Models)+len(m.Providers)+len(m.Tenants)+len(m.APIKeys)+
+		len(m.MCPTools)+len(m.Headers) == 0
 	if a := c.Adaptive; a != nil {
 		r.adapt = &adapt{statuses: a.OnStatus, factor: int64(a.Factor), min: int64(a.Min),
 			cooldown: int64(a.Cooldown), interval: int64(a.RecoveryInterval), steps: int64(a.RecoverySteps)}
@@ -134,9 +145,14 @@ func thresholdFixed(t Threshold, r Rule) int64 {
 }
 
 func (r *rule) setKey(i uint32) string {
-	if r.setKeys[i] == "" {
-		r.setKeys[i] = r.prefix + itoa(int64(i))
+	if k := r.setKeys[i]; k != "" {
+		return k
 	}
+	return r.newSetKey(i)
+}
+
+func (r *rule) newSetKey(i uint32) string {
+	r.setKeys[i] = r.prefix + itoa(int64(i))
 	return r.setKeys[i]
 }
 
@@ -216,44 +232,60 @@ func (t *Throttler) NeedsBody() bool {
 // the combined decision. Tokens are reserved for every admitting rule; when the decision is
 // Reject, they are given back before Decide returns. Otherwise keep the Decision's Reservation
 // for Settle, Release and ObserveUpstream.
-func (t *Throttler) Decide(now int64, req *Request) Decision {
-	var d Decision
+func (t *Throttler) Decide(now int64, req *Request) (d Decision) {
 	for i := range t.rules {
 		r := &t.rules[i]
-		if r.matches(req) {
-			t.decideRule(&d.Reservation, r, now, req)
+		if r.matchAll || r.matches(req) {
+			t.decideRule(d.Reservation.next(), r, now, req)
 		}
 	}
 	t.conclude(&d, now)
 	return d
 }
 
-func (t *Throttler) decideRule(res *Reservation, r *rule, now int64, req *Request) {
-	if res.keys == nil && len(r.cfg.Key) > 0 {
-		res.keys = make([]byte, 0, 96) // one allocation holds the keys of a few rules
+func (t *Throttler) decideRule(out *Outcome, r *rule, now int64, req *Request) {
+	var key []byte
+	if len(r.cfg.Key) > 0 {
+		key = t.key(r, req)
 	}
-	start := len(res.keys)
-	res.keys = r.appendKey(res.keys, req)
-	key := res.keys[start:len(res.keys):len(res.keys)]
-	o := op{kind: opDecide, d: r.demandOf(req)}
-	out := Outcome{rule: r, key: key, Shadow: r.cfg.Shadow, Step: -1}
+	o := op{kind: opDecide, d: demand{cost: 1}}
+	if r.cfg.Unit == LLMTokens {
+		o.d = r.demandOf(req)
+	}
+	out.rule, out.key, out.Shadow, out.Step = r, key, r.cfg.Shadow, -1 // the rest is zero: see next
 	if err := t.run(r, key, now, &o); err != nil {
 		out.Failure = failureOf(err)
 		if r.cfg.Fail == FailClosed {
 			out.Action, out.RetryAfter = Reject, time.Second
 		}
-	} else {
-		v := o.v
-		out.Action, out.Step, out.Cost = v.action, v.step, v.cost
-		out.Delay, out.RetryAfter = time.Duration(v.delay), time.Duration(v.retry)
-		out.reserved = v.action != Reject
-		if v.delay > 0 {
-			out.releaseAt = satAdd(now, v.delay)
-		}
-		out.setState(&o)
+		return
 	}
-	res.add(out)
+	v := &o.v
+	out.Action, out.Step, out.Cost = v.action, v.step, v.cost
+	out.Delay, out.RetryAfter = time.Duration(v.delay), time.Duration(v.retry)
+	out.reserved = v.action != Reject
+	if v.delay > 0 {
+		out.releaseAt = satAdd(now, v.delay)
+	}
+	out.setState(&o)
 }
+
+// key returns req's key under r. Keys outlive the call (Settle, Release and ObserveUpstream use
+// them), so they are copied into an append-only arena rather than allocated one by one: bytes
+// handed out are never written again, and a chunk with little room left is abandoned to the
+// reservations that point into it.
+func (t *Throttler) key(r *rule, req *Request) []byte {
+	t.kbuf = r.appendKey(t.kbuf[:0], req)
+	if cap(t.keyText)-len(t.keyText) < len(t.kbuf) {
+		t.keyText = make([]byte, 0, max(keyChunk, len(t.kbuf)))
+	}
+	start := len(t.keyText)
+	t.keyText = append(t.keyText, t.kbuf...)
+	return t.keyText[start:len(t.keyText):len(t.keyText)]
+}
+
+// keyChunk is the key arena's chunk size: a few dozen requests' keys.
+const keyChunk = 2048
 
 // conclude combines the rules' outcomes: the most severe enforced action wins; a rejection gives
 // back what the other rules reserved.
@@ -399,7 +431,7 @@ func (t *Throttler) run(r *rule, key []byte, now int64, o *op) error {
 	sk := r.setKey(r.setOf(key))
 	for attempt := 0; attempt < t.retries; attempt++ {
 		val, cas, err := t.store.Get(sk)
-		if errors.Is(err, shareddata.ErrNotFound) {
+		if err != nil && errors.Is(err, shareddata.ErrNotFound) {
 			// Normally New created it; the store may have been reset since.
 			if err := t.store.Set(sk, emptySet, 0); err != nil && !errors.Is(err, shareddata.ErrCASMismatch) {
 				return t.failed(err)
@@ -432,7 +464,13 @@ func (t *Throttler) run(r *rule, key []byte, now int64, o *op) error {
 		if !r.apply(&b, now, o) {
 			return nil
 		}
-		t.enc = encodeSet(t.enc[:0], &t.sv, idx, key, &b)
+		patched := false
+		if found {
+			t.enc, patched = patchSet(t.enc[:0], val, &t.sv, idx, &b)
+		}
+		if !patched {
+			t.enc = encodeSet(t.enc[:0], &t.sv, idx, key, &b)
+		}
 		err = t.store.Set(sk, t.enc, cas)
 		if err == nil {
 			return nil
@@ -488,10 +526,22 @@ func (r *rule) apply(b *bucket, now int64, o *op) bool {
 		r.stepDown(b, now, o.retry)
 	}
 	o.remaining = r.remaining(b)
+	if b.pen == 0 || r.adapt == nil { // the full rate: refillTime and pctAt, without their loops
+		o.reset, o.window = 0, r.window
+		if b.debt > 0 {
+			o.reset = satSub(satAdd(now, ceilDiv(b.debt, r.full)), now)
+		}
+		return changed
+	}
 	o.reset = r.refillTime(b, now, b.debt)
 	pct, _ := r.pctAt(b, now)
-	o.window = ceilDiv(ceilDiv(r.cap, r.n*pct), int64(time.Second))
+	o.window = refillWindow(r.cap, r.n*pct)
 	return changed
+}
+
+// refillWindow is the whole seconds it takes to refill capacity at perNs units per nanosecond.
+func refillWindow(capacity, perNs int64) int64 {
+	return ceilDiv(ceilDiv(capacity, perNs), int64(time.Second))
 }
 
 // stepDown lowers b's rate after an overload signal. During a cool-down further signals only
