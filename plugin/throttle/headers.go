@@ -1,6 +1,7 @@
 package throttle
 
 import (
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -38,8 +39,17 @@ func (d *Decision) ResponseHeaders(dst []Header) []Header {
 	return dst
 }
 
+// maxResponseHeaders is the most headers ResponseHeaders appends.
+const maxResponseHeaders = 8
+
 func (sc *headerText) responseHeaders(d *Decision, outs []Outcome, dst []Header) []Header {
-	if pol := sc.policy(d, outs); pol != "" {
+	pol := sc.policy(d, outs)
+	if pol != "" || d.Action != Allow {
+		// One growth at most: the glue passes nil, and growing by appending would allocate up to
+		// four times.
+		dst = slices.Grow(dst, maxResponseHeaders)
+	}
+	if pol != "" {
 		dst = append(dst, Header{"ratelimit-policy", pol})
 		from := sc.start()
 		primary, n := -1, 0

@@ -20,6 +20,7 @@ type Throttler struct {
 
 	// scratch, reused by every call
 	sv   setView
+	nb   bucket // a new key's bucket
 	q    []int64
 	enc  []byte
 	kbuf []byte
@@ -444,32 +445,35 @@ func (t *Throttler) run(r *rule, key []byte, now int64, o *op) error {
 		if decodeSet(val, &t.sv) != nil {
 			t.sv.n = 0 // unreadable: start the set afresh rather than fail forever
 		}
-		var b bucket
+		var b *bucket // the decoded entry's own, worked on in place
 		idx, found := t.sv.find(key)
 		switch {
 		case found:
 			e := &t.sv.ent[idx]
-			b = e.b
-			t.q = e.queueInto(t.q)
-			b.queue = t.q
+			b = &e.b
+			if len(e.queue) > 0 {
+				t.q = e.queueInto(t.q)
+				b.queue = t.q
+			}
 		case o.kind == opRelease || o.kind == opSettle && o.tokens < 0:
 			return nil // the bucket was idle and forgotten: nothing to give back
 		default:
 			if idx = t.claim(r, now); idx < 0 {
 				return errOverflow
 			}
-			b = bucket{asOf: now, tok: uint64(r.tok), queue: t.q[:0]}
+			t.nb = bucket{asOf: now, tok: uint64(r.tok), queue: t.q[:0]}
+			b = &t.nb
 		}
-		r.advance(&b, now)
-		if !r.apply(&b, now, o) {
+		r.advance(b, now)
+		if !r.apply(b, now, o) {
 			return nil
 		}
 		patched := false
 		if found {
-			t.enc, patched = patchSet(t.enc[:0], val, &t.sv, idx, &b)
+			t.enc, patched = patchSet(t.enc[:0], val, &t.sv, idx, b)
 		}
 		if !patched {
-			t.enc = encodeSet(t.enc[:0], &t.sv, idx, key, &b)
+			t.enc = encodeSet(t.enc[:0], &t.sv, idx, key, b)
 		}
 		err = t.store.Set(sk, t.enc, cas)
 		if err == nil {

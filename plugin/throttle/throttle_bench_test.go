@@ -105,6 +105,29 @@ func BenchmarkDecideHeaders(b *testing.B) {
 	}
 }
 
+// BenchmarkResponseHeaders is building the response headers alone, into a reused slice and into
+// nil as the glue does (then the slice is allocated).
+func BenchmarkResponseHeaders(b *testing.B) {
+	for _, bc := range []benchCase{benchCases[1], benchCases[5]} {
+		th := newThrottler(b, bc.section, newPlainStore())
+		req := bc.req
+		d := th.Decide(ms, &req)
+		b.Run(bc.name+"/reuse", func(b *testing.B) {
+			hs := make([]Header, 0, 8)
+			b.ReportAllocs()
+			for b.Loop() {
+				hs = d.ResponseHeaders(hs[:0])
+			}
+		})
+		b.Run(bc.name+"/nil", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				d.ResponseHeaders(nil)
+			}
+		})
+	}
+}
+
 // BenchmarkSettle is the cost of correcting a token reservation.
 func BenchmarkSettle(b *testing.B) {
 	th := newThrottler(b, benchCases[3].section, newPlainStore())
