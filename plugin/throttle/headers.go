@@ -43,26 +43,33 @@ func (d *Decision) ResponseHeaders(dst []Header) []Header {
 const maxResponseHeaders = 8
 
 func (sc *headerText) responseHeaders(d *Decision, outs []Outcome, dst []Header) []Header {
-	pol := sc.policy(d, outs)
-	if pol != "" || d.Action != Allow {
+	// One pass builds the RateLimit value, picks the rule for the X-RateLimit headers and checks
+	// whether the kept RateLimit-Policy value still fits.
+	from := sc.start()
+	primary, n, polSame := -1, 0, true
+	for i := range outs {
+		o := &outs[i]
+		if !o.advertised(d) {
+			continue
+		}
+		polSame = polSame && n < len(sc.polKey) && sc.polKey[n] == policyItem{o.rule, max(o.window, 1)}
+		sc.buf = o.appendLimit(appendListSep(sc.buf, n))
+		n++
+		if !o.Shadow && (primary < 0 || o.moreSevere(&outs[primary])) {
+			primary = i
+		}
+	}
+	if n > 0 || d.Action != Allow {
 		// One growth at most: the glue passes nil, and growing by appending would allocate up to
 		// four times.
 		dst = slices.Grow(dst, maxResponseHeaders)
 	}
-	if pol != "" {
-		dst = append(dst, Header{"ratelimit-policy", pol})
-		from := sc.start()
-		primary, n := -1, 0
-		for i := range outs {
-			if o := &outs[i]; o.advertised(d) {
-				sc.buf = o.appendLimit(appendListSep(sc.buf, n))
-				n++
-				if !o.Shadow && (primary < 0 || o.moreSevere(&outs[primary])) {
-					primary = i
-				}
-			}
+	if n > 0 {
+		limit := sc.take(from)
+		if !polSame || n != len(sc.polKey) {
+			sc.newPolicy(d, outs)
 		}
-		dst = append(dst, Header{"ratelimit", sc.take(from)})
+		dst = append(dst, Header{"ratelimit-policy", sc.pol}, Header{"ratelimit", limit})
 		if primary >= 0 {
 			o := &outs[primary]
 			dst = append(dst, Header{"x-ratelimit-limit", o.rule.burstText},
@@ -73,20 +80,28 @@ func (sc *headerText) responseHeaders(d *Decision, outs []Outcome, dst []Header)
 	if d.Action == Reject {
 		dst = append(dst, Header{"retry-after", sc.int(d.RetryAfter)})
 	}
-	from, n := sc.start(), 0
-	for i := range outs {
-		if o := &outs[i]; o.Shadow && o.Action != Allow {
-			sc.buf = append(append(append(appendListSep(sc.buf, n), o.rule.cfg.Name...), '='), o.Action.String()...)
-			n++
-		}
-	}
-	if n > 0 {
-		dst = append(dst, Header{"x-stepgate-shadow", sc.take(from)})
+	if sh := sc.shadow(outs); sh != "" {
+		dst = append(dst, Header{"x-stepgate-shadow", sh})
 	}
 	if d.Action != Allow {
 		dst = append(dst, Header{"x-stepgate-step", d.Action.String()})
 	}
 	return dst
+}
+
+// shadow is the x-stepgate-shadow value: what shadow rules would have done, when not allow.
+func (sc *headerText) shadow(outs []Outcome) string {
+	from, n := len(sc.buf), 0
+	for i := range outs {
+		if o := &outs[i]; o.Shadow && o.Action != Allow {
+			if n == 0 {
+				from = sc.start()
+			}
+			sc.buf = append(append(append(appendListSep(sc.buf, n), o.rule.cfg.Name...), '='), o.Action.String()...)
+			n++
+		}
+	}
+	return sc.take(from)
 }
 
 // advertised reports whether o's RateLimit items go in the response: its rule has headers on, or
@@ -109,8 +124,8 @@ type headerText struct {
 	mu  sync.Mutex // a Decision may be used on another goroutine than its Throttler
 	buf []byte
 
-	polKey, polNext []policyItem // what the kept policy value was built from, and the scratch key
-	pol             string
+	polKey []policyItem // what the kept policy value was built from
+	pol    string
 }
 
 type policyItem struct {
@@ -147,40 +162,19 @@ func (sc *headerText) int(v int64) string {
 	return sc.take(from)
 }
 
-// policy returns the RateLimit-Policy value, "" when no rule is advertised.
-func (sc *headerText) policy(d *Decision, outs []Outcome) string {
-	key := sc.polNext[:0]
+// newPolicy builds the RateLimit-Policy value for the advertised outcomes and keeps it, with what
+// it was built from.
+func (sc *headerText) newPolicy(d *Decision, outs []Outcome) {
+	sc.polKey = sc.polKey[:0]
+	from := sc.start()
 	for i := range outs {
 		if o := &outs[i]; o.advertised(d) {
-			key = append(key, policyItem{o.rule, max(o.window, 1)})
+			it := policyItem{o.rule, max(o.window, 1)}
+			sc.buf = it.r.appendPolicy(appendListSep(sc.buf, len(sc.polKey)), it.window)
+			sc.polKey = append(sc.polKey, it)
 		}
-	}
-	sc.polNext = key
-	if len(key) == 0 {
-		return ""
-	}
-	if sameItems(key, sc.polKey) {
-		return sc.pol
-	}
-	from := sc.start()
-	for n, it := range key {
-		sc.buf = it.r.appendPolicy(appendListSep(sc.buf, n), it.window)
 	}
 	sc.pol = sc.take(from)
-	sc.polKey, sc.polNext = key, sc.polKey
-	return sc.pol
-}
-
-func sameItems(a, b []policyItem) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // appendPolicy appends r's RateLimit-Policy item.
