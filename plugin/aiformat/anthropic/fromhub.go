@@ -6,7 +6,6 @@ import (
 	"github.com/stepgate/stepgate/plugin/aiformat/hub"
 	"github.com/stepgate/stepgate/plugin/aiformat/internal/dataurl"
 	"github.com/stepgate/stepgate/plugin/aiformat/internal/jsonx"
-	"github.com/tidwall/gjson"
 )
 
 // DefaultMaxTokens is used when neither the request nor the provider sets max_tokens, which
@@ -18,7 +17,14 @@ const DefaultMaxTokens = 4096
 // consecutive tool results become one user turn of tool_result blocks; images become base64
 // or url sources.
 func RequestFromHub(dst []byte, body string, t hub.Target) ([]byte, *hub.Error) {
-	root := gjson.Parse(body)
+	d := jsonx.GetDoc()
+	defer jsonx.PutDoc(d)
+	d.Parse(body)
+	return RequestFromHubDoc(dst, d.Root(), t)
+}
+
+// RequestFromHubDoc is RequestFromHub for a parsed hub request.
+func RequestFromHubDoc(dst []byte, root jsonx.Value, t hub.Target) ([]byte, *hub.Error) {
 	if n := root.Get("n"); n.Exists() && n.Int() > 1 {
 		return dst, hub.Invalid("n", "Anthropic returns one choice; n must be 1")
 	}
@@ -26,7 +32,7 @@ func RequestFromHub(dst []byte, body string, t hub.Target) ([]byte, *hub.Error) 
 	w.Obj()
 	model := t.Model
 	if model == "" {
-		model = root.Get("model").Str
+		model = root.Get("model").Str()
 	}
 	w.StrField("model", model)
 	w.IntField("max_tokens", maxTokens(root, t))
@@ -45,7 +51,7 @@ func RequestFromHub(dst []byte, body string, t hub.Target) ([]byte, *hub.Error) 
 	return w.Buf, nil
 }
 
-func maxTokens(root gjson.Result, t hub.Target) int64 {
+func maxTokens(root jsonx.Value, t hub.Target) int64 {
 	n := root.Get("max_completion_tokens").Int()
 	if n == 0 {
 		n = root.Get("max_tokens").Int()
@@ -64,64 +70,61 @@ func maxTokens(root gjson.Result, t hub.Target) int64 {
 
 func isSystem(role string) bool { return role == "system" || role == "developer" }
 
-func systemFromHub(w *jsonx.Writer, msgs gjson.Result) *hub.Error {
+func systemFromHub(w *jsonx.Writer, msgs jsonx.Value) *hub.Error {
 	open := false
-	var err *hub.Error
 	i := 0
-	msgs.ForEach(func(_, m gjson.Result) bool {
-		defer func() { i++ }()
-		if !isSystem(m.Get("role").Str) {
-			return true
+	for it := msgs.Iter(); it.Next(); i++ {
+		m := it.Value()
+		if !isSystem(m.Get("role").Str()) {
+			continue
 		}
 		if !open {
 			w.Key("system")
 			w.Arr()
 			open = true
 		}
-		err = textBlocks(w, i, m.Get("content"), false)
-		return err == nil
-	})
+		if err := textBlocks(w, i, m.Get("content"), false); err != nil {
+			return err
+		}
+	}
 	if open {
 		w.EndArr()
 	}
-	return err
+	return nil
 }
 
 // textBlocks writes the text of hub content (a string or parts) as Anthropic text blocks.
 // Empty strings are skipped: Anthropic rejects empty text blocks. With images set, image parts
 // become image blocks; otherwise they are refused.
-func textBlocks(w *jsonx.Writer, i int, c gjson.Result, images bool) *hub.Error {
-	if c.Type == gjson.String {
-		if c.Raw != `""` {
-			textBlock(w, c.Raw)
+func textBlocks(w *jsonx.Writer, i int, c jsonx.Value, images bool) *hub.Error {
+	if c.IsString() {
+		if c.Raw() != `""` {
+			textBlock(w, c.Raw())
 		}
 		return nil
 	}
-	var err *hub.Error
 	j := 0
-	c.ForEach(func(_, part gjson.Result) bool {
-		switch part.Get("type").Str {
+	for it := c.Iter(); it.Next(); j++ {
+		part := it.Value()
+		switch part.Get("type").Str() {
 		case "text":
-			if t := part.Get("text"); t.Raw != `""` {
-				textBlock(w, t.Raw)
+			if t := part.Get("text"); t.Raw() != `""` {
+				textBlock(w, t.Raw())
 			}
 		case "image_url":
 			if !images {
-				err = hub.Invalid(mpath(i)+".content["+strconv.Itoa(j)+"]", "images are only supported in user messages")
-				break
+				return hub.Invalid(mpath(i)+".content["+strconv.Itoa(j)+"]", "images are only supported in user messages")
 			}
 			u := part.Get("image_url")
 			if u.IsObject() {
 				u = u.Get("url")
 			}
-			imageBlock(w, u.Str)
+			imageBlock(w, u.Str())
 		default:
-			err = hub.Invalid(mpath(i)+".content["+strconv.Itoa(j)+"].type", "content part "+strconv.Quote(part.Get("type").String())+" is not supported by Anthropic")
+			return hub.Invalid(mpath(i)+".content["+strconv.Itoa(j)+"].type", "content part "+strconv.Quote(part.Get("type").String())+" is not supported by Anthropic")
 		}
-		j++
-		return err == nil
-	})
-	return err
+	}
+	return nil
 }
 
 func textBlock(w *jsonx.Writer, lit string) {
@@ -148,15 +151,14 @@ func imageBlock(w *jsonx.Writer, u string) {
 	w.End()
 }
 
-func messagesFromHub(w *jsonx.Writer, msgs gjson.Result) *hub.Error {
+func messagesFromHub(w *jsonx.Writer, msgs jsonx.Value) *hub.Error {
 	inTools := false // inside a user turn made of tool results
-	var err *hub.Error
 	i := 0
-	msgs.ForEach(func(_, m gjson.Result) bool {
-		defer func() { i++ }()
-		role := m.Get("role").Str
+	for it := msgs.Iter(); it.Next(); i++ {
+		m := it.Value()
+		role := m.Get("role").Str()
 		if isSystem(role) {
-			return true
+			continue
 		}
 		if role == "tool" {
 			if !inTools {
@@ -167,13 +169,14 @@ func messagesFromHub(w *jsonx.Writer, msgs gjson.Result) *hub.Error {
 				inTools = true
 			}
 			toolResult(w, m)
-			return true
+			continue
 		}
 		if inTools {
 			w.EndArr()
 			w.End()
 			inTools = false
 		}
+		var err *hub.Error
 		switch role {
 		case "user":
 			err = userFromHub(w, i, m)
@@ -182,43 +185,44 @@ func messagesFromHub(w *jsonx.Writer, msgs gjson.Result) *hub.Error {
 		default:
 			err = hub.Invalid(mpath(i)+".role", "role "+strconv.Quote(role)+" is not supported by Anthropic")
 		}
-		return err == nil
-	})
+		if err != nil {
+			return err
+		}
+	}
 	if inTools {
 		w.EndArr()
 		w.End()
 	}
-	return err
+	return nil
 }
 
-func toolResult(w *jsonx.Writer, m gjson.Result) {
+func toolResult(w *jsonx.Writer, m jsonx.Value) {
 	w.Obj()
 	w.StrField("type", "tool_result")
-	w.RawField("tool_use_id", m.Get("tool_call_id").Raw)
+	w.RawField("tool_use_id", m.Get("tool_call_id").Raw())
 	c := m.Get("content")
-	if c.Type == gjson.String {
-		w.RawField("content", c.Raw)
+	if c.IsString() {
+		w.RawField("content", c.Raw())
 	} else {
 		w.Key("content")
 		w.Arr()
-		c.ForEach(func(_, part gjson.Result) bool {
-			if t := part.Get("text"); t.Type == gjson.String && t.Raw != `""` {
-				textBlock(w, t.Raw)
+		for it := c.Iter(); it.Next(); {
+			if t := it.Value().Get("text"); t.IsString() && t.Raw() != `""` {
+				textBlock(w, t.Raw())
 			}
-			return true
-		})
+		}
 		w.EndArr()
 	}
 	w.End()
 }
 
-func userFromHub(w *jsonx.Writer, i int, m gjson.Result) *hub.Error {
+func userFromHub(w *jsonx.Writer, i int, m jsonx.Value) *hub.Error {
 	c := m.Get("content")
 	w.Obj()
 	w.StrField("role", "user")
 	w.Key("content")
-	if c.Type == gjson.String {
-		w.Raw(c.Raw)
+	if c.IsString() {
+		w.Raw(c.Raw())
 		w.End()
 		return nil
 	}
@@ -229,112 +233,109 @@ func userFromHub(w *jsonx.Writer, i int, m gjson.Result) *hub.Error {
 	return err
 }
 
-func assistantFromHub(w *jsonx.Writer, i int, m gjson.Result) *hub.Error {
+func assistantFromHub(w *jsonx.Writer, i int, m jsonx.Value) *hub.Error {
 	c := m.Get("content")
 	calls := m.Get("tool_calls")
 	w.Obj()
 	w.StrField("role", "assistant")
 	w.Key("content")
 	w.Arr()
-	if c.Exists() && c.Type != gjson.Null {
+	if c.Exists() && !c.IsNull() {
 		if err := textBlocks(w, i, c, false); err != nil {
 			return err
 		}
 	}
-	var err *hub.Error
 	j := 0
-	calls.ForEach(func(_, tc gjson.Result) bool {
-		args, ok := jsonx.ArgsObject(tc.Get("function.arguments").Str)
+	for it := calls.Iter(); it.Next(); j++ {
+		tc := it.Value()
+		fn := tc.Get("function")
+		args, ok := jsonx.ArgsObject(fn.Get("arguments").Str())
 		if !ok {
-			err = hub.Invalid(mpath(i)+".tool_calls["+strconv.Itoa(j)+"].function.arguments", "must be a JSON object")
-			return false
+			return hub.Invalid(mpath(i)+".tool_calls["+strconv.Itoa(j)+"].function.arguments", "must be a JSON object")
 		}
 		w.Obj()
 		w.StrField("type", "tool_use")
-		w.RawField("id", tc.Get("id").Raw)
-		w.RawField("name", tc.Get("function.name").Raw)
+		w.RawField("id", tc.Get("id").Raw())
+		w.RawField("name", fn.Get("name").Raw())
 		w.RawField("input", args)
 		w.End()
-		j++
-		return true
-	})
+	}
 	w.EndArr()
 	w.End()
-	return err
+	return nil
 }
 
-func paramsFromHub(w *jsonx.Writer, root gjson.Result, t hub.Target) {
-	if s := root.Get("stop"); s.Type == gjson.String {
+func paramsFromHub(w *jsonx.Writer, root jsonx.Value, t hub.Target) {
+	if s := root.Get("stop"); s.IsString() {
 		w.Key("stop_sequences")
 		w.Arr()
-		w.Raw(s.Raw)
+		w.Raw(s.Raw())
 		w.EndArr()
 	} else if s.IsArray() {
-		w.RawField("stop_sequences", s.Raw)
+		w.RawField("stop_sequences", s.Raw())
 	}
-	if v := root.Get("temperature"); v.Type == gjson.Number {
-		if v.Num > 1 { // OpenAI's range is 0-2, Anthropic's 0-1
+	if v := root.Get("temperature"); v.IsNumber() {
+		if v.Num() > 1 { // OpenAI's range is 0-2, Anthropic's 0-1
 			w.Key("temperature")
 			w.Int(1)
 		} else {
-			w.RawField("temperature", v.Raw)
+			w.RawField("temperature", v.Raw())
 		}
 	}
-	if v := root.Get("top_p"); v.Type == gjson.Number {
-		w.RawField("top_p", v.Raw)
+	if v := root.Get("top_p"); v.IsNumber() {
+		w.RawField("top_p", v.Raw())
 	}
 	if t.Stream {
 		w.Key("stream")
 		w.Bool(true)
 	}
-	if u := root.Get("user"); u.Type == gjson.String {
+	if u := root.Get("user"); u.IsString() {
 		w.Key("metadata")
 		w.Obj()
-		w.RawField("user_id", u.Raw)
+		w.RawField("user_id", u.Raw())
 		w.End()
 	}
 	tools := root.Get("tools")
-	if jsonx.NonEmpty(tools) {
+	if tools.NonEmpty() {
 		w.Key("tools")
 		w.Arr()
-		tools.ForEach(func(_, tool gjson.Result) bool {
-			fn := tool.Get("function")
+		for it := tools.Iter(); it.Next(); {
+			fn := it.Value().Get("function")
 			if !fn.Exists() {
-				return true
+				continue
 			}
 			w.Obj()
-			w.RawField("name", fn.Get("name").Raw)
-			if d := fn.Get("description"); d.Type == gjson.String {
-				w.RawField("description", d.Raw)
+			w.RawField("name", fn.Get("name").Raw())
+			if d := fn.Get("description"); d.IsString() {
+				w.RawField("description", d.Raw())
 			}
 			if p := fn.Get("parameters"); p.IsObject() {
-				w.RawField("input_schema", p.Raw)
+				w.RawField("input_schema", p.Raw())
 			} else {
 				w.RawField("input_schema", `{"type":"object","properties":{}}`)
 			}
 			w.End()
-			return true
-		})
+		}
 		w.EndArr()
 	}
 	toolChoiceFromHub(w, root)
 }
 
-func toolChoiceFromHub(w *jsonx.Writer, root gjson.Result) {
+func toolChoiceFromHub(w *jsonx.Writer, root jsonx.Value) {
 	tc := root.Get("tool_choice")
-	noParallel := root.Get("parallel_tool_calls").Type == gjson.False
+	noParallel := root.Get("parallel_tool_calls").Kind() == jsonx.False
 	kind, name := "", ""
 	switch {
-	case tc.Type == gjson.String:
-		switch tc.Str {
+	case tc.IsString():
+		switch s := tc.Str(); s {
 		case "auto", "none":
-			kind = tc.Str
+			kind = s
 		case "required":
 			kind = "any"
 		}
 	case tc.IsObject():
-		if n := tc.Get("function.name"); n.Type == gjson.String {
-			kind, name = "tool", n.Raw
+		if n := tc.Path("function", "name"); n.IsString() {
+			kind, name = "tool", n.Raw()
 		}
 	}
 	if kind == "" && noParallel {
@@ -359,23 +360,26 @@ func toolChoiceFromHub(w *jsonx.Writer, root gjson.Result) {
 // Rewrite adjusts an Anthropic request going to an Anthropic provider unchanged otherwise:
 // the upstream model name, the max_tokens cap, a default max_tokens, and stream as decided.
 func Rewrite(dst []byte, body string, t hub.Target) []byte {
+	d := jsonx.GetDoc()
+	defer jsonx.PutDoc(d)
+	d.Parse(body)
+	root := d.Root()
 	w := jsonx.Writer{Buf: dst}
 	w.Obj()
-	root := gjson.Parse(body)
-	root.ForEach(func(k, v gjson.Result) bool {
-		switch k.Str {
+	for it := root.Iter(); it.Next(); {
+		k := it.Key()
+		switch k {
 		case "model":
 			if t.Model != "" {
 				w.StrField("model", t.Model)
-				return true
+				continue
 			}
 		case "max_tokens":
-			return true
+			continue
 		}
-		w.KeyEsc(k.Str)
-		w.Raw(v.Raw)
-		return true
-	})
+		w.KeyEsc(k)
+		w.Raw(it.Value().Raw())
+	}
 	w.IntField("max_tokens", maxTokens(root, t))
 	w.End()
 	return w.Buf

@@ -9,7 +9,6 @@ import (
 
 	"github.com/stepgate/stepgate/plugin/aiformat/hub"
 	"github.com/stepgate/stepgate/plugin/aiformat/internal/jsonx"
-	"github.com/tidwall/gjson"
 )
 
 // Version is the anthropic-version header value used when the provider configures none.
@@ -23,38 +22,36 @@ func bpath(i, j int) string { return mpath(i) + ".content[" + strconv.Itoa(j) + 
 // to dst. Fields with no hub equivalent (top_k, thinking, cache_control...) are dropped;
 // content the hub cannot carry (documents, server tools) is refused with a 400 naming it.
 func RequestToHub(dst []byte, body string) ([]byte, *hub.Error) {
-	if !gjson.Valid(body) {
+	d := jsonx.GetDoc()
+	defer jsonx.PutDoc(d)
+	if !d.Parse(body) {
 		return dst, hub.Invalid("", "request body is not valid JSON")
 	}
-	root := gjson.Parse(body)
+	root := d.Root()
 	if !root.IsObject() {
 		return dst, hub.Invalid("", "request body must be a JSON object")
 	}
 	model := root.Get("model")
-	if model.Type != gjson.String || model.Str == "" {
+	if !model.IsString() || model.Raw() == `""` {
 		return dst, hub.Invalid("model", "must be a non-empty string")
 	}
 	msgs := root.Get("messages")
-	if !jsonx.NonEmpty(msgs) {
+	if !msgs.NonEmpty() {
 		return dst, hub.Invalid("messages", "required: a non-empty array")
 	}
 	w := jsonx.Writer{Buf: dst}
 	w.Obj()
-	w.RawField("model", model.Raw)
+	w.RawField("model", model.Raw())
 	w.Key("messages")
 	w.Arr()
 	if err := systemToHub(&w, root.Get("system")); err != nil {
 		return dst, err
 	}
-	var err *hub.Error
 	i := 0
-	msgs.ForEach(func(_, m gjson.Result) bool {
-		err = messageToHub(&w, i, m)
-		i++
-		return err == nil
-	})
-	if err != nil {
-		return dst, err
+	for it := msgs.Iter(); it.Next(); i++ {
+		if err := messageToHub(&w, i, it.Value()); err != nil {
+			return dst, err
+		}
 	}
 	w.EndArr()
 	if err := paramsToHub(&w, root); err != nil {
@@ -64,36 +61,30 @@ func RequestToHub(dst []byte, body string) ([]byte, *hub.Error) {
 	return w.Buf, nil
 }
 
-func systemToHub(w *jsonx.Writer, sys gjson.Result) *hub.Error {
+func systemToHub(w *jsonx.Writer, sys jsonx.Value) *hub.Error {
 	switch {
-	case !sys.Exists(), sys.Type == gjson.Null:
+	case !sys.Exists(), sys.IsNull():
 		return nil
-	case sys.Type == gjson.String:
+	case sys.IsString():
 		w.Obj()
 		w.StrField("role", "system")
-		w.RawField("content", sys.Raw)
+		w.RawField("content", sys.Raw())
 		w.End()
 		return nil
 	case sys.IsArray():
 		var litBuf [8]string // most turns have few text parts: no allocation
 		lits := litBuf[:0]
-		var err *hub.Error
 		j := 0
-		sys.ForEach(func(_, b gjson.Result) bool {
+		for it := sys.Iter(); it.Next(); j++ {
+			b := it.Value()
 			t := b.Get("text")
-			if b.Get("type").Str != "text" || t.Type != gjson.String {
-				err = hub.Invalid("system["+strconv.Itoa(j)+"]", "only text blocks are supported")
-				return false
+			if !b.Get("type").StrIs("text") || !t.IsString() {
+				return hub.Invalid("system["+strconv.Itoa(j)+"]", "only text blocks are supported")
 			}
 			if len(lits) > 0 {
 				lits = append(lits, `"\n"`)
 			}
-			lits = append(lits, t.Raw)
-			j++
-			return true
-		})
-		if err != nil {
-			return err
+			lits = append(lits, t.Raw())
 		}
 		w.Obj()
 		w.StrField("role", "system")
@@ -105,17 +96,17 @@ func systemToHub(w *jsonx.Writer, sys gjson.Result) *hub.Error {
 	return hub.Invalid("system", "must be a string or an array of text blocks")
 }
 
-func messageToHub(w *jsonx.Writer, i int, m gjson.Result) *hub.Error {
-	role := m.Get("role").Str
+func messageToHub(w *jsonx.Writer, i int, m jsonx.Value) *hub.Error {
+	role := m.Get("role").Str()
 	c := m.Get("content")
 	if role != "user" && role != "assistant" {
 		return hub.Invalid(mpath(i)+".role", "must be \"user\" or \"assistant\"")
 	}
 	switch {
-	case c.Type == gjson.String:
+	case c.IsString():
 		w.Obj()
 		w.StrField("role", role)
-		w.RawField("content", c.Raw)
+		w.RawField("content", c.Raw())
 		w.End()
 		return nil
 	case !c.IsArray():
@@ -128,86 +119,97 @@ func messageToHub(w *jsonx.Writer, i int, m gjson.Result) *hub.Error {
 
 // userToHub writes tool results first (as hub tool messages, which must directly follow the
 // assistant's tool calls), then the rest of the user's blocks as one user message.
-func userToHub(w *jsonx.Writer, i int, c gjson.Result) *hub.Error {
-	var err *hub.Error
-	j, parts := 0, 0
-	c.ForEach(func(_, b gjson.Result) bool {
-		switch b.Get("type").Str {
+func userToHub(w *jsonx.Writer, i int, c jsonx.Value) *hub.Error {
+	parts := 0
+	var firstText jsonx.Value // the text of the first text block
+	seenText := false
+	j := 0
+	for it := c.Iter(); it.Next(); j++ {
+		b := it.Value()
+		switch b.Get("type").Str() {
 		case "tool_result":
-			err = toolResultToHub(w, i, j, b)
-		case "text", "image":
+			if err := toolResultToHub(w, i, j, b); err != nil {
+				return err
+			}
+		case "text":
+			if !seenText {
+				firstText, seenText = b.Get("text"), true
+			}
+			parts++
+		case "image":
 			parts++
 		default:
-			err = unsupportedBlock(i, j, b)
+			return unsupportedBlock(i, j, b)
 		}
-		j++
-		return err == nil
-	})
-	if err != nil || parts == 0 {
-		return err
+	}
+	if parts == 0 {
+		return nil
 	}
 	w.Obj()
 	w.StrField("role", "user")
 	w.Key("content")
-	if t := c.Get("#(type==\"text\").text"); parts == 1 && t.Type == gjson.String {
-		w.Raw(t.Raw) // a lone text block: the plain string form every OpenAI-compatible server takes
+	if parts == 1 && firstText.IsString() {
+		w.Raw(firstText.Raw()) // a lone text block: the plain string form every OpenAI-compatible server takes
 		w.End()
 		return nil
 	}
 	w.Arr()
 	j = 0
-	c.ForEach(func(_, b gjson.Result) bool {
-		switch b.Get("type").Str {
+	var err *hub.Error
+	for it := c.Iter(); it.Next(); j++ {
+		b := it.Value()
+		switch b.Get("type").Str() {
 		case "text":
 			t := b.Get("text")
-			if t.Type != gjson.String {
+			if !t.IsString() {
 				err = hub.Invalid(bpath(i, j)+".text", "must be a string")
-				return false
+			} else {
+				w.Obj()
+				w.StrField("type", "text")
+				w.RawField("text", t.Raw())
+				w.End()
 			}
-			w.Obj()
-			w.StrField("type", "text")
-			w.RawField("text", t.Raw)
-			w.End()
 		case "image":
 			err = imageToHub(w, bpath(i, j), b)
 		}
-		j++
-		return err == nil
-	})
+		if err != nil {
+			break
+		}
+	}
 	w.EndArr()
 	w.End()
 	return err
 }
 
-func unsupportedBlock(i, j int, b gjson.Result) *hub.Error {
+func unsupportedBlock(i, j int, b jsonx.Value) *hub.Error {
 	return hub.Invalid(bpath(i, j)+".type", "unsupported content block "+strconv.Quote(b.Get("type").String()))
 }
 
-func imageToHub(w *jsonx.Writer, p string, b gjson.Result) *hub.Error {
+func imageToHub(w *jsonx.Writer, p string, b jsonx.Value) *hub.Error {
 	src := b.Get("source")
 	w.Obj()
 	w.StrField("type", "image_url")
 	w.Key("image_url")
 	w.Obj()
 	w.Key("url")
-	switch src.Get("type").Str {
+	switch src.Get("type").Str() {
 	case "base64":
 		mt, data := src.Get("media_type"), src.Get("data")
-		if mt.Type != gjson.String || data.Type != gjson.String {
+		if !mt.IsString() || !data.IsString() {
 			return hub.Invalid(p+".source", "base64 source needs media_type and data")
 		}
 		w.OpenStr()
 		w.Buf = append(w.Buf, "data:"...)
-		w.Buf = jsonx.AppendLitInner(w.Buf, mt.Raw)
+		w.Buf = jsonx.AppendLitInner(w.Buf, mt.Raw())
 		w.Buf = append(w.Buf, ";base64,"...)
-		w.Buf = jsonx.AppendLitInner(w.Buf, data.Raw)
+		w.Buf = jsonx.AppendLitInner(w.Buf, data.Raw())
 		w.CloseStr()
 	case "url":
 		u := src.Get("url")
-		if u.Type != gjson.String {
+		if !u.IsString() {
 			return hub.Invalid(p+".source.url", "must be a string")
 		}
-		w.Raw(u.Raw)
+		w.Raw(u.Raw())
 	default:
 		return hub.Invalid(p+".source.type", "must be \"base64\" or \"url\"")
 	}
@@ -216,28 +218,28 @@ func imageToHub(w *jsonx.Writer, p string, b gjson.Result) *hub.Error {
 	return nil
 }
 
-func toolResultToHub(w *jsonx.Writer, i, j int, b gjson.Result) *hub.Error {
+func toolResultToHub(w *jsonx.Writer, i, j int, b jsonx.Value) *hub.Error {
 	id := b.Get("tool_use_id")
-	if id.Type != gjson.String {
+	if !id.IsString() {
 		return hub.Invalid(bpath(i, j)+".tool_use_id", "required")
 	}
 	w.Obj()
 	w.StrField("role", "tool")
-	w.RawField("tool_call_id", id.Raw)
+	w.RawField("tool_call_id", id.Raw())
 	w.Key("content")
 	c := b.Get("content")
 	switch {
-	case c.Type == gjson.String:
-		w.Raw(c.Raw)
+	case c.IsString():
+		w.Raw(c.Raw())
 	case c.IsArray():
 		var litBuf [8]string // most turns have few text parts: no allocation
 		lits := litBuf[:0]
-		c.ForEach(func(_, tb gjson.Result) bool {
-			if t := tb.Get("text"); tb.Get("type").Str == "text" && t.Type == gjson.String {
-				lits = append(lits, t.Raw)
+		for it := c.Iter(); it.Next(); {
+			tb := it.Value()
+			if t := tb.Get("text"); tb.Get("type").StrIs("text") && t.IsString() {
+				lits = append(lits, t.Raw())
 			}
-			return true
-		})
+		}
 		w.LitConcat(lits)
 	default:
 		w.Str("")
@@ -246,29 +248,24 @@ func toolResultToHub(w *jsonx.Writer, i, j int, b gjson.Result) *hub.Error {
 	return nil
 }
 
-func assistantToHub(w *jsonx.Writer, i int, c gjson.Result) *hub.Error {
+func assistantToHub(w *jsonx.Writer, i int, c jsonx.Value) *hub.Error {
 	var litBuf [8]string // most turns have few text parts: no allocation
 	lits := litBuf[:0]
 	tools := 0
-	var err *hub.Error
 	j := 0
-	c.ForEach(func(_, b gjson.Result) bool {
-		switch b.Get("type").Str {
+	for it := c.Iter(); it.Next(); j++ {
+		b := it.Value()
+		switch b.Get("type").Str() {
 		case "text":
-			if t := b.Get("text"); t.Type == gjson.String {
-				lits = append(lits, t.Raw)
+			if t := b.Get("text"); t.IsString() {
+				lits = append(lits, t.Raw())
 			}
 		case "tool_use":
 			tools++
 		case "thinking", "redacted_thinking":
 		default:
-			err = unsupportedBlock(i, j, b)
+			return unsupportedBlock(i, j, b)
 		}
-		j++
-		return err == nil
-	})
-	if err != nil {
-		return err
 	}
 	w.Obj()
 	w.StrField("role", "assistant")
@@ -281,17 +278,18 @@ func assistantToHub(w *jsonx.Writer, i int, c gjson.Result) *hub.Error {
 	if tools > 0 {
 		w.Key("tool_calls")
 		w.Arr()
-		c.ForEach(func(_, b gjson.Result) bool {
-			if b.Get("type").Str != "tool_use" {
-				return true
+		for it := c.Iter(); it.Next(); {
+			b := it.Value()
+			if !b.Get("type").StrIs("tool_use") {
+				continue
 			}
 			w.Obj()
-			w.RawField("id", b.Get("id").Raw)
+			w.RawField("id", b.Get("id").Raw())
 			w.StrField("type", "function")
 			w.Key("function")
 			w.Obj()
-			w.RawField("name", b.Get("name").Raw)
-			input := b.Get("input").Raw
+			w.RawField("name", b.Get("name").Raw())
+			input := b.Get("input").Raw()
 			if input == "" {
 				input = "{}"
 			}
@@ -299,45 +297,44 @@ func assistantToHub(w *jsonx.Writer, i int, c gjson.Result) *hub.Error {
 			w.RawAsString(input)
 			w.End()
 			w.End()
-			return true
-		})
+		}
 		w.EndArr()
 	}
 	w.End()
 	return nil
 }
 
-func paramsToHub(w *jsonx.Writer, root gjson.Result) *hub.Error {
+func paramsToHub(w *jsonx.Writer, root jsonx.Value) *hub.Error {
 	for _, k := range [...]string{"max_tokens", "temperature", "top_p"} {
 		v := root.Get(k)
-		if !v.Exists() || v.Type == gjson.Null {
+		if !v.Exists() || v.IsNull() {
 			continue
 		}
-		if v.Type != gjson.Number {
+		if !v.IsNumber() {
 			return hub.Invalid(k, "must be a number")
 		}
-		w.RawField(k, v.Raw)
+		w.RawField(k, v.Raw())
 	}
-	if s := root.Get("stop_sequences"); s.Exists() && s.Type != gjson.Null {
+	if s := root.Get("stop_sequences"); s.Exists() && !s.IsNull() {
 		if !s.IsArray() {
 			return hub.Invalid("stop_sequences", "must be an array of strings")
 		}
-		w.RawField("stop", s.Raw)
+		w.RawField("stop", s.Raw())
 	}
-	if s := root.Get("stream"); s.Type == gjson.True {
+	if s := root.Get("stream"); s.IsTrue() {
 		w.Key("stream")
 		w.Bool(true)
 		w.Key("stream_options")
 		w.Raw(`{"include_usage":true}`)
 	}
-	if u := root.Get("metadata.user_id"); u.Type == gjson.String {
-		w.RawField("user", u.Raw)
+	if u := root.Path("metadata", "user_id"); u.IsString() {
+		w.RawField("user", u.Raw())
 	}
 	if err := toolsToHub(w, root.Get("tools")); err != nil {
 		return err
 	}
 	tc := root.Get("tool_choice")
-	switch tc.Get("type").Str {
+	switch tc.Get("type").Str() {
 	case "auto":
 		w.StrField("tool_choice", "auto")
 	case "any":
@@ -350,54 +347,50 @@ func paramsToHub(w *jsonx.Writer, root gjson.Result) *hub.Error {
 		w.StrField("type", "function")
 		w.Key("function")
 		w.Obj()
-		w.RawField("name", tc.Get("name").Raw)
+		w.RawField("name", tc.Get("name").Raw())
 		w.End()
 		w.End()
 	}
-	if tc.Get("disable_parallel_tool_use").Type == gjson.True {
+	if tc.Get("disable_parallel_tool_use").IsTrue() {
 		w.Key("parallel_tool_calls")
 		w.Bool(false)
 	}
 	return nil
 }
 
-func toolsToHub(w *jsonx.Writer, tools gjson.Result) *hub.Error {
-	if !tools.Exists() || tools.Type == gjson.Null {
+func toolsToHub(w *jsonx.Writer, tools jsonx.Value) *hub.Error {
+	if !tools.Exists() || tools.IsNull() {
 		return nil
 	}
 	if !tools.IsArray() {
 		return hub.Invalid("tools", "must be an array")
 	}
-	var err *hub.Error
 	w.Key("tools")
 	w.Arr()
 	j := 0
-	tools.ForEach(func(_, t gjson.Result) bool {
-		if ty := t.Get("type").Str; ty != "" && ty != "custom" {
-			err = hub.Invalid("tools["+strconv.Itoa(j)+"].type", "server tool "+strconv.Quote(ty)+" is not supported")
-			return false
+	for it := tools.Iter(); it.Next(); j++ {
+		t := it.Value()
+		if ty := t.Get("type").Str(); ty != "" && ty != "custom" {
+			return hub.Invalid("tools["+strconv.Itoa(j)+"].type", "server tool "+strconv.Quote(ty)+" is not supported")
 		}
 		name := t.Get("name")
-		if name.Type != gjson.String {
-			err = hub.Invalid("tools["+strconv.Itoa(j)+"].name", "required")
-			return false
+		if !name.IsString() {
+			return hub.Invalid("tools["+strconv.Itoa(j)+"].name", "required")
 		}
 		w.Obj()
 		w.StrField("type", "function")
 		w.Key("function")
 		w.Obj()
-		w.RawField("name", name.Raw)
-		if d := t.Get("description"); d.Type == gjson.String {
-			w.RawField("description", d.Raw)
+		w.RawField("name", name.Raw())
+		if d := t.Get("description"); d.IsString() {
+			w.RawField("description", d.Raw())
 		}
 		if s := t.Get("input_schema"); s.IsObject() {
-			w.RawField("parameters", s.Raw)
+			w.RawField("parameters", s.Raw())
 		}
 		w.End()
 		w.End()
-		j++
-		return true
-	})
+	}
 	w.EndArr()
-	return err
+	return nil
 }

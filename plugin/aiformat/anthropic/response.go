@@ -10,30 +10,32 @@ import (
 
 // DecodeResponse reads an Anthropic message into r (one choice). Thinking blocks are dropped.
 func DecodeResponse(body string, r *hub.Response) *hub.Error {
-	if !gjson.Valid(body) {
+	d := jsonx.GetDoc()
+	defer jsonx.PutDoc(d)
+	if !d.Parse(body) {
 		return &hub.Error{Status: 502, Kind: hub.KindServer, Message: "upstream response is not valid JSON"}
 	}
-	root := gjson.Parse(body)
-	r.ID = strings.Clone(root.Get("id").Str)
-	r.Model = strings.Clone(root.Get("model").Str)
+	root := d.Root()
+	r.ID = strings.Clone(root.Get("id").Str())
+	r.Model = strings.Clone(root.Get("model").Str())
 	ch := r.Choice(0)
-	root.Get("content").ForEach(func(_, b gjson.Result) bool {
-		switch b.Get("type").Str {
+	for it := root.Get("content").Iter(); it.Next(); {
+		b := it.Value()
+		switch b.Get("type").Str() {
 		case "text":
-			if t := b.Get("text"); t.Type == gjson.String {
-				ch.Text = append(ch.Text, t.Raw)
+			if t := b.Get("text"); t.IsString() {
+				ch.Text = append(ch.Text, t.Raw())
 			}
 		case "tool_use":
-			input := b.Get("input").Raw
+			input := b.Get("input").Raw()
 			if input == "" {
 				input = "{}"
 			}
-			ch.Tools = append(ch.Tools, hub.ToolCall{ID: b.Get("id").Str, Name: b.Get("name").Str, Args: input})
+			ch.Tools = append(ch.Tools, hub.ToolCall{ID: b.Get("id").Str(), Name: b.Get("name").Str(), Args: input})
 		}
-		return true
-	})
-	ch.Finish = FinishFrom(root.Get("stop_reason").Str)
-	r.Usage = UsageFrom(root.Get("usage"))
+	}
+	ch.Finish = FinishFrom(root.Get("stop_reason").Str())
+	r.Usage = usageFrom(root.Get("usage"))
 	return nil
 }
 
@@ -68,6 +70,13 @@ func StopReason(f hub.Finish) string {
 // UsageFrom reads an Anthropic usage object. Anthropic's input_tokens excludes cache reads and
 // writes; the hub's Prompt includes them, as OpenAI's prompt_tokens does.
 func UsageFrom(u gjson.Result) hub.Usage {
+	d := jsonx.GetDoc()
+	defer jsonx.PutDoc(d)
+	d.Parse(u.Raw)
+	return usageFrom(d.Root())
+}
+
+func usageFrom(u jsonx.Value) hub.Usage {
 	if !u.IsObject() {
 		return hub.Usage{}
 	}

@@ -6,7 +6,6 @@ import (
 	"github.com/stepgate/stepgate/plugin/aiformat/hub"
 	"github.com/stepgate/stepgate/plugin/aiformat/internal/jsonx"
 	"github.com/stepgate/stepgate/plugin/aiformat/sse"
-	"github.com/tidwall/gjson"
 )
 
 // maxBlocks bounds the content-block index the decoder tracks; a hostile stream must not make
@@ -17,19 +16,20 @@ const maxBlocks = 1024
 type StreamDecoder struct {
 	blockTool []int16 // content block index -> hub tool index (-1: not a tool block)
 	nextTool  int
+	doc       jsonx.Doc
 }
 
 // Decode appends the hub events of one SSE event to out.
 func (d *StreamDecoder) Decode(ev sse.Event, out []hub.Event) []hub.Event {
-	if !gjson.Valid(ev.Data) {
+	if !d.doc.Parse(ev.Data) {
 		return out
 	}
-	root := gjson.Parse(ev.Data)
-	switch root.Get("type").Str {
+	root := d.doc.Root()
+	switch root.Get("type").Str() {
 	case "message_start":
 		m := root.Get("message")
-		out = append(out, hub.Event{Kind: hub.EvStart, ID: strings.Clone(m.Get("id").Str), Model: strings.Clone(m.Get("model").Str)})
-		if u := UsageFrom(m.Get("usage")); u.Known {
+		out = append(out, hub.Event{Kind: hub.EvStart, ID: strings.Clone(m.Get("id").Str()), Model: strings.Clone(m.Get("model").Str())})
+		if u := usageFrom(m.Get("usage")); u.Known {
 			out = append(out, hub.Event{Kind: hub.EvUsage, Usage: u})
 		}
 	case "content_block_start":
@@ -37,10 +37,10 @@ func (d *StreamDecoder) Decode(ev sse.Event, out []hub.Event) []hub.Event {
 	case "content_block_delta":
 		out = d.blockDelta(root, out)
 	case "message_delta":
-		if r := root.Get("delta.stop_reason"); r.Type == gjson.String {
-			out = append(out, hub.Event{Kind: hub.EvFinish, Finish: FinishFrom(r.Str)})
+		if r := root.Path("delta", "stop_reason"); r.IsString() {
+			out = append(out, hub.Event{Kind: hub.EvFinish, Finish: FinishFrom(r.Str())})
 		}
-		if u := UsageFrom(root.Get("usage")); u.Known {
+		if u := usageFrom(root.Get("usage")); u.Known {
 			out = append(out, hub.Event{Kind: hub.EvUsage, Usage: u})
 		}
 	case "message_stop":
@@ -52,13 +52,13 @@ func (d *StreamDecoder) Decode(ev sse.Event, out []hub.Event) []hub.Event {
 	return out
 }
 
-func (d *StreamDecoder) blockStart(root gjson.Result, out []hub.Event) []hub.Event {
+func (d *StreamDecoder) blockStart(root jsonx.Value, out []hub.Event) []hub.Event {
 	idx := int(root.Get("index").Int())
 	b := root.Get("content_block")
-	switch b.Get("type").Str {
+	switch b.Get("type").Str() {
 	case "text":
-		if t := b.Get("text"); t.Type == gjson.String && t.Raw != `""` {
-			out = append(out, hub.Event{Kind: hub.EvText, Text: t.Raw})
+		if t := b.Get("text"); t.IsString() && t.Raw() != `""` {
+			out = append(out, hub.Event{Kind: hub.EvText, Text: t.Raw()})
 		}
 	case "tool_use":
 		ti := d.nextTool
@@ -69,25 +69,25 @@ func (d *StreamDecoder) blockStart(root gjson.Result, out []hub.Event) []hub.Eve
 			}
 			d.blockTool[idx] = int16(ti)
 		}
-		out = append(out, hub.Event{Kind: hub.EvToolStart, Tool: ti, ToolID: b.Get("id").Str, ToolName: b.Get("name").Str})
+		out = append(out, hub.Event{Kind: hub.EvToolStart, Tool: ti, ToolID: b.Get("id").Str(), ToolName: b.Get("name").Str()})
 	}
 	return out
 }
 
-func (d *StreamDecoder) blockDelta(root gjson.Result, out []hub.Event) []hub.Event {
+func (d *StreamDecoder) blockDelta(root jsonx.Value, out []hub.Event) []hub.Event {
 	delta := root.Get("delta")
-	switch delta.Get("type").Str {
+	switch delta.Get("type").Str() {
 	case "text_delta":
-		if t := delta.Get("text"); t.Type == gjson.String && t.Raw != `""` {
-			out = append(out, hub.Event{Kind: hub.EvText, Text: t.Raw})
+		if t := delta.Get("text"); t.IsString() && t.Raw() != `""` {
+			out = append(out, hub.Event{Kind: hub.EvText, Text: t.Raw()})
 		}
 	case "input_json_delta":
 		idx := int(root.Get("index").Int())
 		pj := delta.Get("partial_json")
-		if idx < 0 || idx >= len(d.blockTool) || d.blockTool[idx] < 0 || pj.Type != gjson.String || pj.Raw == `""` {
+		if idx < 0 || idx >= len(d.blockTool) || d.blockTool[idx] < 0 || !pj.IsString() || pj.Raw() == `""` {
 			return out
 		}
-		out = append(out, hub.Event{Kind: hub.EvToolArgs, Tool: int(d.blockTool[idx]), Text: pj.Raw})
+		out = append(out, hub.Event{Kind: hub.EvToolArgs, Tool: int(d.blockTool[idx]), Text: pj.Raw()})
 	}
 	return out
 }

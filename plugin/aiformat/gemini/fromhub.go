@@ -17,7 +17,14 @@ func mpath(i int) string { return "messages[" + strconv.Itoa(i) + "]" }
 // "model"; consecutive tool results become one user turn of functionResponse parts, named
 // after the call they answer; tool parameters go as parametersJsonSchema (full JSON Schema).
 func RequestFromHub(dst []byte, body string, t hub.Target) ([]byte, *hub.Error) {
-	root := gjson.Parse(body)
+	d := jsonx.GetDoc()
+	defer jsonx.PutDoc(d)
+	d.Parse(body)
+	return RequestFromHubDoc(dst, d.Root(), t)
+}
+
+// RequestFromHubDoc is RequestFromHub for a parsed hub request.
+func RequestFromHubDoc(dst []byte, root jsonx.Value, t hub.Target) ([]byte, *hub.Error) {
 	msgs := root.Get("messages")
 	w := jsonx.Writer{Buf: dst}
 	w.Obj()
@@ -38,14 +45,13 @@ func RequestFromHub(dst []byte, body string, t hub.Target) ([]byte, *hub.Error) 
 
 func isSystem(role string) bool { return role == "system" || role == "developer" }
 
-func systemFromHub(w *jsonx.Writer, msgs gjson.Result) *hub.Error {
+func systemFromHub(w *jsonx.Writer, msgs jsonx.Value) *hub.Error {
 	open := false
-	var err *hub.Error
 	i := 0
-	msgs.ForEach(func(_, m gjson.Result) bool {
-		defer func() { i++ }()
-		if !isSystem(m.Get("role").Str) {
-			return true
+	for it := msgs.Iter(); it.Next(); i++ {
+		m := it.Value()
+		if !isSystem(m.Get("role").Str()) {
+			continue
 		}
 		if !open {
 			w.Key("systemInstruction")
@@ -54,45 +60,43 @@ func systemFromHub(w *jsonx.Writer, msgs gjson.Result) *hub.Error {
 			w.Arr()
 			open = true
 		}
-		err = parts(w, i, m.Get("content"), false)
-		return err == nil
-	})
+		if err := parts(w, i, m.Get("content"), false); err != nil {
+			return err
+		}
+	}
 	if open {
 		w.EndArr()
 		w.End()
 	}
-	return err
+	return nil
 }
 
 // parts writes hub content (a string or parts) as Gemini parts.
-func parts(w *jsonx.Writer, i int, c gjson.Result, images bool) *hub.Error {
-	if c.Type == gjson.String {
-		textPart(w, c.Raw)
+func parts(w *jsonx.Writer, i int, c jsonx.Value, images bool) *hub.Error {
+	if c.IsString() {
+		textPart(w, c.Raw())
 		return nil
 	}
-	var err *hub.Error
 	j := 0
-	c.ForEach(func(_, part gjson.Result) bool {
-		switch part.Get("type").Str {
+	for it := c.Iter(); it.Next(); j++ {
+		part := it.Value()
+		switch part.Get("type").Str() {
 		case "text":
-			textPart(w, part.Get("text").Raw)
+			textPart(w, part.Get("text").Raw())
 		case "image_url":
 			if !images {
-				err = hub.Invalid(mpath(i)+".content["+strconv.Itoa(j)+"]", "images are only supported in user messages")
-				break
+				return hub.Invalid(mpath(i)+".content["+strconv.Itoa(j)+"]", "images are only supported in user messages")
 			}
 			u := part.Get("image_url")
 			if u.IsObject() {
 				u = u.Get("url")
 			}
-			imagePartFromURL(w, u.Str)
+			imagePartFromURL(w, u.Str())
 		default:
-			err = hub.Invalid(mpath(i)+".content["+strconv.Itoa(j)+"].type", "content part "+strconv.Quote(part.Get("type").String())+" is not supported by Gemini")
+			return hub.Invalid(mpath(i)+".content["+strconv.Itoa(j)+"].type", "content part "+strconv.Quote(part.Get("type").String())+" is not supported by Gemini")
 		}
-		j++
-		return err == nil
-	})
-	return err
+	}
+	return nil
 }
 
 func textPart(w *jsonx.Writer, lit string) {
@@ -121,16 +125,15 @@ func imagePartFromURL(w *jsonx.Writer, u string) {
 	w.End()
 }
 
-func contentsFromHub(w *jsonx.Writer, msgs gjson.Result) *hub.Error {
+func contentsFromHub(w *jsonx.Writer, msgs jsonx.Value) *hub.Error {
 	var names [][2]string // tool call id -> function name, from assistant turns
 	inTools := false
-	var err *hub.Error
 	i := 0
-	msgs.ForEach(func(_, m gjson.Result) bool {
-		defer func() { i++ }()
-		role := m.Get("role").Str
+	for it := msgs.Iter(); it.Next(); i++ {
+		m := it.Value()
+		role := m.Get("role").Str()
 		if isSystem(role) {
-			return true
+			continue
 		}
 		if role == "tool" {
 			if !inTools {
@@ -141,13 +144,14 @@ func contentsFromHub(w *jsonx.Writer, msgs gjson.Result) *hub.Error {
 				inTools = true
 			}
 			functionResponse(w, m, names)
-			return true
+			continue
 		}
 		if inTools {
 			w.EndArr()
 			w.End()
 			inTools = false
 		}
+		var err *hub.Error
 		switch role {
 		case "user":
 			w.Obj()
@@ -162,55 +166,55 @@ func contentsFromHub(w *jsonx.Writer, msgs gjson.Result) *hub.Error {
 		default:
 			err = hub.Invalid(mpath(i)+".role", "role "+strconv.Quote(role)+" is not supported by Gemini")
 		}
-		return err == nil
-	})
+		if err != nil {
+			return err
+		}
+	}
 	if inTools {
 		w.EndArr()
 		w.End()
 	}
-	return err
+	return nil
 }
 
-func modelFromHub(w *jsonx.Writer, i int, m gjson.Result, names [][2]string) ([][2]string, *hub.Error) {
+func modelFromHub(w *jsonx.Writer, i int, m jsonx.Value, names [][2]string) ([][2]string, *hub.Error) {
 	w.Obj()
 	w.StrField("role", "model")
 	w.Key("parts")
 	w.Arr()
 	c := m.Get("content")
-	if c.Type == gjson.String && c.Raw != `""` || c.IsArray() {
+	if c.IsString() && c.Raw() != `""` || c.IsArray() {
 		if err := parts(w, i, c, false); err != nil {
 			return names, err
 		}
 	}
-	var err *hub.Error
 	j := 0
-	m.Get("tool_calls").ForEach(func(_, tc gjson.Result) bool {
-		args, ok := jsonx.ArgsObject(tc.Get("function.arguments").Str)
+	for it := m.Get("tool_calls").Iter(); it.Next(); j++ {
+		tc := it.Value()
+		fn := tc.Get("function")
+		args, ok := jsonx.ArgsObject(fn.Get("arguments").Str())
 		if !ok {
-			err = hub.Invalid(mpath(i)+".tool_calls["+strconv.Itoa(j)+"].function.arguments", "must be a JSON object")
-			return false
+			return names, hub.Invalid(mpath(i)+".tool_calls["+strconv.Itoa(j)+"].function.arguments", "must be a JSON object")
 		}
-		name := tc.Get("function.name")
-		names = append(names, [2]string{tc.Get("id").Str, name.Str})
+		name := fn.Get("name")
+		names = append(names, [2]string{tc.Get("id").Str(), name.Str()})
 		w.Obj()
 		w.Key("functionCall")
 		w.Obj()
-		w.RawField("name", name.Raw)
+		w.RawField("name", name.Raw())
 		w.RawField("args", args)
 		w.End()
 		w.End()
-		j++
-		return true
-	})
+	}
 	w.EndArr()
 	w.End()
-	return names, err
+	return names, nil
 }
 
 // functionResponse writes one tool result. Gemini wants an object: a JSON object result is
 // passed as it is, anything else is wrapped as {"output": text}.
-func functionResponse(w *jsonx.Writer, m gjson.Result, names [][2]string) {
-	id := m.Get("tool_call_id").Str
+func functionResponse(w *jsonx.Writer, m jsonx.Value, names [][2]string) {
+	id := m.Get("tool_call_id").Str()
 	name := id
 	for k := len(names) - 1; k >= 0; k-- {
 		if names[k][0] == id {
@@ -225,13 +229,12 @@ func functionResponse(w *jsonx.Writer, m gjson.Result, names [][2]string) {
 	w.Key("response")
 	c := m.Get("content")
 	var text []byte
-	if c.Type == gjson.String {
-		text = jsonx.AppendUnquoted(nil, c.Raw)
+	if c.IsString() {
+		text = jsonx.AppendUnquoted(nil, c.Raw())
 	} else {
-		c.ForEach(func(_, p gjson.Result) bool {
-			text = jsonx.AppendUnquoted(text, p.Get("text").Raw)
-			return true
-		})
+		for it := c.Iter(); it.Next(); {
+			text = jsonx.AppendUnquoted(text, it.Value().Get("text").Raw())
+		}
 	}
 	if obj, ok := jsonx.ArgsObject(string(text)); ok && len(text) > 0 {
 		w.Raw(obj)
@@ -245,12 +248,12 @@ func functionResponse(w *jsonx.Writer, m gjson.Result, names [][2]string) {
 	w.End()
 }
 
-func toolsFromHub(w *jsonx.Writer, root gjson.Result) {
+func toolsFromHub(w *jsonx.Writer, root jsonx.Value) {
 	n := 0
-	root.Get("tools").ForEach(func(_, tool gjson.Result) bool {
-		fn := tool.Get("function")
+	for it := root.Get("tools").Iter(); it.Next(); {
+		fn := it.Value().Get("function")
 		if !fn.Exists() {
-			return true
+			continue
 		}
 		if n == 0 {
 			w.Key("tools")
@@ -261,16 +264,15 @@ func toolsFromHub(w *jsonx.Writer, root gjson.Result) {
 		}
 		n++
 		w.Obj()
-		w.RawField("name", fn.Get("name").Raw)
-		if d := fn.Get("description"); d.Type == gjson.String {
-			w.RawField("description", d.Raw)
+		w.RawField("name", fn.Get("name").Raw())
+		if d := fn.Get("description"); d.IsString() {
+			w.RawField("description", d.Raw())
 		}
 		if p := fn.Get("parameters"); p.IsObject() {
-			w.RawField("parametersJsonSchema", p.Raw)
+			w.RawField("parametersJsonSchema", p.Raw())
 		}
 		w.End()
-		return true
-	})
+	}
 	if n > 0 {
 		w.EndArr()
 		w.End()
@@ -279,8 +281,8 @@ func toolsFromHub(w *jsonx.Writer, root gjson.Result) {
 	tc := root.Get("tool_choice")
 	mode, name := "", ""
 	switch {
-	case tc.Type == gjson.String:
-		switch tc.Str {
+	case tc.IsString():
+		switch tc.Str() {
 		case "auto":
 			mode = "AUTO"
 		case "none":
@@ -289,8 +291,8 @@ func toolsFromHub(w *jsonx.Writer, root gjson.Result) {
 			mode = "ANY"
 		}
 	case tc.IsObject():
-		if nm := tc.Get("function.name"); nm.Type == gjson.String {
-			mode, name = "ANY", nm.Raw
+		if nm := tc.Path("function", "name"); nm.IsString() {
+			mode, name = "ANY", nm.Raw()
 		}
 	}
 	if mode == "" {
@@ -311,7 +313,7 @@ func toolsFromHub(w *jsonx.Writer, root gjson.Result) {
 	w.End()
 }
 
-func configFromHub(w *jsonx.Writer, root gjson.Result, t hub.Target) {
+func configFromHub(w *jsonx.Writer, root jsonx.Value, t hub.Target) {
 	open := false
 	field := func(k string) {
 		if !open {
@@ -325,9 +327,9 @@ func configFromHub(w *jsonx.Writer, root gjson.Result, t hub.Target) {
 		{"temperature", "temperature"}, {"top_p", "topP"}, {"n", "candidateCount"}, {"seed", "seed"},
 		{"presence_penalty", "presencePenalty"}, {"frequency_penalty", "frequencyPenalty"},
 	} {
-		if v := root.Get(m[0]); v.Type == gjson.Number {
+		if v := root.Get(m[0]); v.IsNumber() {
 			field(m[1])
-			w.Raw(v.Raw)
+			w.Raw(v.Raw())
 		}
 	}
 	n := root.Get("max_completion_tokens").Int()
@@ -341,26 +343,26 @@ func configFromHub(w *jsonx.Writer, root gjson.Result, t hub.Target) {
 		field("maxOutputTokens")
 		w.Int(n)
 	}
-	if s := root.Get("stop"); s.Type == gjson.String {
+	if s := root.Get("stop"); s.IsString() {
 		field("stopSequences")
 		w.Arr()
-		w.Raw(s.Raw)
+		w.Raw(s.Raw())
 		w.EndArr()
 	} else if s.IsArray() {
 		field("stopSequences")
-		w.Raw(s.Raw)
+		w.Raw(s.Raw())
 	}
 	rf := root.Get("response_format")
-	switch rf.Get("type").Str {
+	switch rf.Get("type").Str() {
 	case "json_object":
 		field("responseMimeType")
 		w.Str("application/json")
 	case "json_schema":
 		field("responseMimeType")
 		w.Str("application/json")
-		if s := rf.Get("json_schema.schema"); s.IsObject() {
+		if s := rf.Path("json_schema", "schema"); s.IsObject() {
 			field("responseJsonSchema")
-			w.Raw(s.Raw)
+			w.Raw(s.Raw())
 		}
 	}
 	if open {

@@ -10,7 +10,6 @@ import (
 
 	"github.com/stepgate/stepgate/plugin/aiformat/hub"
 	"github.com/stepgate/stepgate/plugin/aiformat/internal/jsonx"
-	"github.com/tidwall/gjson"
 )
 
 // ParsePath reads ".../models/{model}:generateContent" or ":streamGenerateContent". ok is
@@ -79,10 +78,12 @@ func (c *callIDs) response(id, name string) string {
 
 // RequestToHub appends the hub form of a Gemini GenerateContentRequest for model to dst.
 func RequestToHub(dst []byte, body, model string, stream bool) ([]byte, *hub.Error) {
-	if !gjson.Valid(body) {
+	d := jsonx.GetDoc()
+	defer jsonx.PutDoc(d)
+	if !d.Parse(body) {
 		return dst, hub.Invalid("", "request body is not valid JSON")
 	}
-	root := gjson.Parse(body)
+	root := d.Root()
 	if !root.IsObject() {
 		return dst, hub.Invalid("", "request body must be a JSON object")
 	}
@@ -90,7 +91,7 @@ func RequestToHub(dst []byte, body, model string, stream bool) ([]byte, *hub.Err
 		return dst, hub.Invalid("model", "missing from the path")
 	}
 	contents := root.Get("contents")
-	if !jsonx.NonEmpty(contents) {
+	if !contents.NonEmpty() {
 		return dst, hub.Invalid("contents", "required: a non-empty array")
 	}
 	w := jsonx.Writer{Buf: dst}
@@ -102,15 +103,11 @@ func RequestToHub(dst []byte, body, model string, stream bool) ([]byte, *hub.Err
 		return dst, err
 	}
 	var ids callIDs
-	var err *hub.Error
 	i := 0
-	contents.ForEach(func(_, c gjson.Result) bool {
-		err = contentToHub(&w, &ids, i, c)
-		i++
-		return err == nil
-	})
-	if err != nil {
-		return dst, err
+	for it := contents.Iter(); it.Next(); i++ {
+		if err := contentToHub(&w, &ids, i, it.Value()); err != nil {
+			return dst, err
+		}
 	}
 	w.EndArr()
 	if stream {
@@ -129,8 +126,8 @@ func RequestToHub(dst []byte, body, model string, stream bool) ([]byte, *hub.Err
 	return w.Buf, nil
 }
 
-func systemToHub(w *jsonx.Writer, si gjson.Result) *hub.Error {
-	if !si.Exists() || si.Type == gjson.Null {
+func systemToHub(w *jsonx.Writer, si jsonx.Value) *hub.Error {
+	if !si.Exists() || si.IsNull() {
 		return nil
 	}
 	if !si.IsObject() {
@@ -138,15 +135,14 @@ func systemToHub(w *jsonx.Writer, si gjson.Result) *hub.Error {
 	}
 	var litBuf [8]string // most turns have few text parts: no allocation
 	lits := litBuf[:0]
-	si.Get("parts").ForEach(func(_, p gjson.Result) bool {
-		if t := p.Get("text"); t.Type == gjson.String {
+	for it := si.Get("parts").Iter(); it.Next(); {
+		if t := it.Value().Get("text"); t.IsString() {
 			if len(lits) > 0 {
 				lits = append(lits, `"\n"`)
 			}
-			lits = append(lits, t.Raw)
+			lits = append(lits, t.Raw())
 		}
-		return true
-	})
+	}
 	w.Obj()
 	w.StrField("role", "system")
 	w.Key("content")
@@ -155,12 +151,12 @@ func systemToHub(w *jsonx.Writer, si gjson.Result) *hub.Error {
 	return nil
 }
 
-func contentToHub(w *jsonx.Writer, ids *callIDs, i int, c gjson.Result) *hub.Error {
+func contentToHub(w *jsonx.Writer, ids *callIDs, i int, c jsonx.Value) *hub.Error {
 	parts := c.Get("parts")
 	if !c.IsObject() || !parts.IsArray() {
 		return hub.Invalid(cpath(i)+".parts", "required: an array")
 	}
-	switch role := c.Get("role").Str; role {
+	switch role := c.Get("role").Str(); role {
 	case "", "user", "function":
 		return userToHub(w, ids, i, parts)
 	case "model":
@@ -172,76 +168,78 @@ func contentToHub(w *jsonx.Writer, ids *callIDs, i int, c gjson.Result) *hub.Err
 
 // userToHub writes function responses first, as hub tool messages, then the other parts as
 // one user message.
-func userToHub(w *jsonx.Writer, ids *callIDs, i int, parts gjson.Result) *hub.Error {
-	var err *hub.Error
+func userToHub(w *jsonx.Writer, ids *callIDs, i int, parts jsonx.Value) *hub.Error {
 	others, j := 0, 0
-	parts.ForEach(func(_, p gjson.Result) bool {
+	var firstText jsonx.Value // the first part whose text is a string
+	for it := parts.Iter(); it.Next(); j++ {
+		p := it.Value()
+		text := p.Get("text")
+		if text.IsString() && !firstText.Exists() {
+			firstText = text
+		}
 		switch {
 		case p.Get("functionResponse").Exists():
 			fr := p.Get("functionResponse")
 			name := fr.Get("name")
-			if name.Type != gjson.String {
-				err = hub.Invalid(ppath(i, j)+".functionResponse.name", "required")
-				return false
+			if !name.IsString() {
+				return hub.Invalid(ppath(i, j)+".functionResponse.name", "required")
 			}
 			w.Obj()
 			w.StrField("role", "tool")
-			w.StrField("tool_call_id", ids.response(fr.Get("id").Str, name.Str))
+			w.StrField("tool_call_id", ids.response(fr.Get("id").Str(), name.Str()))
 			w.Key("content")
 			resp := fr.Get("response")
-			if out := resp.Get("output"); out.Type == gjson.String && !resp.Get("@keys.1").Exists() {
-				w.Raw(out.Raw) // {"output": text}: the text itself (what RequestFromHub wraps)
-			} else if resp.Raw != "" {
-				w.RawAsString(resp.Raw)
+			if out := resp.Get("output"); out.IsString() && resp.Len() < 2 {
+				w.Raw(out.Raw()) // {"output": text}: the text itself (what RequestFromHub wraps)
+			} else if resp.Exists() {
+				w.RawAsString(resp.Raw())
 			} else {
 				w.Str("{}")
 			}
 			w.End()
-		case p.Get("text").Type == gjson.String, p.Get("inlineData").Exists(), p.Get("fileData").Exists():
+		case text.IsString(), p.Get("inlineData").Exists(), p.Get("fileData").Exists():
 			others++
 		default:
-			err = hub.Invalid(ppath(i, j), "unsupported part (want text, inlineData, fileData or functionResponse)")
+			return hub.Invalid(ppath(i, j), "unsupported part (want text, inlineData, fileData or functionResponse)")
 		}
-		j++
-		return err == nil
-	})
-	if err != nil || others == 0 {
-		return err
+	}
+	if others == 0 {
+		return nil
 	}
 	w.Obj()
 	w.StrField("role", "user")
 	w.Key("content")
-	if t := parts.Get("#(text%\"*\").text"); others == 1 && t.Type == gjson.String {
-		w.Raw(t.Raw) // a lone text part: the plain string form every OpenAI-compatible server takes
+	if others == 1 && firstText.IsString() {
+		w.Raw(firstText.Raw()) // a lone text part: the plain string form every OpenAI-compatible server takes
 		w.End()
 		return nil
 	}
 	w.Arr()
 	j = 0
-	parts.ForEach(func(_, p gjson.Result) bool {
-		if t := p.Get("text"); t.Type == gjson.String {
+	var err *hub.Error
+	for it := parts.Iter(); it.Next(); j++ {
+		p := it.Value()
+		if t := p.Get("text"); t.IsString() {
 			w.Obj()
 			w.StrField("type", "text")
-			w.RawField("text", t.Raw)
+			w.RawField("text", t.Raw())
 			w.End()
 		} else if d := p.Get("inlineData"); d.Exists() {
 			mt, data := d.Get("mimeType"), d.Get("data")
-			if mt.Type != gjson.String || data.Type != gjson.String {
+			if !mt.IsString() || !data.IsString() {
 				err = hub.Invalid(ppath(i, j)+".inlineData", "needs mimeType and data")
-				return false
+				break
 			}
 			imagePart(w, func() {
 				w.Buf = append(w.Buf, "data:"...)
-				w.Buf = jsonx.AppendLitInner(w.Buf, mt.Raw)
+				w.Buf = jsonx.AppendLitInner(w.Buf, mt.Raw())
 				w.Buf = append(w.Buf, ";base64,"...)
-				w.Buf = jsonx.AppendLitInner(w.Buf, data.Raw)
+				w.Buf = jsonx.AppendLitInner(w.Buf, data.Raw())
 			})
-		} else if f := p.Get("fileData.fileUri"); f.Type == gjson.String {
-			imagePart(w, func() { w.Buf = jsonx.AppendLitInner(w.Buf, f.Raw) })
+		} else if f := p.Path("fileData", "fileUri"); f.IsString() {
+			imagePart(w, func() { w.Buf = jsonx.AppendLitInner(w.Buf, f.Raw()) })
 		}
-		j++
-		return true
-	})
+	}
 	w.EndArr()
 	w.End()
 	return err
@@ -260,19 +258,19 @@ func imagePart(w *jsonx.Writer, url func()) {
 	w.End()
 }
 
-func modelToHub(w *jsonx.Writer, ids *callIDs, i int, parts gjson.Result) *hub.Error {
+func modelToHub(w *jsonx.Writer, ids *callIDs, i int, parts jsonx.Value) *hub.Error {
 	var litBuf [8]string // most turns have few text parts: no allocation
 	lits := litBuf[:0]
 	calls := 0
-	parts.ForEach(func(_, p gjson.Result) bool {
-		if t := p.Get("text"); t.Type == gjson.String && p.Get("thought").Type != gjson.True {
-			lits = append(lits, t.Raw)
+	for it := parts.Iter(); it.Next(); {
+		p := it.Value()
+		if t := p.Get("text"); t.IsString() && !p.Get("thought").IsTrue() {
+			lits = append(lits, t.Raw())
 		}
 		if p.Get("functionCall").Exists() {
 			calls++
 		}
-		return true
-	})
+	}
 	w.Obj()
 	w.StrField("role", "assistant")
 	w.Key("content")
@@ -286,41 +284,39 @@ func modelToHub(w *jsonx.Writer, ids *callIDs, i int, parts gjson.Result) *hub.E
 		w.Key("tool_calls")
 		w.Arr()
 		j := 0
-		parts.ForEach(func(_, p gjson.Result) bool {
-			defer func() { j++ }()
-			fc := p.Get("functionCall")
+		for it := parts.Iter(); it.Next(); j++ {
+			fc := it.Value().Get("functionCall")
 			if !fc.Exists() {
-				return true
+				continue
 			}
 			name := fc.Get("name")
-			if name.Type != gjson.String {
+			if !name.IsString() {
 				err = hub.Invalid(ppath(i, j)+".functionCall.name", "required")
-				return false
+				break
 			}
-			args := fc.Get("args").Raw
+			args := fc.Get("args").Raw()
 			if args == "" {
 				args = "{}"
 			}
 			w.Obj()
-			w.StrField("id", ids.call(fc.Get("id").Str, name.Str))
+			w.StrField("id", ids.call(fc.Get("id").Str(), name.Str()))
 			w.StrField("type", "function")
 			w.Key("function")
 			w.Obj()
-			w.RawField("name", name.Raw)
+			w.RawField("name", name.Raw())
 			w.Key("arguments")
 			w.RawAsString(args)
 			w.End()
 			w.End()
-			return true
-		})
+		}
 		w.EndArr()
 	}
 	w.End()
 	return err
 }
 
-func configToHub(w *jsonx.Writer, gc gjson.Result) *hub.Error {
-	if !gc.Exists() || gc.Type == gjson.Null {
+func configToHub(w *jsonx.Writer, gc jsonx.Value) *hub.Error {
+	if !gc.Exists() || gc.IsNull() {
 		return nil
 	}
 	if !gc.IsObject() {
@@ -332,18 +328,18 @@ func configToHub(w *jsonx.Writer, gc gjson.Result) *hub.Error {
 		{"frequencyPenalty", "frequency_penalty"},
 	} {
 		v := gc.Get(m[0])
-		if !v.Exists() || v.Type == gjson.Null {
+		if !v.Exists() || v.IsNull() {
 			continue
 		}
-		if v.Type != gjson.Number {
+		if !v.IsNumber() {
 			return hub.Invalid("generationConfig."+m[0], "must be a number")
 		}
-		w.RawField(m[1], v.Raw)
+		w.RawField(m[1], v.Raw())
 	}
 	if s := gc.Get("stopSequences"); s.IsArray() {
-		w.RawField("stop", s.Raw)
+		w.RawField("stop", s.Raw())
 	}
-	if gc.Get("responseMimeType").Str == "application/json" {
+	if gc.Get("responseMimeType").StrIs("application/json") {
 		schema := gc.Get("responseJsonSchema")
 		if !schema.Exists() {
 			schema = gc.Get("responseSchema")
@@ -366,9 +362,9 @@ func configToHub(w *jsonx.Writer, gc gjson.Result) *hub.Error {
 	return nil
 }
 
-func toolsToHub(w *jsonx.Writer, root gjson.Result) *hub.Error {
+func toolsToHub(w *jsonx.Writer, root jsonx.Value) *hub.Error {
 	tools := root.Get("tools")
-	if !tools.Exists() || tools.Type == gjson.Null {
+	if !tools.Exists() || tools.IsNull() {
 		return nil
 	}
 	if !tools.IsArray() {
@@ -377,17 +373,18 @@ func toolsToHub(w *jsonx.Writer, root gjson.Result) *hub.Error {
 	var err *hub.Error
 	n := 0
 	i := 0
-	tools.ForEach(func(_, t gjson.Result) bool {
-		fds := t.Get("functionDeclarations")
+	for it := tools.Iter(); it.Next() && err == nil; i++ {
+		fds := it.Value().Get("functionDeclarations")
 		if !fds.IsArray() {
 			err = hub.Invalid("tools["+strconv.Itoa(i)+"]", "only functionDeclarations are supported")
-			return false
+			break
 		}
-		fds.ForEach(func(_, fd gjson.Result) bool {
+		for fit := fds.Iter(); fit.Next(); {
+			fd := fit.Value()
 			name := fd.Get("name")
-			if name.Type != gjson.String {
+			if !name.IsString() {
 				err = hub.Invalid("tools["+strconv.Itoa(i)+"].functionDeclarations.name", "required")
-				return false
+				break
 			}
 			if n == 0 {
 				w.Key("tools")
@@ -398,44 +395,41 @@ func toolsToHub(w *jsonx.Writer, root gjson.Result) *hub.Error {
 			w.StrField("type", "function")
 			w.Key("function")
 			w.Obj()
-			w.RawField("name", name.Raw)
-			if d := fd.Get("description"); d.Type == gjson.String {
-				w.RawField("description", d.Raw)
+			w.RawField("name", name.Raw())
+			if d := fd.Get("description"); d.IsString() {
+				w.RawField("description", d.Raw())
 			}
 			if p := fd.Get("parametersJsonSchema"); p.IsObject() {
-				w.RawField("parameters", p.Raw)
+				w.RawField("parameters", p.Raw())
 			} else if p := fd.Get("parameters"); p.IsObject() {
 				w.Key("parameters")
 				appendSchema(w, p, 0)
 			}
 			w.End()
 			w.End()
-			return true
-		})
-		i++
-		return err == nil
-	})
+		}
+	}
 	if n > 0 {
 		w.EndArr()
 	}
 	if err != nil {
 		return err
 	}
-	fcc := root.Get("toolConfig.functionCallingConfig")
+	fcc := root.Path("toolConfig", "functionCallingConfig")
 	allowed := fcc.Get("allowedFunctionNames")
-	switch fcc.Get("mode").Str {
+	switch fcc.Get("mode").Str() {
 	case "AUTO":
 		w.StrField("tool_choice", "auto")
 	case "NONE":
 		w.StrField("tool_choice", "none")
 	case "ANY":
-		if jsonx.NonEmpty(allowed) && !allowed.Get("1").Exists() {
+		if allowed.NonEmpty() && !allowed.Index(1).Exists() {
 			w.Key("tool_choice")
 			w.Obj()
 			w.StrField("type", "function")
 			w.Key("function")
 			w.Obj()
-			w.RawField("name", allowed.Get("0").Raw)
+			w.RawField("name", allowed.Index(0).Raw())
 			w.End()
 			w.End()
 		} else {
@@ -450,29 +444,28 @@ const maxSchemaDepth = 32
 
 // appendSchema copies a Gemini (OpenAPI 3.0 subset) schema as JSON Schema: the upper-case
 // type names Gemini accepts ("OBJECT", "STRING") become lower case.
-func appendSchema(w *jsonx.Writer, s gjson.Result, depth int) {
+func appendSchema(w *jsonx.Writer, s jsonx.Value, depth int) {
 	if depth > maxSchemaDepth || (!s.IsObject() && !s.IsArray()) {
-		w.Raw(s.Raw)
+		w.Raw(s.Raw())
 		return
 	}
 	if s.IsArray() {
 		w.Arr()
-		s.ForEach(func(_, v gjson.Result) bool {
-			appendSchema(w, v, depth+1)
-			return true
-		})
+		for it := s.Iter(); it.Next(); {
+			appendSchema(w, it.Value(), depth+1)
+		}
 		w.EndArr()
 		return
 	}
 	w.Obj()
-	s.ForEach(func(k, v gjson.Result) bool {
-		w.KeyEsc(k.Str)
-		if k.Str == "type" && v.Type == gjson.String {
-			w.Str(strings.ToLower(v.Str))
-			return true
+	for it := s.Iter(); it.Next(); {
+		k, v := it.Key(), it.Value()
+		w.KeyEsc(k)
+		if k == "type" && v.IsString() {
+			w.Str(strings.ToLower(v.Str()))
+			continue
 		}
 		appendSchema(w, v, depth+1)
-		return true
-	})
+	}
 	w.End()
 }

@@ -12,32 +12,34 @@ import (
 // DecodeResponse reads a GenerateContentResponse into r. Thought parts are dropped; a
 // function call without id gets "call_<n>".
 func DecodeResponse(body string, r *hub.Response) *hub.Error {
-	if !gjson.Valid(body) {
+	d := jsonx.GetDoc()
+	defer jsonx.PutDoc(d)
+	if !d.Parse(body) {
 		return &hub.Error{Status: 502, Kind: hub.KindServer, Message: "upstream response is not valid JSON"}
 	}
-	root := gjson.Parse(body)
-	r.ID = strings.Clone(root.Get("responseId").Str)
-	r.Model = strings.Clone(root.Get("modelVersion").Str)
+	root := d.Root()
+	r.ID = strings.Clone(root.Get("responseId").Str())
+	r.Model = strings.Clone(root.Get("modelVersion").Str())
 	calls := 0
-	root.Get("candidates").ForEach(func(_, c gjson.Result) bool {
+	for it := root.Get("candidates").Iter(); it.Next(); {
+		c := it.Value()
 		ch := r.Choice(int(c.Get("index").Int()))
-		c.Get("content.parts").ForEach(func(_, p gjson.Result) bool {
-			if t := p.Get("text"); t.Type == gjson.String && p.Get("thought").Type != gjson.True {
-				ch.Text = append(ch.Text, t.Raw)
+		for pit := c.Path("content", "parts").Iter(); pit.Next(); {
+			p := pit.Value()
+			if t := p.Get("text"); t.IsString() && !p.Get("thought").IsTrue() {
+				ch.Text = append(ch.Text, t.Raw())
 			}
 			if fc := p.Get("functionCall"); fc.Exists() {
-				ch.Tools = append(ch.Tools, hub.ToolCall{ID: callID(fc.Get("id").Str, calls), Name: fc.Get("name").Str, Args: fc.Get("args").Raw})
+				ch.Tools = append(ch.Tools, hub.ToolCall{ID: callID(fc.Get("id").Str(), calls), Name: fc.Get("name").Str(), Args: fc.Get("args").Raw()})
 				calls++
 			}
-			return true
-		})
-		ch.Finish = FinishFrom(c.Get("finishReason").Str, len(ch.Tools) > 0)
-		return true
-	})
-	if len(r.Choices) == 0 && root.Get("promptFeedback.blockReason").Exists() {
+		}
+		ch.Finish = FinishFrom(c.Get("finishReason").Str(), len(ch.Tools) > 0)
+	}
+	if len(r.Choices) == 0 && root.Path("promptFeedback", "blockReason").Exists() {
 		r.Choice(0).Finish = hub.FinishContentFilter
 	}
-	r.Usage = UsageFrom(root.Get("usageMetadata"))
+	r.Usage = usageFrom(root.Get("usageMetadata"))
 	return nil
 }
 
@@ -79,6 +81,13 @@ func FinishReason(f hub.Finish) string {
 // UsageFrom reads usageMetadata. Thought tokens are billed as output, so they count in the
 // hub's Completion (as OpenAI's reasoning tokens do); tool-use prompt tokens count as prompt.
 func UsageFrom(u gjson.Result) hub.Usage {
+	d := jsonx.GetDoc()
+	defer jsonx.PutDoc(d)
+	d.Parse(u.Raw)
+	return usageFrom(d.Root())
+}
+
+func usageFrom(u jsonx.Value) hub.Usage {
 	if !u.IsObject() {
 		return hub.Usage{}
 	}

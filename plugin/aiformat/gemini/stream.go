@@ -6,7 +6,6 @@ import (
 	"github.com/stepgate/stepgate/plugin/aiformat/hub"
 	"github.com/stepgate/stepgate/plugin/aiformat/internal/jsonx"
 	"github.com/stepgate/stepgate/plugin/aiformat/sse"
-	"github.com/tidwall/gjson"
 )
 
 // StreamDecoder turns streamGenerateContent?alt=sse events (each a whole
@@ -16,46 +15,47 @@ type StreamDecoder struct {
 	started bool
 	calls   int
 	args    []byte // scratch for the arguments literal of the current call
+	doc     jsonx.Doc
 }
 
 // Decode appends the hub events of one SSE event to out.
 func (d *StreamDecoder) Decode(ev sse.Event, out []hub.Event) []hub.Event {
-	if !gjson.Valid(ev.Data) {
+	if !d.doc.Parse(ev.Data) {
 		return out
 	}
-	root := gjson.Parse(ev.Data)
+	root := d.doc.Root()
 	if root.Get("error").Exists() {
 		return append(out, hub.Event{Kind: hub.EvError, Err: DecodeError(500, ev.Data)})
 	}
 	if !d.started {
 		d.started = true
-		out = append(out, hub.Event{Kind: hub.EvStart, ID: strings.Clone(root.Get("responseId").Str), Model: strings.Clone(root.Get("modelVersion").Str)})
+		out = append(out, hub.Event{Kind: hub.EvStart, ID: strings.Clone(root.Get("responseId").Str()), Model: strings.Clone(root.Get("modelVersion").Str())})
 	}
-	root.Get("candidates").ForEach(func(_, c gjson.Result) bool {
+	for it := root.Get("candidates").Iter(); it.Next(); {
+		c := it.Value()
 		idx := int(c.Get("index").Int())
-		c.Get("content.parts").ForEach(func(_, p gjson.Result) bool {
-			if t := p.Get("text"); t.Type == gjson.String && t.Raw != `""` && p.Get("thought").Type != gjson.True {
-				out = append(out, hub.Event{Kind: hub.EvText, Choice: idx, Text: t.Raw})
+		for pit := c.Path("content", "parts").Iter(); pit.Next(); {
+			p := pit.Value()
+			if t := p.Get("text"); t.IsString() && t.Raw() != `""` && !p.Get("thought").IsTrue() {
+				out = append(out, hub.Event{Kind: hub.EvText, Choice: idx, Text: t.Raw()})
 			}
 			if fc := p.Get("functionCall"); fc.Exists() {
-				args := fc.Get("args").Raw
+				args := fc.Get("args").Raw()
 				if args == "" {
 					args = "{}"
 				}
 				lit := string(jsonx.AppendString(d.args[:0], args))
 				out = append(out, hub.Event{Kind: hub.EvToolStart, Choice: idx, Tool: d.calls,
-					ToolID: callID(fc.Get("id").Str, d.calls), ToolName: fc.Get("name").Str, Text: lit})
+					ToolID: callID(fc.Get("id").Str(), d.calls), ToolName: fc.Get("name").Str(), Text: lit})
 				d.calls++
 			}
-			return true
-		})
-		if f := c.Get("finishReason"); f.Type == gjson.String {
-			out = append(out, hub.Event{Kind: hub.EvFinish, Choice: idx, Finish: FinishFrom(f.Str, d.calls > 0)})
 		}
-		return true
-	})
+		if f := c.Get("finishReason"); f.IsString() {
+			out = append(out, hub.Event{Kind: hub.EvFinish, Choice: idx, Finish: FinishFrom(f.Str(), d.calls > 0)})
+		}
+	}
 	if u := root.Get("usageMetadata"); u.IsObject() {
-		out = append(out, hub.Event{Kind: hub.EvUsage, Usage: UsageFrom(u)})
+		out = append(out, hub.Event{Kind: hub.EvUsage, Usage: usageFrom(u)})
 	}
 	return out
 }

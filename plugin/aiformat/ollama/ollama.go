@@ -25,7 +25,14 @@ func mpath(i int) string { return "messages[" + strconv.Itoa(i) + "]" }
 // in options (max tokens as num_predict); stream is always explicit because Ollama streams by
 // default.
 func RequestFromHub(dst []byte, body string, t hub.Target) ([]byte, *hub.Error) {
-	root := gjson.Parse(body)
+	d := jsonx.GetDoc()
+	defer jsonx.PutDoc(d)
+	d.Parse(body)
+	return RequestFromHubDoc(dst, d.Root(), t)
+}
+
+// RequestFromHubDoc is RequestFromHub for a parsed hub request.
+func RequestFromHubDoc(dst []byte, root jsonx.Value, t hub.Target) ([]byte, *hub.Error) {
 	if n := root.Get("n"); n.Exists() && n.Int() > 1 {
 		return dst, hub.Invalid("n", "Ollama returns one choice; n must be 1")
 	}
@@ -33,7 +40,7 @@ func RequestFromHub(dst []byte, body string, t hub.Target) ([]byte, *hub.Error) 
 	w.Obj()
 	model := t.Model
 	if model == "" {
-		model = root.Get("model").Str
+		model = root.Get("model").Str()
 	}
 	w.StrField("model", model)
 	w.Key("messages")
@@ -44,16 +51,16 @@ func RequestFromHub(dst []byte, body string, t hub.Target) ([]byte, *hub.Error) 
 	w.EndArr()
 	w.Key("stream")
 	w.Bool(t.Stream)
-	if tools := root.Get("tools"); jsonx.NonEmpty(tools) {
-		w.RawField("tools", tools.Raw) // Ollama takes OpenAI's tool shape
+	if tools := root.Get("tools"); tools.NonEmpty() {
+		w.RawField("tools", tools.Raw()) // Ollama takes OpenAI's tool shape
 	}
 	rf := root.Get("response_format")
-	switch rf.Get("type").Str {
+	switch rf.Get("type").Str() {
 	case "json_object":
 		w.StrField("format", "json")
 	case "json_schema":
-		if s := rf.Get("json_schema.schema"); s.IsObject() {
-			w.RawField("format", s.Raw)
+		if s := rf.Path("json_schema", "schema"); s.IsObject() {
+			w.RawField("format", s.Raw())
 		} else {
 			w.StrField("format", "json")
 		}
@@ -63,27 +70,26 @@ func RequestFromHub(dst []byte, body string, t hub.Target) ([]byte, *hub.Error) 
 	return w.Buf, nil
 }
 
-func messages(w *jsonx.Writer, msgs gjson.Result) *hub.Error {
+func messages(w *jsonx.Writer, msgs jsonx.Value) *hub.Error {
 	var names [][2]string
-	var err *hub.Error
 	i := 0
-	msgs.ForEach(func(_, m gjson.Result) bool {
-		role := m.Get("role").Str
+	for it := msgs.Iter(); it.Next(); i++ {
+		m := it.Value()
+		role := m.Get("role").Str()
 		switch role {
 		case "developer":
 			role = "system"
 		case "system", "user", "assistant", "tool":
 		default:
-			err = hub.Invalid(mpath(i)+".role", "role "+strconv.Quote(role)+" is not supported by Ollama")
-			return false
+			return hub.Invalid(mpath(i)+".role", "role "+strconv.Quote(role)+" is not supported by Ollama")
 		}
 		w.Obj()
 		w.StrField("role", role)
-		if err = content(w, i, m.Get("content")); err != nil {
-			return false
+		if err := content(w, i, m.Get("content")); err != nil {
+			return err
 		}
 		if role == "tool" {
-			id := m.Get("tool_call_id").Str
+			id := m.Get("tool_call_id").Str()
 			for k := len(names) - 1; k >= 0; k-- {
 				if names[k][0] == id {
 					w.StrField("tool_name", names[k][1])
@@ -91,42 +97,40 @@ func messages(w *jsonx.Writer, msgs gjson.Result) *hub.Error {
 				}
 			}
 		}
-		if calls := m.Get("tool_calls"); jsonx.NonEmpty(calls) {
+		if calls := m.Get("tool_calls"); calls.NonEmpty() {
 			w.Key("tool_calls")
 			w.Arr()
 			j := 0
-			calls.ForEach(func(_, tc gjson.Result) bool {
-				args, ok := jsonx.ArgsObject(tc.Get("function.arguments").Str)
+			for cit := calls.Iter(); cit.Next(); j++ {
+				tc := cit.Value()
+				fn := tc.Get("function")
+				args, ok := jsonx.ArgsObject(fn.Get("arguments").Str())
 				if !ok {
-					err = hub.Invalid(mpath(i)+".tool_calls["+strconv.Itoa(j)+"].function.arguments", "must be a JSON object")
-					return false
+					return hub.Invalid(mpath(i)+".tool_calls["+strconv.Itoa(j)+"].function.arguments", "must be a JSON object")
 				}
-				names = append(names, [2]string{tc.Get("id").Str, tc.Get("function.name").Str})
+				name := fn.Get("name")
+				names = append(names, [2]string{tc.Get("id").Str(), name.Str()})
 				w.Obj()
 				w.Key("function")
 				w.Obj()
-				w.RawField("name", tc.Get("function.name").Raw)
+				w.RawField("name", name.Raw())
 				w.RawField("arguments", args)
 				w.End()
 				w.End()
-				j++
-				return true
-			})
+			}
 			w.EndArr()
 		}
 		w.End()
-		i++
-		return err == nil
-	})
-	return err
+	}
+	return nil
 }
 
 // content writes "content" (text only) and "images" (base64) from hub content.
-func content(w *jsonx.Writer, i int, c gjson.Result) *hub.Error {
+func content(w *jsonx.Writer, i int, c jsonx.Value) *hub.Error {
 	w.Key("content")
 	switch {
-	case c.Type == gjson.String:
-		w.Raw(c.Raw)
+	case c.IsString():
+		w.Raw(c.Raw())
 		return nil
 	case !c.IsArray():
 		w.Str("")
@@ -137,18 +141,20 @@ func content(w *jsonx.Writer, i int, c gjson.Result) *hub.Error {
 	images := 0
 	var err *hub.Error
 	j := 0
-	c.ForEach(func(_, p gjson.Result) bool {
-		switch p.Get("type").Str {
+	for it := c.Iter(); it.Next(); j++ {
+		p := it.Value()
+		switch p.Get("type").Str() {
 		case "text":
-			lits = append(lits, p.Get("text").Raw)
+			lits = append(lits, p.Get("text").Raw())
 		case "image_url":
 			images++
 		default:
 			err = hub.Invalid(mpath(i)+".content["+strconv.Itoa(j)+"].type", "content part "+strconv.Quote(p.Get("type").String())+" is not supported by Ollama")
 		}
-		j++
-		return err == nil
-	})
+		if err != nil {
+			break
+		}
+	}
 	w.LitConcat(lits)
 	if err != nil || images == 0 {
 		return err
@@ -156,27 +162,26 @@ func content(w *jsonx.Writer, i int, c gjson.Result) *hub.Error {
 	w.Key("images")
 	w.Arr()
 	j = 0
-	c.ForEach(func(_, p gjson.Result) bool {
-		if p.Get("type").Str == "image_url" {
+	for it := c.Iter(); it.Next(); j++ {
+		p := it.Value()
+		if p.Get("type").StrIs("image_url") {
 			u := p.Get("image_url")
 			if u.IsObject() {
 				u = u.Get("url")
 			}
-			_, data, ok := dataurl.Parse(u.Str)
+			_, data, ok := dataurl.Parse(u.Str())
 			if !ok {
 				err = hub.Invalid(mpath(i)+".content["+strconv.Itoa(j)+"].image_url.url", "Ollama takes only inline base64 images (data: URLs)")
-				return false
+				break
 			}
 			w.Str(data)
 		}
-		j++
-		return true
-	})
+	}
 	w.EndArr()
 	return err
 }
 
-func options(w *jsonx.Writer, root gjson.Result, t hub.Target) {
+func options(w *jsonx.Writer, root jsonx.Value, t hub.Target) {
 	open := false
 	field := func(k string) {
 		if !open {
@@ -190,9 +195,9 @@ func options(w *jsonx.Writer, root gjson.Result, t hub.Target) {
 		{"temperature", "temperature"}, {"top_p", "top_p"}, {"seed", "seed"},
 		{"presence_penalty", "presence_penalty"}, {"frequency_penalty", "frequency_penalty"},
 	} {
-		if v := root.Get(m[0]); v.Type == gjson.Number {
+		if v := root.Get(m[0]); v.IsNumber() {
 			field(m[1])
-			w.Raw(v.Raw)
+			w.Raw(v.Raw())
 		}
 	}
 	n := root.Get("max_completion_tokens").Int()
@@ -206,14 +211,14 @@ func options(w *jsonx.Writer, root gjson.Result, t hub.Target) {
 		field("num_predict")
 		w.Int(n)
 	}
-	if s := root.Get("stop"); s.Type == gjson.String {
+	if s := root.Get("stop"); s.IsString() {
 		field("stop")
 		w.Arr()
-		w.Raw(s.Raw)
+		w.Raw(s.Raw())
 		w.EndArr()
 	} else if s.IsArray() {
 		field("stop")
-		w.Raw(s.Raw)
+		w.Raw(s.Raw())
 	}
 	if open {
 		w.End()
@@ -233,6 +238,13 @@ func FinishFrom(s string, calls bool) hub.Finish {
 
 // UsageFrom reads prompt_eval_count and eval_count.
 func UsageFrom(root gjson.Result) hub.Usage {
+	d := jsonx.GetDoc()
+	defer jsonx.PutDoc(d)
+	d.Parse(root.Raw)
+	return usageFrom(d.Root())
+}
+
+func usageFrom(root jsonx.Value) hub.Usage {
 	p, c := root.Get("prompt_eval_count"), root.Get("eval_count")
 	if !p.Exists() && !c.Exists() {
 		return hub.Usage{}
@@ -240,8 +252,8 @@ func UsageFrom(root gjson.Result) hub.Usage {
 	return hub.Usage{Known: true, Prompt: p.Int(), Completion: c.Int(), Total: p.Int() + c.Int()}
 }
 
-func created(root gjson.Result) int64 {
-	t, err := time.Parse(time.RFC3339Nano, root.Get("created_at").Str)
+func created(root jsonx.Value) int64 {
+	t, err := time.Parse(time.RFC3339Nano, root.Get("created_at").Str())
 	if err != nil {
 		return 0
 	}
@@ -251,27 +263,30 @@ func created(root gjson.Result) int64 {
 // DecodeResponse reads a non-streamed /api/chat response into r. Ollama gives tool calls no
 // id: they get "call_<n>".
 func DecodeResponse(body string, r *hub.Response) *hub.Error {
-	if !gjson.Valid(body) {
+	d := jsonx.GetDoc()
+	defer jsonx.PutDoc(d)
+	if !d.Parse(body) {
 		return &hub.Error{Status: 502, Kind: hub.KindServer, Message: "upstream response is not valid JSON"}
 	}
-	root := gjson.Parse(body)
-	r.Model = strings.Clone(root.Get("model").Str)
+	root := d.Root()
+	r.Model = strings.Clone(root.Get("model").Str())
 	r.Created = created(root)
 	ch := r.Choice(0)
 	m := root.Get("message")
-	if t := m.Get("content"); t.Type == gjson.String && t.Raw != `""` {
-		ch.Text = append(ch.Text, t.Raw)
+	if t := m.Get("content"); t.IsString() && t.Raw() != `""` {
+		ch.Text = append(ch.Text, t.Raw())
 	}
-	m.Get("tool_calls").ForEach(func(_, tc gjson.Result) bool {
-		args := tc.Get("function.arguments").Raw
+	for it := m.Get("tool_calls").Iter(); it.Next(); {
+		tc := it.Value()
+		fn := tc.Get("function")
+		args := fn.Get("arguments").Raw()
 		if args == "" {
 			args = "{}"
 		}
-		ch.Tools = append(ch.Tools, hub.ToolCall{ID: callID(tc.Get("id").Str, len(ch.Tools)), Name: tc.Get("function.name").Str, Args: args})
-		return true
-	})
-	ch.Finish = FinishFrom(root.Get("done_reason").Str, len(ch.Tools) > 0)
-	r.Usage = UsageFrom(root)
+		ch.Tools = append(ch.Tools, hub.ToolCall{ID: callID(tc.Get("id").Str(), len(ch.Tools)), Name: fn.Get("name").Str(), Args: args})
+	}
+	ch.Finish = FinishFrom(root.Get("done_reason").Str(), len(ch.Tools) > 0)
+	r.Usage = usageFrom(root)
 	return nil
 }
 
@@ -286,38 +301,40 @@ func callID(id string, n int) string {
 type StreamDecoder struct {
 	started bool
 	calls   int
+	doc     jsonx.Doc
 }
 
 // Decode appends the hub events of one NDJSON line to out.
 func (d *StreamDecoder) Decode(ev sse.Event, out []hub.Event) []hub.Event {
-	if !gjson.Valid(ev.Data) {
+	if !d.doc.Parse(ev.Data) {
 		return out
 	}
-	root := gjson.Parse(ev.Data)
+	root := d.doc.Root()
 	if e := root.Get("error"); e.Exists() {
 		return append(out, hub.Event{Kind: hub.EvError, Err: DecodeError(500, ev.Data)})
 	}
 	if !d.started {
 		d.started = true
-		out = append(out, hub.Event{Kind: hub.EvStart, Model: strings.Clone(root.Get("model").Str), Created: created(root)})
+		out = append(out, hub.Event{Kind: hub.EvStart, Model: strings.Clone(root.Get("model").Str()), Created: created(root)})
 	}
 	m := root.Get("message")
-	if t := m.Get("content"); t.Type == gjson.String && t.Raw != `""` {
-		out = append(out, hub.Event{Kind: hub.EvText, Text: t.Raw})
+	if t := m.Get("content"); t.IsString() && t.Raw() != `""` {
+		out = append(out, hub.Event{Kind: hub.EvText, Text: t.Raw()})
 	}
-	m.Get("tool_calls").ForEach(func(_, tc gjson.Result) bool {
-		args := tc.Get("function.arguments").Raw
+	for it := m.Get("tool_calls").Iter(); it.Next(); {
+		tc := it.Value()
+		fn := tc.Get("function")
+		args := fn.Get("arguments").Raw()
 		if args == "" {
 			args = "{}"
 		}
-		out = append(out, hub.Event{Kind: hub.EvToolStart, Tool: d.calls, ToolID: callID(tc.Get("id").Str, d.calls),
-			ToolName: tc.Get("function.name").Str, Text: string(jsonx.AppendString(nil, args))})
+		out = append(out, hub.Event{Kind: hub.EvToolStart, Tool: d.calls, ToolID: callID(tc.Get("id").Str(), d.calls),
+			ToolName: fn.Get("name").Str(), Text: string(jsonx.AppendString(nil, args))})
 		d.calls++
-		return true
-	})
-	if root.Get("done").Type == gjson.True {
-		out = append(out, hub.Event{Kind: hub.EvFinish, Finish: FinishFrom(root.Get("done_reason").Str, d.calls > 0)})
-		if u := UsageFrom(root); u.Known {
+	}
+	if root.Get("done").IsTrue() {
+		out = append(out, hub.Event{Kind: hub.EvFinish, Finish: FinishFrom(root.Get("done_reason").Str(), d.calls > 0)})
+		if u := usageFrom(root); u.Known {
 			out = append(out, hub.Event{Kind: hub.EvUsage, Usage: u})
 		}
 		out = append(out, hub.Event{Kind: hub.EvDone})

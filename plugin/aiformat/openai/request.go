@@ -9,7 +9,7 @@ import (
 	"strconv"
 
 	"github.com/stepgate/stepgate/plugin/aiformat/hub"
-	"github.com/tidwall/gjson"
+	"github.com/stepgate/stepgate/plugin/aiformat/internal/jsonx"
 )
 
 var roles = [...]string{"system", "developer", "user", "assistant", "tool", "function"}
@@ -17,28 +17,34 @@ var roles = [...]string{"system", "developer", "user", "assistant", "tool", "fun
 // Inspect validates a hub (OpenAI Chat Completions) request body and returns its view. Every
 // error is a 400 naming the field.
 func Inspect(body string) (hub.View, *hub.Error) {
-	if !gjson.Valid(body) {
+	d := jsonx.GetDoc()
+	defer jsonx.PutDoc(d)
+	if !d.Parse(body) {
 		return hub.View{}, hub.Invalid("", "request body is not valid JSON")
 	}
-	return InspectValid(body)
+	return InspectDoc(d.Root())
 }
 
 // InspectValid is Inspect for a body already known to be well-formed JSON (a hub request the
-// codecs produced), skipping the syntax pass.
+// codecs produced).
 func InspectValid(body string) (hub.View, *hub.Error) {
+	d := jsonx.GetDoc()
+	defer jsonx.PutDoc(d)
+	d.Parse(body)
+	return InspectDoc(d.Root())
+}
+
+// InspectDoc is Inspect for a parsed body.
+func InspectDoc(root jsonx.Value) (hub.View, *hub.Error) {
 	var v hub.View
-	root := gjson.Parse(body)
 	if !root.IsObject() {
 		return v, hub.Invalid("", "request body must be a JSON object")
 	}
 	v.N = 1
-	var err *hub.Error
-	root.ForEach(func(k, val gjson.Result) bool {
-		err = inspectField(&v, k.Str, val)
-		return err == nil
-	})
-	if err != nil {
-		return v, err
+	for it := root.Iter(); it.Next(); {
+		if err := inspectField(&v, it.Key(), it.Value()); err != nil {
+			return v, err
+		}
 	}
 	if v.Model == "" {
 		return v, hub.Invalid("model", "required")
@@ -49,34 +55,34 @@ func InspectValid(body string) (hub.View, *hub.Error) {
 	return v, nil
 }
 
-func inspectField(v *hub.View, k string, val gjson.Result) *hub.Error {
+func inspectField(v *hub.View, k string, val jsonx.Value) *hub.Error {
 	switch k {
 	case "model":
-		if val.Type != gjson.String || val.Str == "" {
+		if !val.IsString() || val.Raw() == `""` {
 			return hub.Invalid("model", "must be a non-empty string")
 		}
-		v.Model = val.Str
+		v.Model = val.Str()
 	case "messages":
 		return inspectMessages(v, val)
 	case "stream":
-		if !isBool(val) {
+		if !val.IsBool() {
 			return hub.Invalid(k, "must be a boolean")
 		}
-		v.Stream = val.Bool()
+		v.Stream = val.IsTrue()
 	case "stream_options":
-		if val.Type == gjson.Null {
+		if val.IsNull() {
 			return nil
 		}
 		if !val.IsObject() {
 			return hub.Invalid(k, "must be an object")
 		}
 		iu := val.Get("include_usage")
-		if iu.Exists() && !isBool(iu) {
+		if iu.Exists() && !iu.IsBool() {
 			return hub.Invalid("stream_options.include_usage", "must be a boolean")
 		}
-		v.IncludeUsage = iu.Bool()
+		v.IncludeUsage = iu.IsTrue()
 	case "max_tokens", "max_completion_tokens":
-		if val.Type == gjson.Null {
+		if val.IsNull() {
 			return nil
 		}
 		if !isCount(val) {
@@ -86,7 +92,7 @@ func inspectField(v *hub.View, k string, val gjson.Result) *hub.Error {
 			v.MaxTokens = val.Int()
 		}
 	case "n":
-		if val.Type == gjson.Null {
+		if val.IsNull() {
 			return nil
 		}
 		if !isCount(val) || val.Int() < 1 || val.Int() > 128 {
@@ -94,225 +100,206 @@ func inspectField(v *hub.View, k string, val gjson.Result) *hub.Error {
 		}
 		v.N = val.Int()
 	case "seed":
-		if val.Type != gjson.Null && !isInt(val) {
+		if !val.IsNull() && !isInt(val) {
 			return hub.Invalid(k, "must be an integer")
 		}
 	case "temperature", "top_p", "presence_penalty", "frequency_penalty":
-		if val.Type != gjson.Null && val.Type != gjson.Number {
+		if !val.IsNull() && !val.IsNumber() {
 			return hub.Invalid(k, "must be a number")
 		}
 	case "stop":
 		return inspectStop(val)
 	case "user":
-		if val.Type != gjson.Null && val.Type != gjson.String {
+		if !val.IsNull() && !val.IsString() {
 			return hub.Invalid(k, "must be a string")
 		}
 	case "tools":
 		return inspectTools(v, val)
 	case "tool_choice":
-		if val.Type != gjson.Null && val.Type != gjson.String && !val.IsObject() {
+		if !val.IsNull() && !val.IsString() && !val.IsObject() {
 			return hub.Invalid(k, "must be a string or an object")
 		}
 	case "response_format":
-		if val.Type == gjson.Null {
+		if val.IsNull() {
 			return nil
 		}
-		if !val.IsObject() || val.Get("type").Type != gjson.String {
+		if !val.IsObject() || !val.Get("type").IsString() {
 			return hub.Invalid(k, "must be an object with a string type")
 		}
 	}
 	return nil
 }
 
-func inspectStop(val gjson.Result) *hub.Error {
+func inspectStop(val jsonx.Value) *hub.Error {
 	switch {
-	case val.Type == gjson.Null, val.Type == gjson.String:
+	case val.IsNull(), val.IsString():
 		return nil
 	case val.IsArray():
-		var err *hub.Error
 		i := 0
-		val.ForEach(func(_, s gjson.Result) bool {
-			if s.Type != gjson.String {
-				err = hub.Invalid("stop["+strconv.Itoa(i)+"]", "must be a string")
+		for it := val.Iter(); it.Next(); i++ {
+			if !it.Value().IsString() {
+				return hub.Invalid("stop["+strconv.Itoa(i)+"]", "must be a string")
 			}
-			i++
-			return err == nil
-		})
-		return err
+		}
+		return nil
 	}
 	return hub.Invalid("stop", "must be a string or an array of strings")
 }
 
-func inspectTools(v *hub.View, val gjson.Result) *hub.Error {
-	if val.Type == gjson.Null {
+func inspectTools(v *hub.View, val jsonx.Value) *hub.Error {
+	if val.IsNull() {
 		return nil
 	}
 	if !val.IsArray() {
 		return hub.Invalid("tools", "must be an array")
 	}
-	var err *hub.Error
 	i := 0
-	val.ForEach(func(_, t gjson.Result) bool {
+	for it := val.Iter(); it.Next(); i++ {
+		t := it.Value()
 		p := func() string { return "tools[" + strconv.Itoa(i) + "]" }
-		defer func() { i++ }()
 		if !t.IsObject() {
-			err = hub.Invalid(p(), "must be an object")
-			return false
+			return hub.Invalid(p(), "must be an object")
 		}
-		if ty := t.Get("type"); ty.Exists() && ty.Str != "function" {
-			return true // other tool kinds pass through to OpenAI untouched
+		if ty := t.Get("type"); ty.Exists() && !ty.StrIs("function") {
+			continue // other tool kinds pass through to OpenAI untouched
 		}
 		fn := t.Get("function")
-		if !fn.IsObject() || fn.Get("name").Type != gjson.String || fn.Get("name").Str == "" {
-			err = hub.Invalid(p()+".function.name", "required")
-			return false
+		name := fn.Get("name")
+		if !fn.IsObject() || !name.IsString() || name.Raw() == `""` {
+			return hub.Invalid(p()+".function.name", "required")
 		}
 		if ps := fn.Get("parameters"); ps.Exists() && !ps.IsObject() {
-			err = hub.Invalid(p()+".function.parameters", "must be an object")
-			return false
+			return hub.Invalid(p()+".function.parameters", "must be an object")
 		}
-		v.PromptChars += len(fn.Raw)
-		return true
-	})
-	return err
+		v.PromptChars += len(fn.Raw())
+	}
+	return nil
 }
 
-func inspectMessages(v *hub.View, val gjson.Result) *hub.Error {
+func inspectMessages(v *hub.View, val jsonx.Value) *hub.Error {
 	if !val.IsArray() {
 		return hub.Invalid("messages", "must be an array")
 	}
-	var err *hub.Error
 	i := 0
-	val.ForEach(func(_, m gjson.Result) bool {
-		err = inspectMessage(v, i, m)
-		i++
-		return err == nil
-	})
+	for it := val.Iter(); it.Next(); i++ {
+		if err := inspectMessage(v, i, it.Value()); err != nil {
+			return err
+		}
+	}
 	v.Messages = i
-	return err
+	return nil
 }
 
 // msgPath names message i; built only on the error path so valid requests do not allocate.
 func msgPath(i int) string { return "messages[" + itoa(i) + "]" }
 
-func inspectMessage(v *hub.View, mi int, m gjson.Result) *hub.Error {
+func inspectMessage(v *hub.View, mi int, m jsonx.Value) *hub.Error {
 	if !m.IsObject() {
 		return hub.Invalid(msgPath(mi), "must be an object")
 	}
-	// One pass over the members: content is most of the bytes, and every Get would scan it.
-	var role, content, toolCallID, toolCalls gjson.Result
-	m.ForEach(func(k, val gjson.Result) bool {
-		switch k.Str {
+	// One pass over the members; a repeated member counts by its last occurrence.
+	var role, content, toolCallID, toolCalls jsonx.Value
+	for it := m.Iter(); it.Next(); {
+		switch it.Key() {
 		case "role":
-			role = val
+			role = it.Value()
 		case "content":
-			content = val
+			content = it.Value()
 		case "tool_call_id":
-			toolCallID = val
+			toolCallID = it.Value()
 		case "tool_calls":
-			toolCalls = val
+			toolCalls = it.Value()
 		}
-		return true
-	})
-	if role.Type != gjson.String {
+	}
+	if !role.IsString() {
 		return hub.Invalid(msgPath(mi)+".role", "required")
 	}
+	r := role.Str()
 	known := false
-	for _, r := range roles {
-		if role.Str == r {
+	for _, k := range roles {
+		if r == k {
 			known = true
 		}
 	}
 	if !known {
-		return hub.Invalid(msgPath(mi)+".role", "unknown role "+strconv.Quote(role.Str))
+		return hub.Invalid(msgPath(mi)+".role", "unknown role "+strconv.Quote(r))
 	}
 	switch {
-	case content.Type == gjson.String:
-		v.PromptChars += len(content.Raw) - 2
+	case content.IsString():
+		v.PromptChars += len(content.Raw()) - 2
 	case content.IsArray():
 		if err := inspectParts(v, mi, content); err != nil {
 			return err
 		}
-	case !content.Exists(), content.Type == gjson.Null:
-		if role.Str != "assistant" {
+	case !content.Exists(), content.IsNull():
+		if r != "assistant" {
 			return hub.Invalid(msgPath(mi)+".content", "required")
 		}
 	default:
 		return hub.Invalid(msgPath(mi)+".content", "must be a string or an array of content parts")
 	}
-	if role.Str == "tool" && toolCallID.Type != gjson.String {
+	if r == "tool" && !toolCallID.IsString() {
 		return hub.Invalid(msgPath(mi)+".tool_call_id", "required")
 	}
-	if toolCalls.Exists() && toolCalls.Type != gjson.Null {
+	if toolCalls.Exists() && !toolCalls.IsNull() {
 		return inspectToolCalls(v, mi, toolCalls)
 	}
 	return nil
 }
 
-func inspectToolCalls(v *hub.View, mi int, tc gjson.Result) *hub.Error {
+func inspectToolCalls(v *hub.View, mi int, tc jsonx.Value) *hub.Error {
 	if !tc.IsArray() {
 		return hub.Invalid(msgPath(mi)+".tool_calls", "must be an array")
 	}
-	var err *hub.Error
 	j := 0
-	tc.ForEach(func(_, call gjson.Result) bool {
+	for it := tc.Iter(); it.Next(); j++ {
+		call := it.Value()
 		fn := call.Get("function")
-		if !call.IsObject() || fn.Get("name").Type != gjson.String {
-			err = hub.Invalid(msgPath(mi)+".tool_calls["+itoa(j)+"].function.name", "required")
-			return false
+		if !call.IsObject() || !fn.Get("name").IsString() {
+			return hub.Invalid(msgPath(mi)+".tool_calls["+itoa(j)+"].function.name", "required")
 		}
-		if a := fn.Get("arguments"); a.Exists() && a.Type != gjson.String {
-			err = hub.Invalid(msgPath(mi)+".tool_calls["+itoa(j)+"].function.arguments", "must be a string")
-			return false
+		if a := fn.Get("arguments"); a.Exists() && !a.IsString() {
+			return hub.Invalid(msgPath(mi)+".tool_calls["+itoa(j)+"].function.arguments", "must be a string")
 		}
-		j++
-		v.PromptChars += len(fn.Raw)
-		return true
-	})
-	return err
+		v.PromptChars += len(fn.Raw())
+	}
+	return nil
 }
 
-func inspectParts(v *hub.View, mi int, c gjson.Result) *hub.Error {
-	var err *hub.Error
+func inspectParts(v *hub.View, mi int, c jsonx.Value) *hub.Error {
 	i := 0
-	c.ForEach(func(_, part gjson.Result) bool {
+	for it := c.Iter(); it.Next(); i++ {
+		part := it.Value()
 		q := func() string { return msgPath(mi) + ".content[" + itoa(i) + "]" }
-		defer func() { i++ }()
 		ty := part.Get("type")
-		if !part.IsObject() || ty.Type != gjson.String {
-			err = hub.Invalid(q()+".type", "required")
-			return false
+		if !part.IsObject() || !ty.IsString() {
+			return hub.Invalid(q()+".type", "required")
 		}
-		switch ty.Str {
+		switch ty.Str() {
 		case "text":
 			t := part.Get("text")
-			if t.Type != gjson.String {
-				err = hub.Invalid(q()+".text", "must be a string")
-				return false
+			if !t.IsString() {
+				return hub.Invalid(q()+".text", "must be a string")
 			}
-			v.PromptChars += len(t.Raw) - 2
+			v.PromptChars += len(t.Raw()) - 2
 		case "image_url":
 			u := part.Get("image_url")
 			if u.IsObject() {
 				u = u.Get("url")
 			}
-			if u.Type != gjson.String {
-				err = hub.Invalid(q()+".image_url.url", "must be a string")
-				return false
+			if !u.IsString() {
+				return hub.Invalid(q()+".image_url.url", "must be a string")
 			}
 			v.Images++
 		}
-		return true
-	})
-	return err
+	}
+	return nil
 }
 
-func isBool(r gjson.Result) bool { return r.Type == gjson.True || r.Type == gjson.False }
-
-func isInt(r gjson.Result) bool {
-	return r.Type == gjson.Number && float64(int64(r.Num)) == r.Num
+func isInt(r jsonx.Value) bool {
+	return r.IsNumber() && float64(int64(r.Num())) == r.Num()
 }
 
-func isCount(r gjson.Result) bool { return isInt(r) && r.Num >= 0 }
+func isCount(r jsonx.Value) bool { return isInt(r) && r.Num() >= 0 }
 
 func itoa(i int) string { return strconv.Itoa(i) }

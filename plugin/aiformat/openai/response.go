@@ -10,35 +10,37 @@ import (
 
 // DecodeResponse reads a chat.completion body into r.
 func DecodeResponse(body string, r *hub.Response) *hub.Error {
-	if !gjson.Valid(body) {
+	d := jsonx.GetDoc()
+	defer jsonx.PutDoc(d)
+	if !d.Parse(body) {
 		return &hub.Error{Status: 502, Kind: hub.KindServer, Message: "upstream response is not valid JSON"}
 	}
-	root := gjson.Parse(body)
-	r.ID = strings.Clone(root.Get("id").Str)
-	r.Model = strings.Clone(root.Get("model").Str)
+	root := d.Root()
+	r.ID = strings.Clone(root.Get("id").Str())
+	r.Model = strings.Clone(root.Get("model").Str())
 	r.Created = root.Get("created").Int()
-	root.Get("choices").ForEach(func(_, c gjson.Result) bool {
+	for it := root.Get("choices").Iter(); it.Next(); {
+		c := it.Value()
 		ch := r.Choice(int(c.Get("index").Int()))
 		m := c.Get("message")
-		if t := m.Get("content"); t.Type == gjson.String {
-			ch.Text = append(ch.Text, t.Raw)
-		} else if t := m.Get("refusal"); t.Type == gjson.String {
-			ch.Text = append(ch.Text, t.Raw)
+		if t := m.Get("content"); t.IsString() {
+			ch.Text = append(ch.Text, t.Raw())
+		} else if t := m.Get("refusal"); t.IsString() {
+			ch.Text = append(ch.Text, t.Raw())
 		}
-		m.Get("tool_calls").ForEach(func(_, tc gjson.Result) bool {
+		for tcs := m.Get("tool_calls").Iter(); tcs.Next(); {
+			tc := tcs.Value()
 			fn := tc.Get("function")
 			args := fn.Get("arguments")
-			call := hub.ToolCall{ID: tc.Get("id").Str, Name: fn.Get("name").Str, Args: args.Raw, ArgsLit: args.Type == gjson.String}
+			call := hub.ToolCall{ID: tc.Get("id").Str(), Name: fn.Get("name").Str(), Args: args.Raw(), ArgsLit: args.IsString()}
 			if !args.Exists() {
 				call.Args, call.ArgsLit = `"{}"`, true
 			}
 			ch.Tools = append(ch.Tools, call)
-			return true
-		})
-		ch.Finish = FinishFrom(c.Get("finish_reason").Str)
-		return true
-	})
-	r.Usage = UsageFrom(root.Get("usage"))
+		}
+		ch.Finish = FinishFrom(c.Get("finish_reason").Str())
+	}
+	r.Usage = usageFrom(root.Get("usage"))
 	return nil
 }
 
@@ -59,6 +61,13 @@ func FinishFrom(s string) hub.Finish {
 
 // UsageFrom reads an OpenAI usage object.
 func UsageFrom(u gjson.Result) hub.Usage {
+	d := jsonx.GetDoc()
+	defer jsonx.PutDoc(d)
+	d.Parse(u.Raw)
+	return usageFrom(d.Root())
+}
+
+func usageFrom(u jsonx.Value) hub.Usage {
 	if !u.IsObject() {
 		return hub.Usage{}
 	}
@@ -67,8 +76,8 @@ func UsageFrom(u gjson.Result) hub.Usage {
 		Prompt:     u.Get("prompt_tokens").Int(),
 		Completion: u.Get("completion_tokens").Int(),
 		Total:      u.Get("total_tokens").Int(),
-		CacheRead:  u.Get("prompt_tokens_details.cached_tokens").Int(),
-		Reasoning:  u.Get("completion_tokens_details.reasoning_tokens").Int(),
+		CacheRead:  u.Path("prompt_tokens_details", "cached_tokens").Int(),
+		Reasoning:  u.Path("completion_tokens_details", "reasoning_tokens").Int(),
 	}
 }
 

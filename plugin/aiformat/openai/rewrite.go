@@ -3,7 +3,6 @@ package openai
 import (
 	"github.com/stepgate/stepgate/plugin/aiformat/hub"
 	"github.com/stepgate/stepgate/plugin/aiformat/internal/jsonx"
-	"github.com/tidwall/gjson"
 )
 
 // Policy is how one OpenAI-compatible server departs from OpenAI's request schema. Servers
@@ -46,24 +45,32 @@ var Presets = map[string]Policy{
 // dropped or renamed by the policy, and for streams stream_options.include_usage is set so the
 // filter can count tokens. Unknown fields pass through untouched.
 func Rewrite(dst []byte, body string, t hub.Target, p *Policy) []byte {
+	d := jsonx.GetDoc()
+	defer jsonx.PutDoc(d)
+	d.Parse(body)
+	return RewriteDoc(dst, d.Root(), t, p)
+}
+
+// RewriteDoc is Rewrite for a parsed hub body.
+func RewriteDoc(dst []byte, root jsonx.Value, t hub.Target, p *Policy) []byte {
 	w := jsonx.Writer{Buf: dst}
 	w.Obj()
 	sawMax := false
-	gjson.Parse(body).ForEach(func(k, v gjson.Result) bool {
-		key := k.Str
+	for it := root.Iter(); it.Next(); {
+		key, v := it.Key(), it.Value()
 		switch key {
 		case "model":
 			if t.Model != "" {
 				w.StrField("model", t.Model)
-				return true
+				continue
 			}
 		case "stream_options":
 			if !t.Stream || !p.NoStreamUsage {
-				return true // only valid with stream; replaced below when we ask for usage
+				continue // only valid with stream; replaced below when we ask for usage
 			}
 		case "max_tokens", "max_completion_tokens":
 			if sawMax && p.MaxTokensField != "" {
-				return true // both present: keep the first, renamed
+				continue // both present: keep the first, renamed
 			}
 			sawMax = true
 			n := v.Int()
@@ -75,10 +82,10 @@ func Rewrite(dst []byte, body string, t hub.Target, p *Policy) []byte {
 			}
 			w.KeyEsc(key)
 			w.Int(n)
-			return true
+			continue
 		}
 		if dropped(p, key) {
-			return true
+			continue
 		}
 		for _, r := range p.Rename {
 			if r[0] == key {
@@ -86,9 +93,8 @@ func Rewrite(dst []byte, body string, t hub.Target, p *Policy) []byte {
 			}
 		}
 		w.KeyEsc(key)
-		w.Raw(v.Raw)
-		return true
-	})
+		w.Raw(v.Raw())
+	}
 	if t.MaxTokens > 0 && !sawMax {
 		f := p.MaxTokensField
 		if f == "" {

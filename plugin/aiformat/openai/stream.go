@@ -6,12 +6,12 @@ import (
 	"github.com/stepgate/stepgate/plugin/aiformat/hub"
 	"github.com/stepgate/stepgate/plugin/aiformat/internal/jsonx"
 	"github.com/stepgate/stepgate/plugin/aiformat/sse"
-	"github.com/tidwall/gjson"
 )
 
 // StreamDecoder turns chat.completion.chunk events into hub events.
 type StreamDecoder struct {
 	started bool
+	doc     jsonx.Doc
 }
 
 // Decode appends the hub events of one SSE event to out.
@@ -20,10 +20,10 @@ func (d *StreamDecoder) Decode(ev sse.Event, out []hub.Event) []hub.Event {
 	if data == "[DONE]" {
 		return append(out, hub.Event{Kind: hub.EvDone})
 	}
-	if !gjson.Valid(data) {
+	if !d.doc.Parse(data) {
 		return out // not JSON: a stray line from a proxy; nothing to translate
 	}
-	root := gjson.Parse(data)
+	root := d.doc.Root()
 	if e := root.Get("error"); e.Exists() {
 		he := DecodeError(500, data)
 		return append(out, hub.Event{Kind: hub.EvError, Err: he})
@@ -31,41 +31,41 @@ func (d *StreamDecoder) Decode(ev sse.Event, out []hub.Event) []hub.Event {
 	if !d.started {
 		d.started = true
 		out = append(out, hub.Event{Kind: hub.EvStart,
-			ID: strings.Clone(root.Get("id").Str), Model: strings.Clone(root.Get("model").Str), Created: root.Get("created").Int()})
+			ID: strings.Clone(root.Get("id").Str()), Model: strings.Clone(root.Get("model").Str()), Created: root.Get("created").Int()})
 	}
-	root.Get("choices").ForEach(func(_, c gjson.Result) bool {
-		out = decodeChoice(c, out)
-		return true
-	})
+	for it := root.Get("choices").Iter(); it.Next(); {
+		out = decodeChoice(it.Value(), out)
+	}
 	if u := root.Get("usage"); u.IsObject() {
-		out = append(out, hub.Event{Kind: hub.EvUsage, Usage: UsageFrom(u)})
+		out = append(out, hub.Event{Kind: hub.EvUsage, Usage: usageFrom(u)})
 	}
 	return out
 }
 
-func decodeChoice(c gjson.Result, out []hub.Event) []hub.Event {
+func decodeChoice(c jsonx.Value, out []hub.Event) []hub.Event {
 	idx := int(c.Get("index").Int())
 	delta := c.Get("delta")
-	if t := delta.Get("content"); t.Type == gjson.String && t.Raw != `""` {
-		out = append(out, hub.Event{Kind: hub.EvText, Choice: idx, Text: t.Raw})
+	if t := delta.Get("content"); t.IsString() && t.Raw() != `""` {
+		out = append(out, hub.Event{Kind: hub.EvText, Choice: idx, Text: t.Raw()})
 	}
-	delta.Get("tool_calls").ForEach(func(_, tc gjson.Result) bool {
+	for it := delta.Get("tool_calls").Iter(); it.Next(); {
+		tc := it.Value()
 		ti := int(tc.Get("index").Int())
-		args := tc.Get("function.arguments")
+		fn := tc.Get("function")
+		args := fn.Get("arguments")
 		text := ""
-		if args.Type == gjson.String && args.Raw != `""` {
-			text = args.Raw
+		if args.IsString() && args.Raw() != `""` {
+			text = args.Raw()
 		}
-		id, name := tc.Get("id").Str, tc.Get("function.name").Str
+		id, name := tc.Get("id").Str(), fn.Get("name").Str()
 		if id != "" || name != "" {
 			out = append(out, hub.Event{Kind: hub.EvToolStart, Choice: idx, Tool: ti, ToolID: id, ToolName: name, Text: text})
 		} else if text != "" {
 			out = append(out, hub.Event{Kind: hub.EvToolArgs, Choice: idx, Tool: ti, Text: text})
 		}
-		return true
-	})
-	if f := c.Get("finish_reason"); f.Type == gjson.String {
-		out = append(out, hub.Event{Kind: hub.EvFinish, Choice: idx, Finish: FinishFrom(f.Str)})
+	}
+	if f := c.Get("finish_reason"); f.IsString() {
+		out = append(out, hub.Event{Kind: hub.EvFinish, Choice: idx, Finish: FinishFrom(f.Str())})
 	}
 	return out
 }

@@ -1,0 +1,176 @@
+package jsonx
+
+import (
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/tidwall/gjson"
+)
+
+var docCases = []string{
+	``, ` `, `{}`, `[]`, ` {} `, `{`, `}`, `[`, `]`, `{]`, `[}`, `[1,]`, `[,1]`, `{"a":1,}`, `{,"a":1}`, `{"a"}`, `{"a":}`,
+	`{"a" : 1 , "b" :[ true ,false, null ] }`, "\t\n\r[1]\r\n", `[1] x`, `[1][2]`, `{"a":1}}`, `[[[[]]]]`, `[[[[]]]`,
+	`0`, `-0`, `01`, `-01`, `1.`, `1.0`, `.5`, `1e`, `1e+`, `1e+5`, `1E-5`, `-`, `-a`, `1.5e3`, `123456789012345678901234567890`,
+	`true`, `tru`, `truex`, `false`, `fals`, `null`, `nul`, `nan`, `NaN`, `Infinity`, `+1`,
+	`""`, `"a"`, `"\"`, `"\\"`, `"\/"`, `"\b\f\n\r\t"`, `"\x"`, `"\u12"`, `"\u12G4"`, `"\u00e9"`, `"\ud83d\ude00"`, "\"a\tb\"",
+	"\"\x00\"", "\"\x1f\"", "\"\x7f\"", "\"\xff\xfe\"", `"é"`, `"abcdefghijklmnopqrstuvwxyz\"0123456789"`, `"abcdefghijklmnop`,
+	`{"a":{"b":{"c":[1,2,{"d":"e"}]}},"f":[],"g":{}}`, `{"a\"b":1,"a\u0062":2}`, `[1 2]`, `{"a":1 "b":2}`, `{"a"::1}`,
+}
+
+func TestDocValidLikeGjson(t *testing.T) {
+	var d Doc
+	for _, c := range docCases {
+		if got, want := d.Parse(c), gjson.Valid(c); got != want {
+			t.Errorf("Parse(%q) = %v, gjson.Valid %v", c, got, want)
+		}
+	}
+}
+
+// sameAsGjson walks v and g together, checking every accessor against gjson.
+func sameAsGjson(t *testing.T, path string, v Value, g gjson.Result) {
+	t.Helper()
+	if v.Exists() != g.Exists() {
+		t.Fatalf("%s: exists %v, gjson %v", path, v.Exists(), g.Exists())
+	}
+	if !v.Exists() {
+		return
+	}
+	if v.Raw() != g.Raw {
+		t.Fatalf("%s: raw %q, gjson %q", path, v.Raw(), g.Raw)
+	}
+	if v.Str() != g.Str || !v.StrIs(g.Str) && g.Type == gjson.String {
+		t.Fatalf("%s: str %q, gjson %q", path, v.Str(), g.Str)
+	}
+	if v.Int() != g.Int() {
+		t.Fatalf("%s: int %d, gjson %d", path, v.Int(), g.Int())
+	}
+	if v.Num() != g.Num && !(math.IsNaN(v.Num()) && math.IsNaN(g.Num)) {
+		t.Fatalf("%s: num %v, gjson %v", path, v.Num(), g.Num)
+	}
+	if v.String() != g.String() {
+		t.Fatalf("%s: string %q, gjson %q", path, v.String(), g.String())
+	}
+	if v.IsObject() != g.IsObject() || v.IsArray() != g.IsArray() || v.IsTrue() != (g.Type == gjson.True) ||
+		v.IsNull() != (g.Type == gjson.Null) || v.IsString() != (g.Type == gjson.String) || v.IsNumber() != (g.Type == gjson.Number) {
+		t.Fatalf("%s: kind %d, gjson %v", path, v.Kind(), g.Type)
+	}
+	if v.NonEmpty() != (g.IsArray() && g.Get("0").Exists()) {
+		t.Fatalf("%s: NonEmpty %v", path, v.NonEmpty())
+	}
+	var keys []string
+	var vals []gjson.Result
+	g.ForEach(func(k, val gjson.Result) bool {
+		keys = append(keys, k.Str)
+		vals = append(vals, val)
+		return true
+	})
+	n := 0
+	for it := v.Iter(); it.Next(); n++ {
+		if n >= len(vals) {
+			t.Fatalf("%s: more members than gjson", path)
+		}
+		if it.Key() != keys[n] || (g.IsObject() && !it.KeyIs(keys[n])) {
+			t.Fatalf("%s: key %q, gjson %q", path, it.Key(), keys[n])
+		}
+		if g.IsObject() || g.IsArray() {
+			sameAsGjson(t, path+"/"+keys[n], it.Value(), vals[n])
+		} else if it.Value().Raw() != v.Raw() {
+			t.Fatalf("%s: a scalar must iterate as itself", path)
+		}
+		if g.IsObject() && !strings.ContainsAny(keys[n], `.*?#@|\!:{}[]()"'=<>%~, `) && keys[n] != "" {
+			if got, want := v.Get(keys[n]), g.Get(keys[n]); got.Raw() != want.Raw {
+				t.Fatalf("%s: Get(%q) %q, gjson %q", path, keys[n], got.Raw(), want.Raw)
+			}
+		}
+		if g.IsArray() {
+			if got := v.Index(n); got.Raw() != vals[n].Raw {
+				t.Fatalf("%s: Index(%d) %q", path, n, got.Raw())
+			}
+		}
+	}
+	if n != len(vals) || v.Len() != n {
+		t.Fatalf("%s: %d members, gjson %d", path, n, len(vals))
+	}
+	if g.IsArray() && (v.Index(n).Exists() || v.Index(-1).Exists()) {
+		t.Fatalf("%s: index out of range exists", path)
+	}
+	if v.Get("nope-not-a-key").Exists() {
+		t.Fatalf("%s: Get of a missing key exists", path)
+	}
+}
+
+func TestDocAccessors(t *testing.T) {
+	var d Doc
+	for _, c := range docCases {
+		if d.Parse(c) {
+			sameAsGjson(t, c, d.Root(), gjson.Parse(c))
+		}
+	}
+	if !d.Parse(`{"a":{"b":[10,{"c":"x"}]},"a":2,"k\u0065y":3}`) {
+		t.Fatal("invalid")
+	}
+	r := d.Root()
+	if got := r.Path("a", "b", "1", "c").Str(); got != "x" {
+		t.Errorf("Path = %q", got)
+	}
+	if r.Get("a").IsNumber() {
+		t.Error("Get must return the first of duplicate keys, as gjson does")
+	}
+	if r.Get("key").Int() != 3 {
+		t.Error("escaped key not matched")
+	}
+	if (Value{}).Exists() || (Value{}).Get("a").Exists() || (Value{}).Len() != 0 {
+		t.Error("Missing value misbehaves")
+	}
+	if d.Parse("[") || d.Root().Exists() {
+		t.Error("a failed parse must leave no root")
+	}
+}
+
+func TestDocDeepNesting(t *testing.T) {
+	var d Doc
+	deep := strings.Repeat("[", 100000) + strings.Repeat("]", 100000)
+	if !d.Parse(deep) {
+		t.Fatal("deep array rejected")
+	}
+	if d.Parse(deep[:len(deep)-1]) {
+		t.Fatal("unbalanced deep array accepted")
+	}
+}
+
+func TestPlain(t *testing.T) {
+	for _, s := range []string{"", "abc", "abcdefgh\"", "abcdefghijklmno\\", "abcdefghijklmnop\x01", "\xff\xfe\x80\xa2\xdc\"", "é\"", "0123456701234567012345670123456\""} {
+		want := strings.IndexFunc(s, func(r rune) bool { return r == '"' || r == '\\' || r < 0x20 })
+		// IndexFunc decodes runes; find bytes instead.
+		want = -1
+		for i := 0; i < len(s); i++ {
+			if s[i] == '"' || s[i] == '\\' || s[i] < 0x20 {
+				want = i
+				break
+			}
+		}
+		if want < 0 {
+			want = len(s)
+		}
+		if got := plain([]byte(s), 0); got != want {
+			t.Errorf("plain(%q) = %d, want %d", s, got, want)
+		}
+	}
+}
+
+func FuzzDoc(f *testing.F) {
+	for _, c := range docCases {
+		f.Add(c)
+	}
+	var d Doc
+	f.Fuzz(func(t *testing.T, s string) {
+		ok := d.Parse(s)
+		if ok != gjson.Valid(s) {
+			t.Fatalf("Parse(%q) = %v, gjson.Valid disagrees", s, ok)
+		}
+		if ok {
+			sameAsGjson(t, "$", d.Root(), gjson.Parse(s))
+		}
+	})
+}
