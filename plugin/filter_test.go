@@ -31,7 +31,18 @@ type wasmBuild struct {
 
 // filterWasm builds the filter once per test binary (the Go build cache makes it quick when
 // nothing changed) so that `go test ./plugin/` never runs a stale module.
-func filterWasm(t testing.TB) []byte { return buildWasm(t, "./plugin", "stepgate.wasm") }
+// STEPGATE_TEST_WASM names a prebuilt module to test instead (for example an unstripped build
+// for profiling).
+func filterWasm(t testing.TB) []byte {
+	if path := os.Getenv("STEPGATE_TEST_WASM"); path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	return buildWasm(t, "./plugin", "stepgate.wasm")
+}
 
 // buildWasm builds an SDK plugin package (relative to the repository root) into build/.
 func buildWasm(t testing.TB, pkg, name string) []byte {

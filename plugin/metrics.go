@@ -14,17 +14,61 @@ import (
 // turn back into Prometheus labels; docs/METRICS.md is the contract. A metric is defined the first
 // time its full name is seen in this VM and its id cached.
 type metrics struct {
-	ids map[string]uint32
-	buf []byte
+	ids  map[string]uint32
+	last [len(metricDefs)]lastUse
+	buf  []byte
+}
+
+// lastUse remembers a metric's most recent label values and id: steady traffic repeats them, and
+// comparing a few short strings is much cheaper inside the VM than building and hashing the name.
+type lastUse struct {
+	values [maxTags]string
+	id     uint32
+	ok     bool
+}
+
+const maxTags = 6
+
+type metricKind uint8
+
+const (
+	counter metricKind = iota
+	gauge
+	histogram
+)
+
+type metricID int
+
+const (
+	requestsTotal metricID = iota
+	requestDuration
+	upstreamErrors
+	tokensTotal
+	throttleDecisions
+	shapedRequests
+	shapeDelay
+	firstByte
+	estimateError
+)
+
+// metricDefs are the metrics of docs/METRICS.md with their tags in order.
+var metricDefs = [...]struct {
+	name string
+	kind metricKind
+	tags []string
+}{
+	requestsTotal:     {"stepgate_requests_total", counter, []string{"tenant", "route", "model", "provider", "step", "status"}},
+	requestDuration:   {"stepgate_request_duration_ms", histogram, []string{"provider", "model", "status"}},
+	upstreamErrors:    {"stepgate_upstream_errors_total", counter, []string{"provider", "status"}},
+	tokensTotal:       {"stepgate_tokens_total", counter, []string{"tenant", "model", "provider", "direction"}},
+	throttleDecisions: {"stepgate_throttle_decisions_total", counter, []string{"rule", "step", "mode"}},
+	shapedRequests:    {"stepgate_shaped_requests", gauge, []string{"rule"}},
+	shapeDelay:        {"stepgate_shape_delay_ms", histogram, []string{"rule", "step"}},
+	firstByte:         {"stepgate_upstream_first_byte_ms", histogram, []string{"provider", "model"}},
+	estimateError:     {"stepgate_token_estimate_error_tokens", histogram, []string{"model", "provider"}},
 }
 
 func (m *metrics) init() { m.ids = make(map[string]uint32) }
-
-const (
-	counter   = 0
-	gauge     = 1
-	histogram = 2
-)
 
 // call records a finished call; fromUpstream says whether its status is the provider's answer
 // (not one of the filter's local replies).
@@ -33,23 +77,33 @@ func (m *metrics) call(r *calllog.Record, fromUpstream bool) {
 	if r.Provider == "" { // the model did not resolve: never a label from raw client input
 		model = "unknown"
 	}
-	status := strconv.Itoa(r.Status)
-	m.add(counter, 1, "stepgate_requests_total", "tenant", orNone(r.Tenant, "anonymous"), "route", orNone(r.Route, "none"),
-		"model", model, "provider", orNone(r.Provider, "none"), "step", orNone(r.Step, "none"), "status", status)
+	status := statusText(r.Status)
+	tenant := orNone(r.Tenant, "anonymous")
+	m.add(requestsTotal, 1, tenant, orNone(r.Route, "none"), model, orNone(r.Provider, "none"), orNone(r.Step, "none"), status)
 	if r.Provider == "" {
 		return
 	}
-	m.add(histogram, r.LatencyMs, "stepgate_request_duration_ms", "provider", r.Provider, "model", model, "status", status)
+	m.add(requestDuration, r.LatencyMs, r.Provider, model, status)
 	if fromUpstream && (r.Status == 429 || r.Status >= 500) {
-		m.add(counter, 1, "stepgate_upstream_errors_total", "provider", r.Provider, "status", status)
+		m.add(upstreamErrors, 1, r.Provider, status)
 	}
-	tenant := orNone(r.Tenant, "anonymous")
 	if r.TokensIn > 0 {
-		m.add(counter, r.TokensIn, "stepgate_tokens_total", "tenant", tenant, "model", model, "provider", r.Provider, "direction", "prompt")
+		m.add(tokensTotal, r.TokensIn, tenant, model, r.Provider, "prompt")
 	}
 	if r.TokensOut > 0 {
-		m.add(counter, r.TokensOut, "stepgate_tokens_total", "tenant", tenant, "model", model, "provider", r.Provider, "direction", "completion")
+		m.add(tokensTotal, r.TokensOut, tenant, model, r.Provider, "completion")
 	}
+}
+
+// statusText avoids an allocation for the statuses that make up nearly all traffic.
+func statusText(code int) string {
+	switch code {
+	case 200:
+		return "200"
+	case 429:
+		return "429"
+	}
+	return strconv.Itoa(code)
 }
 
 // decisions counts each rule's part of a throttle decision.
@@ -61,65 +115,80 @@ func (m *metrics) decisions(d *throttle.Decision) {
 		if o.Shadow {
 			mode = "shadow"
 		}
-		m.add(counter, 1, "stepgate_throttle_decisions_total", "rule", o.Rule(), "step", o.Action.String(), "mode", mode)
+		m.add(throttleDecisions, 1, o.Rule(), o.Action.String(), mode)
 	}
 }
 
 // shaped moves the gauge of requests a rule holds right now.
-func (m *metrics) shaped(rule string, delta int64) {
-	m.add(gauge, delta, "stepgate_shaped_requests", "rule", rule)
-}
+func (m *metrics) shaped(rule string, delta int64) { m.add(shapedRequests, delta, rule) }
 
 // shapeDelay records how long shaping held a request.
-func (m *metrics) shapeDelay(rule, step string, ms int64) {
-	m.add(histogram, ms, "stepgate_shape_delay_ms", "rule", rule, "step", step)
-}
+func (m *metrics) shapeDelay(rule, step string, ms int64) { m.add(shapeDelay, ms, rule, step) }
 
 // firstByte records the time from sending a request upstream to its response headers.
-func (m *metrics) firstByte(provider, model string, ms int64) {
-	m.add(histogram, ms, "stepgate_upstream_first_byte_ms", "provider", provider, "model", model)
-}
+func (m *metrics) firstByte(provider, model string, ms int64) { m.add(firstByte, ms, provider, model) }
 
 // estimateError records how far the up-front token reservation was from the reported usage.
 func (m *metrics) estimateError(model, provider string, tokens int64) {
-	m.add(histogram, tokens, "stepgate_token_estimate_error_tokens", "model", model, "provider", provider)
+	m.add(estimateError, tokens, model, provider)
 }
 
-// add builds the metric's full name and increments (counter), moves (gauge) or records
-// (histogram) it.
-func (m *metrics) add(kind int, value int64, name string, tags ...string) {
-	b := append(m.buf[:0], name...)
-	for i := 0; i+1 < len(tags); i += 2 {
-		b = append(b, '.')
-		b = append(b, tags[i]...)
-		b = append(b, '.')
-		b = appendTagValue(b, tags[i+1])
-	}
-	m.buf = b
+// add increments (counter), moves (gauge) or records (histogram) metric id with the given label
+// values, in the order of its tags.
+func (m *metrics) add(id metricID, value int64, values ...string) {
 	// The SDK panics when the host refuses a metric call; a panic would kill the VM and every
 	// stream on it, while a lost sample is harmless.
 	defer func() { _ = recover() }()
-	id, ok := m.ids[string(b)]
-	if !ok {
-		full := string(b)
-		switch kind {
-		case histogram:
-			id = uint32(proxywasm.DefineHistogramMetric(full))
-		case gauge:
-			id = uint32(proxywasm.DefineGaugeMetric(full))
-		default:
-			id = uint32(proxywasm.DefineCounterMetric(full))
-		}
-		m.ids[full] = id
+	def := &metricDefs[id]
+	last := &m.last[id]
+	if !last.ok || !sameValues(last.values[:len(values)], values) {
+		copy(last.values[:], values)
+		last.id, last.ok = m.define(def.name, def.kind, def.tags, values), true
 	}
 	switch {
-	case kind == histogram:
-		proxywasm.MetricHistogram(id).Record(uint64(max(value, 0)))
-	case kind == gauge:
-		proxywasm.MetricGauge(id).Add(value)
+	case def.kind == histogram:
+		proxywasm.MetricHistogram(last.id).Record(uint64(max(value, 0)))
+	case def.kind == gauge:
+		proxywasm.MetricGauge(last.id).Add(value)
 	case value > 0: // counters only go up
-		proxywasm.MetricCounter(id).Increment(uint64(value))
+		proxywasm.MetricCounter(last.id).Increment(uint64(value))
 	}
+}
+
+func sameValues(a, b []string) bool {
+	for i := range b {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// define returns the id of the metric with this full name, defining it the first time.
+func (m *metrics) define(name string, kind metricKind, tags, values []string) uint32 {
+	b := append(m.buf[:0], name...)
+	for i, tag := range tags {
+		b = append(b, '.')
+		b = append(b, tag...)
+		b = append(b, '.')
+		b = appendTagValue(b, values[i])
+	}
+	m.buf = b
+	if id, ok := m.ids[string(b)]; ok {
+		return id
+	}
+	full := string(b)
+	var id uint32
+	switch kind {
+	case histogram:
+		id = uint32(proxywasm.DefineHistogramMetric(full))
+	case gauge:
+		id = uint32(proxywasm.DefineGaugeMetric(full))
+	default:
+		id = uint32(proxywasm.DefineCounterMetric(full))
+	}
+	m.ids[full] = id
+	return id
 }
 
 // appendTagValue writes a label value the way docs/METRICS.md sanitizes it: bytes outside

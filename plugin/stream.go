@@ -27,7 +27,6 @@ type httpContext struct {
 	id   uint32
 
 	start   time.Time
-	headers [][2]string // the request headers as received
 	rec     calllog.Record
 	waiting bool // buffering the request body before deciding
 
@@ -49,13 +48,10 @@ type httpContext struct {
 func (h *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) types.Action {
 	h.start = time.Now()
 	h.rec.StartUnixMs = h.start.UnixMilli()
-	// One host call for all headers: cheaper than one per header, and it shows every header
-	// a client may have set in our own namespace.
-	h.headers, _ = proxywasm.GetHttpRequestHeaders()
 	h.rec.Method = h.header(":method")
 	h.rec.Path = h.header(":path")
 	h.rec.RequestID = h.header("x-request-id")
-	h.stripInternalHeaders()
+	stripInternalHeaders()
 
 	if ai := h.root.cfg.AI; ai != nil {
 		h.dialect, h.endpoint = aiformat.Match(h.rec.Method, h.rec.Path)
@@ -81,25 +77,22 @@ func (h *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) typ
 	return h.decide(nil)
 }
 
-// header returns the first value of a request header as received (lower-case name).
+// header returns the first value of a request header (lower-case name), "" when absent. Only
+// valid while the request headers are (Envoy forgets them once they have gone upstream).
 func (h *httpContext) header(name string) string {
-	for _, kv := range h.headers {
-		if kv[0] == name {
-			return kv[1]
-		}
-	}
-	return ""
+	v, _ := proxywasm.GetHttpRequestHeader(name)
+	return v
 }
 
-// internalPrefix marks the headers the filter sets for Envoy's routing and the fleet rate
-// limiter (x-stepgate-cluster, -model, -token-estimate, -step). A client must not choose them.
-const internalPrefix = "x-stepgate-"
+// internalHeaders are the headers the filter sets for Envoy's routing (envoy/envoy.yaml's
+// cluster_header) and the fleet rate limiter's descriptors. A client must not choose them.
+// Removing by name costs no allocation in the VM, unlike reading every header to look.
+var internalHeaders = [...]string{"x-stepgate-cluster", "x-stepgate-model", "x-stepgate-tenant",
+	"x-stepgate-token-estimate", "x-stepgate-step"}
 
-func (h *httpContext) stripInternalHeaders() {
-	for _, kv := range h.headers {
-		if strings.HasPrefix(kv[0], internalPrefix) {
-			_ = proxywasm.RemoveHttpRequestHeader(kv[0])
-		}
+func stripInternalHeaders() {
+	for _, name := range internalHeaders {
+		_ = proxywasm.RemoveHttpRequestHeader(name)
 	}
 }
 
