@@ -19,9 +19,10 @@ import (
 // valid UTF-8), and the accessors of Value mirror gjson.Result's, so codecs written against
 // gjson keep their behaviour. A Doc may be reused; it keeps its storage.
 type Doc struct {
-	src   string
-	nodes []node
-	stack []uint32
+	src      string
+	nodes    []node
+	stack    []uint32 // open containers while parsing
+	stackBuf [16]uint32
 }
 
 // Kind is the JSON type of a Value.
@@ -44,7 +45,17 @@ type node struct {
 	end   uint32 // offset after its last byte
 	next  uint32 // index of the node after this value and everything inside it
 	kind  Kind
-	esc   bool // a string with backslash escapes
+	esc   bool  // a string with backslash escapes
+	tag   uint8 // strings: a digest of length and content (tagOf), to skip most key comparisons
+}
+
+// tagOf digests a string's content from its length and its first and last bytes: keys that
+// differ in any of them are told apart without a comparison call.
+func tagOf(s string) uint8 {
+	if len(s) == 0 {
+		return 0
+	}
+	return uint8(len(s)) ^ s[0]<<2 ^ s[len(s)-1]<<5
 }
 
 var docPool = sync.Pool{New: func() any { return new(Doc) }}
@@ -66,18 +77,28 @@ func PutDoc(d *Doc) {
 func (d *Doc) Parse(src string) bool {
 	d.src = src
 	d.nodes = d.nodes[:0]
+	if cap(d.stack) <= len(d.stackBuf) {
+		d.stack = d.stackBuf[:0] // no allocation for the usual shallow document
+	}
 	d.stack = d.stack[:0]
 	if uint64(len(src)) >= 1<<32-1 {
 		return false
 	}
-	if want := len(src)/24 + 8; cap(d.nodes) < want {
+	if want := len(src)/64 + 16; cap(d.nodes) < want {
 		d.nodes = make([]node, 0, want)
 	}
-	ok := d.parse(unsafe.Slice(unsafe.StringData(src), len(src)))
+	var ok bool
+	d.nodes, d.stack, ok = parse(src, unsafe.Slice(unsafe.StringData(src), len(src)), d.nodes, d.stack)
 	if !ok {
 		d.nodes = d.nodes[:0]
 	}
 	return ok
+}
+
+// Holds reports whether src is the very text (same bytes in memory) the Doc last parsed, so
+// that an index built earlier can be reused.
+func (d *Doc) Holds(src string) bool {
+	return len(src) == len(d.src) && unsafe.StringData(src) == unsafe.StringData(d.src)
 }
 
 // Root is the document's top-level value (Missing if the last Parse failed).
@@ -97,13 +118,32 @@ func skipWS(b []byte, i int) int {
 	return i
 }
 
-// parse is an iterative recursive-descent parser: the stack holds the open containers.
-func (d *Doc) parse(b []byte) bool {
-	i := skipWS(b, 0)
+// add appends a node, written in place: a node built on the stack and copied in stalls on
+// store forwarding (narrow stores read back as one wide load).
+func add(nodes []node, start, end int, k Kind) ([]node, *node) {
+	if len(nodes) == cap(nodes) {
+		nodes = append(nodes, node{})[:len(nodes)]
+	}
+	nodes = nodes[:len(nodes)+1]
+	nd := &nodes[len(nodes)-1]
+	*nd = node{start: uint32(start), end: uint32(end), next: uint32(len(nodes)), kind: k}
+	return nodes, nd
+}
+
+// parse is an iterative recursive-descent parser; the stack holds the open containers. It is
+// shaped for Go's wasm backend, where the parser spends most of its time: the state lives in
+// locals rather than behind a pointer, whitespace is skipped by a call only when there is
+// some, and the byte loops live in small leaf functions (scanString, scanNumber), because in a
+// large function every jump of a loop goes through the function's dispatch table.
+func parse(src string, b []byte, nodes []node, stack []uint32) ([]node, []uint32, bool) {
+	i := 0
+	if i < len(b) && b[i] <= ' ' {
+		i = skipWS(b, i)
+	}
 	for {
 		// A value starts at i.
 		if i >= len(b) {
-			return false
+			return nodes, stack, false
 		}
 		switch c := b[i]; c {
 		case '{', '[':
@@ -111,25 +151,32 @@ func (d *Doc) parse(b []byte) bool {
 			if c == '[' {
 				k, closer = Array, ']'
 			}
-			d.stack = append(d.stack, uint32(len(d.nodes)))
-			d.nodes = append(d.nodes, node{start: uint32(i), kind: k})
-			i = skipWS(b, i+1)
-			if i < len(b) && b[i] == closer {
-				i = d.close(i)
+			stack = append(stack, uint32(len(nodes)))
+			nodes, _ = add(nodes, i, 0, k)
+			i++
+			if i < len(b) && b[i] <= ' ' {
+				i = skipWS(b, i)
+			}
+			if i < len(b) && b[i] == closer { // empty
+				nodes[len(nodes)-1].end = uint32(i + 1)
+				stack = stack[:len(stack)-1]
+				i++
 				break
 			}
 			if k == Object {
-				if i = d.key(b, i); i < 0 {
-					return false
-				}
+				goto key
 			}
 			continue
 		case '"':
-			end, esc, ok := scanString(b, i+1)
-			if !ok {
-				return false
+			end, esc := scanString(b, i)
+			if end < 0 {
+				return nodes, stack, false
 			}
-			d.nodes = append(d.nodes, node{start: uint32(i), end: uint32(end), next: uint32(len(d.nodes) + 1), kind: String, esc: esc})
+			var nd *node
+			nodes, nd = add(nodes, i, end, String)
+			if nd.esc = esc; !esc {
+				nd.tag = tagOf(src[i+1 : end-1])
+			}
 			i = end
 		case 't', 'f', 'n':
 			lit, k := "true", True
@@ -139,73 +186,77 @@ func (d *Doc) parse(b []byte) bool {
 				lit, k = "null", Null
 			}
 			if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
-				return false
+				return nodes, stack, false
 			}
-			d.nodes = append(d.nodes, node{start: uint32(i), end: uint32(i + len(lit)), next: uint32(len(d.nodes) + 1), kind: k})
+			nodes, _ = add(nodes, i, i+len(lit), k)
 			i += len(lit)
 		default:
-			end, ok := scanNumber(b, i)
-			if !ok {
-				return false
+			end := scanNumber(b, i)
+			if end < 0 {
+				return nodes, stack, false
 			}
-			d.nodes = append(d.nodes, node{start: uint32(i), end: uint32(end), next: uint32(len(d.nodes) + 1), kind: Number})
+			nodes, _ = add(nodes, i, end, Number)
 			i = end
 		}
 		// A value ended at i: close containers until another value is due.
 		for {
-			if len(d.stack) == 0 {
-				return skipWS(b, i) == len(b)
+			if i < len(b) && b[i] <= ' ' {
+				i = skipWS(b, i)
 			}
-			i = skipWS(b, i)
+			if len(stack) == 0 {
+				return nodes, stack, i == len(b)
+			}
 			if i >= len(b) {
-				return false
+				return nodes, stack, false
 			}
-			top := &d.nodes[d.stack[len(d.stack)-1]]
+			top := stack[len(stack)-1]
+			inObj := nodes[top].kind == Object
 			c := b[i]
 			if c == ',' {
-				i = skipWS(b, i+1)
-				if top.kind == Object {
-					if i = d.key(b, i); i < 0 {
-						return false
-					}
+				i++
+				if i < len(b) && b[i] <= ' ' {
+					i = skipWS(b, i)
+				}
+				if inObj {
+					goto key
 				}
 				break
 			}
-			if (c == '}' && top.kind == Object) || (c == ']' && top.kind == Array) {
-				i = d.close(i)
+			if (c == '}' && inObj) || (c == ']' && !inObj) {
+				stack = stack[:len(stack)-1]
+				nodes[top].end = uint32(i + 1)
+				nodes[top].next = uint32(len(nodes))
+				i++
 				continue
 			}
-			return false
+			return nodes, stack, false
+		}
+		continue
+	key: // a member name at i, then its colon
+		if i >= len(b) || b[i] != '"' {
+			return nodes, stack, false
+		}
+		if end, esc := scanString(b, i); end < 0 {
+			return nodes, stack, false
+		} else {
+			var nd *node
+			nodes, nd = add(nodes, i, end, String)
+			if nd.esc = esc; !esc {
+				nd.tag = tagOf(src[i+1 : end-1])
+			}
+			i = end
+		}
+		if i < len(b) && b[i] <= ' ' {
+			i = skipWS(b, i)
+		}
+		if i >= len(b) || b[i] != ':' {
+			return nodes, stack, false
+		}
+		i++
+		if i < len(b) && b[i] <= ' ' {
+			i = skipWS(b, i)
 		}
 	}
-}
-
-// close ends the innermost container at its closing byte b[i] and returns i+1.
-func (d *Doc) close(i int) int {
-	top := d.stack[len(d.stack)-1]
-	d.stack = d.stack[:len(d.stack)-1]
-	n := &d.nodes[top]
-	n.end = uint32(i + 1)
-	n.next = uint32(len(d.nodes))
-	return i + 1
-}
-
-// key reads a member name at i and the colon after it, returning where the value starts, or
-// -1.
-func (d *Doc) key(b []byte, i int) int {
-	if i >= len(b) || b[i] != '"' {
-		return -1
-	}
-	end, esc, ok := scanString(b, i+1)
-	if !ok {
-		return -1
-	}
-	d.nodes = append(d.nodes, node{start: uint32(i), end: uint32(end), next: uint32(len(d.nodes) + 1), kind: String, esc: esc})
-	i = skipWS(b, end)
-	if i >= len(b) || b[i] != ':' {
-		return -1
-	}
-	return skipWS(b, i+1)
 }
 
 const (
@@ -213,59 +264,52 @@ const (
 	msb = 0x8080808080808080
 )
 
-// plain returns the index of the first '"', '\\' or control byte at or after i (len(b) if
-// none). It tests eight bytes at a time: the usual "has a zero byte" bit trick applied to x
-// xor '"', x xor '\\' and x minus 0x20. The lowest flagged byte is always a true match
-// (false flags can only appear above a true one), so the first special byte is exact.
-func plain(b []byte, i int) int {
-	for i+8 <= len(b) {
-		x := binary.LittleEndian.Uint64(b[i:])
-		q := x ^ (lsb * '"')
-		s := x ^ (lsb * '\\')
-		m := ((q - lsb) &^ q) | ((s - lsb) &^ s) | ((x - lsb*0x20) &^ x)
-		if m &= msb; m != 0 {
-			return i + bits.TrailingZeros64(m)>>3
-		}
-		i += 8
-	}
-	for i < len(b) {
-		if c := b[i]; c == '"' || c == '\\' || c < 0x20 {
-			return i
-		}
-		i++
-	}
-	return i
-}
-
-// scanString checks a string literal whose content starts at i and returns the offset after
-// its closing quote and whether it has escapes.
-func scanString(b []byte, i int) (end int, esc, ok bool) {
+// scanString checks the string literal whose opening quote is at i and returns the offset
+// after its closing quote (-1 if it is malformed) and whether it has escapes. It tests eight
+// bytes at a time: the "has a zero byte" bit trick applied to x^'"', x^'\\' and x-0x20 flags
+// quotes, backslashes and control bytes; flags can be false only above a true one, so the
+// lowest is exact.
+func scanString(b []byte, i int) (int, bool) {
+	i++
+	esc := false
 	for {
-		i = plain(b, i)
+		for i+8 <= len(b) {
+			x := binary.LittleEndian.Uint64(b[i:])
+			q := x ^ (lsb * '"')
+			e := x ^ (lsb * '\\')
+			if m := (((q - lsb) &^ q) | ((e - lsb) &^ e) | ((x - lsb*0x20) &^ x)) & msb; m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				break
+			}
+			i += 8
+		}
+		for i < len(b) && b[i] != '"' && b[i] != '\\' && b[i] >= 0x20 {
+			i++
+		}
 		if i >= len(b) {
-			return i, esc, false
+			return -1, esc
 		}
 		switch b[i] {
 		case '"':
-			return i + 1, esc, true
+			return i + 1, esc
 		case '\\':
 			esc = true
 			if i+1 >= len(b) {
-				return i, esc, false
+				return -1, esc
 			}
 			switch b[i+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				i += 2
 			case 'u':
 				if len(b)-i < 6 || !isHex(b[i+2]) || !isHex(b[i+3]) || !isHex(b[i+4]) || !isHex(b[i+5]) {
-					return i, esc, false
+					return -1, esc
 				}
 				i += 6
 			default:
-				return i, esc, false
+				return -1, esc
 			}
-		default: // a control character
-			return i, esc, false
+		default: // a control byte
+			return -1, esc
 		}
 	}
 }
@@ -283,13 +327,14 @@ func digits(b []byte, i int) int {
 	return i
 }
 
-// scanNumber checks the number at i: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-func scanNumber(b []byte, i int) (int, bool) {
+// scanNumber checks the number at i, -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?, and
+// returns the offset after it, or -1.
+func scanNumber(b []byte, i int) int {
 	if b[i] == '-' {
 		i++
 	}
 	if i >= len(b) || !isDigit(b[i]) {
-		return i, false
+		return -1
 	}
 	if b[i] == '0' {
 		i++
@@ -299,7 +344,7 @@ func scanNumber(b []byte, i int) (int, bool) {
 	if i < len(b) && b[i] == '.' {
 		i++
 		if i >= len(b) || !isDigit(b[i]) {
-			return i, false
+			return -1
 		}
 		i = digits(b, i)
 	}
@@ -309,11 +354,11 @@ func scanNumber(b []byte, i int) (int, bool) {
 			i++
 		}
 		if i >= len(b) || !isDigit(b[i]) {
-			return i, false
+			return -1
 		}
 		i = digits(b, i)
 	}
-	return i, true
+	return i
 }
 
 // Value is one value of a Doc, or Missing. Its methods mirror gjson.Result's: Str is the
@@ -372,17 +417,19 @@ func (v Value) Raw() string {
 
 // Str is the text of a string value, unescaped; "" for other kinds.
 func (v Value) Str() string {
-	if v.d == nil {
+	if v.d != nil {
+		if n := v.n(); n.kind == String && !n.esc {
+			return v.d.src[n.start+1 : n.end-1]
+		}
+	}
+	return v.strSlow()
+}
+
+func (v Value) strSlow() string {
+	if v.Kind() != String {
 		return ""
 	}
-	n := v.n()
-	if n.kind != String {
-		return ""
-	}
-	if !n.esc {
-		return v.d.src[n.start+1 : n.end-1]
-	}
-	return gjson.Parse(v.d.src[n.start:n.end]).Str
+	return gjson.Parse(v.Raw()).Str
 }
 
 // StrIs reports whether the value is a string equal to s, without unescaping when it has no
@@ -395,10 +442,10 @@ func (v Value) StrIs(s string) bool {
 	if n.kind != String {
 		return false
 	}
-	if !n.esc {
-		return v.d.src[n.start+1:n.end-1] == s
+	if n.esc {
+		return gjson.Parse(v.d.src[n.start:n.end]).Str == s
 	}
-	return gjson.Parse(v.d.src[n.start:n.end]).Str == s
+	return n.end-n.start-2 == uint32(len(s)) && n.tag == tagOf(s) && v.d.src[n.start+1:n.end-1] == s
 }
 
 // Result is the value as a gjson.Result, for the rarely used conversions (String, Bool on
@@ -416,12 +463,11 @@ func (v Value) String() string { return v.Result().String() }
 // Int is gjson's Int of the value: numbers truncated toward zero, numeric strings parsed,
 // true is 1, anything else 0.
 func (v Value) Int() int64 {
-	if v.d == nil {
-		return 0
-	}
-	if n := v.n(); n.kind == Number {
-		if x, ok := smallInt(v.d.src[n.start:n.end]); ok {
-			return x
+	if v.d != nil {
+		if n := v.n(); n.kind == Number && n.end-n.start <= 15 {
+			if x, ok := smallInt(v.d.src[n.start:n.end]); ok {
+				return x
+			}
 		}
 	}
 	return v.Result().Int()
@@ -465,10 +511,14 @@ func smallInt(s string) (int64, bool) {
 // Get returns the first member named key of an object, or the element at decimal index key
 // of an array; Missing otherwise.
 func (v Value) Get(key string) Value {
-	switch v.Kind() {
-	case Object:
-		return v.member(key)
-	case Array:
+	if v.d != nil && v.n().kind == Object {
+		return v.member(key, uint32(len(key)), tagOf(key))
+	}
+	return v.getSlow(key)
+}
+
+func (v Value) getSlow(key string) Value {
+	if v.Kind() == Array {
 		if i, ok := index(key); ok {
 			return v.Index(i)
 		}
@@ -476,19 +526,21 @@ func (v Value) Get(key string) Value {
 	return Value{}
 }
 
-func (v Value) member(key string) Value {
+// member finds a key by its length and tag first, so that most keys are passed over without
+// a comparison call.
+func (v Value) member(key string, n uint32, tag uint8) Value {
 	d := v.d
-	end := d.nodes[v.i].next
-	for k := v.i + 1; k < end; {
-		kn := &d.nodes[k]
-		if kn.end-kn.start-2 == uint32(len(key)) && !kn.esc {
-			if d.src[kn.start+1:kn.end-1] == key {
+	nodes := d.nodes
+	end := nodes[v.i].next
+	for k := v.i + 1; k < end && int(k+1) < len(nodes); k = nodes[k+1].next {
+		kn := &nodes[k]
+		if kn.esc {
+			if gjson.Parse(d.src[kn.start:kn.end]).Str == key {
 				return Value{d, k + 1}
 			}
-		} else if kn.esc && gjson.Parse(d.src[kn.start:kn.end]).Str == key {
+		} else if kn.end-kn.start-2 == n && kn.tag == tag && d.src[kn.start+1:kn.end-1] == key {
 			return Value{d, k + 1}
 		}
-		k = d.nodes[k+1].next
 	}
 	return Value{}
 }

@@ -48,3 +48,21 @@ func BenchmarkParse(b *testing.B) {
 		}
 	})
 }
+
+func BenchmarkParseShapes(b *testing.B) {
+	for _, c := range []struct{ name, src string }{
+		{"one-string", `"` + strings.Repeat("The quick brown fox jumps over the lazy dog. ", 1400) + `"`},
+		{"small-values", "[" + strings.Repeat(`{"a":1,"b":"x","c":true},`, 2600) + "null]"},
+		{"chat", benchDoc()},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(len(c.src)))
+			var d Doc
+			for i := 0; i < b.N; i++ {
+				if !d.Parse(c.src) {
+					b.Fatal("invalid")
+				}
+			}
+		})
+	}
+}

@@ -139,22 +139,31 @@ func TestDocDeepNesting(t *testing.T) {
 	}
 }
 
-func TestPlain(t *testing.T) {
-	for _, s := range []string{"", "abc", "abcdefgh\"", "abcdefghijklmno\\", "abcdefghijklmnop\x01", "\xff\xfe\x80\xa2\xdc\"", "é\"", "0123456701234567012345670123456\""} {
-		want := strings.IndexFunc(s, func(r rune) bool { return r == '"' || r == '\\' || r < 0x20 })
-		// IndexFunc decodes runes; find bytes instead.
-		want = -1
-		for i := 0; i < len(s); i++ {
-			if s[i] == '"' || s[i] == '\\' || s[i] < 0x20 {
-				want = i
-				break
-			}
-		}
-		if want < 0 {
-			want = len(s)
-		}
-		if got := plain([]byte(s), 0); got != want {
-			t.Errorf("plain(%q) = %d, want %d", s, got, want)
+// TestScanString checks the eight-bytes-at-a-time scan around its word boundaries.
+func TestScanString(t *testing.T) {
+	for _, c := range []struct {
+		in  string
+		end int
+		esc bool
+	}{
+		{`""`, 2, false},
+		{`"abc"`, 5, false},
+		{`"abcdefgh"x`, 10, false},
+		{`"abcdefghijklmno"`, 17, false},
+		{`"abcdefghijklmnop"`, 18, false},
+		{`"abcdefg\"hijklmnop"`, 20, true},
+		{`"abcdefghijklmno\u00e9"`, 23, true},
+		{"\"\xff\xfe\x80\xa2\xdc\xff\xfe\x80\xa2\xdc\"", 12, false},
+		{"\"0123456\x01\"", -1, false},
+		{"\"01234567\x1f\"", -1, false},
+		{`"abcdefghijklmnop`, -1, false},
+		{`"abc\`, -1, true},
+		{`"abc\u12"`, -1, true},
+		{`"abc\q"`, -1, true},
+	} {
+		end, esc := scanString([]byte(c.in), 0)
+		if end != c.end || (end >= 0 && esc != c.esc) {
+			t.Errorf("scanString(%q) = %d, %v; want %d, %v", c.in, end, esc, c.end, c.esc)
 		}
 	}
 }
