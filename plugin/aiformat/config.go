@@ -95,6 +95,8 @@ type Config struct {
 	globs   []*Route // most specific first
 	def     *Route
 	ordered []*Route // exact routes in document order, for model listings
+
+	docs docCache // parsed bodies shared by ParseRequest and Route
 }
 
 // Defaults.

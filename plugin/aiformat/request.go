@@ -2,11 +2,13 @@ package aiformat
 
 import (
 	"strconv"
+	"sync"
 	"unsafe"
 
 	"github.com/stepgate/stepgate/plugin/aiformat/anthropic"
 	"github.com/stepgate/stepgate/plugin/aiformat/gemini"
 	"github.com/stepgate/stepgate/plugin/aiformat/hub"
+	"github.com/stepgate/stepgate/plugin/aiformat/internal/jsonx"
 	"github.com/stepgate/stepgate/plugin/aiformat/openai"
 )
 
@@ -31,6 +33,42 @@ type Request struct {
 	Body []byte // the body as received
 
 	maxTokensCap int64
+}
+
+// docCache keeps the parsed form of the last request body and hub body ParseRequest indexed,
+// so that Route, which normally follows at once, does not parse them again (parsing is most of
+// a translation's cost inside wasm). A Doc is taken out while in use, so concurrent callers
+// never share one; a Doc that no longer holds the wanted text is simply parsed again.
+type docCache struct {
+	mu        sync.Mutex
+	hub, body *jsonx.Doc
+}
+
+func (c *docCache) take(slot **jsonx.Doc) *jsonx.Doc {
+	c.mu.Lock()
+	d := *slot
+	*slot = nil
+	c.mu.Unlock()
+	if d == nil {
+		d = new(jsonx.Doc)
+	}
+	return d
+}
+
+func (c *docCache) put(slot **jsonx.Doc, d *jsonx.Doc) {
+	c.mu.Lock()
+	*slot = d
+	c.mu.Unlock()
+}
+
+// parsed returns a Doc holding src (parsed now unless the cached one already does) and whether
+// src is valid JSON. Give it back with put.
+func (c *docCache) parsed(slot **jsonx.Doc, src string) (*jsonx.Doc, bool) {
+	d := c.take(slot)
+	if d.Holds(src) {
+		return d, d.Root().Exists()
+	}
+	return d, d.Parse(src)
 }
 
 // SetMaxTokens caps the completion tokens the upstream request will allow (the throttle's
@@ -71,14 +109,15 @@ func (c *Config) ParseRequest(method, path, query string, body []byte) (*Request
 	if err := c.CheckSize(d, len(body)); err != nil {
 		return nil, err
 	}
-	if err := r.toHub(path, query); err != nil {
+	if err := r.toHub(&c.docs, path, query); err != nil {
 		return nil, render(d, err)
 	}
-	inspect := openai.Inspect
-	if d != DialectOpenAI {
-		inspect = openai.InspectValid // the codecs wrote it: well-formed by construction
+	h := c.docs.take(&c.docs.hub)
+	defer c.docs.put(&c.docs.hub, h)
+	if !h.Parse(bstr(r.Hub)) && d == DialectOpenAI { // the codecs' output is well-formed
+		return nil, render(d, hub.Invalid("", "request body is not valid JSON"))
 	}
-	v, err := inspect(bstr(r.Hub))
+	v, err := openai.InspectDoc(h.Root())
 	if err != nil {
 		return nil, render(d, err)
 	}
@@ -91,20 +130,30 @@ func (c *Config) ParseRequest(method, path, query string, body []byte) (*Request
 	return r, nil
 }
 
-func (r *Request) toHub(path, query string) *hub.Error {
+func (r *Request) toHub(docs *docCache, path, query string) *hub.Error {
 	body := bstr(r.Body)
 	switch r.Dialect {
-	case DialectAnthropic:
-		h, err := anthropic.RequestToHub(make([]byte, 0, len(body)+len(body)/4), body)
-		r.Hub = h
-		return err
-	case DialectGemini:
-		model, stream, _ := gemini.ParsePath(pathOnly(path))
-		if stream && !hasAltSSE(path, query) {
-			return hub.Invalid("alt", "streamGenerateContent is supported with alt=sse only")
+	case DialectAnthropic, DialectGemini:
+		var model string
+		var stream bool
+		if r.Dialect == DialectGemini {
+			model, stream, _ = gemini.ParsePath(pathOnly(path))
+			if stream && !hasAltSSE(path, query) {
+				return hub.Invalid("alt", "streamGenerateContent is supported with alt=sse only")
+			}
 		}
-		h, err := gemini.RequestToHub(make([]byte, 0, len(body)+len(body)/4), body, model, stream)
-		r.Hub = h
+		d := docs.take(&docs.body)
+		defer docs.put(&docs.body, d)
+		if !d.Parse(body) {
+			return hub.Invalid("", "request body is not valid JSON")
+		}
+		dst := make([]byte, 0, len(body)+len(body)/4)
+		var err *hub.Error
+		if r.Dialect == DialectAnthropic {
+			r.Hub, err = anthropic.RequestToHubDoc(dst, d.Root())
+		} else {
+			r.Hub, err = gemini.RequestToHubDoc(dst, d.Root(), model, stream)
+		}
 		return err
 	}
 	r.Hub = r.Body

@@ -201,23 +201,29 @@ func (r *Router) body(req *Request, up *Upstream) ([]byte, *hub.Error) {
 	wire := pr.Type.wire()
 	src := bstr(req.Hub)
 	dst := make([]byte, 0, len(src)+len(src)/8+64)
+	docs := &r.cfg.docs
 	if wire == req.Dialect { // same format both sides: adjust the client's own body
 		switch wire {
 		case DialectAnthropic:
-			return anthropic.Rewrite(dst, bstr(req.Body), t), nil
+			d, _ := docs.parsed(&docs.body, bstr(req.Body))
+			defer docs.put(&docs.body, d)
+			return anthropic.RewriteDoc(dst, d.Root(), t), nil
 		case DialectGemini:
 			return gemini.Rewrite(dst, bstr(req.Body), t), nil
 		}
 	}
+	d, _ := docs.parsed(&docs.hub, src)
+	defer docs.put(&docs.hub, d)
+	root := d.Root()
 	switch wire {
 	case DialectAnthropic:
-		return anthropic.RequestFromHub(dst, src, t)
+		return anthropic.RequestFromHubDoc(dst, root, t)
 	case DialectGemini:
-		return gemini.RequestFromHub(dst, src, t)
+		return gemini.RequestFromHubDoc(dst, root, t)
 	case dialectOllama:
-		return ollama.RequestFromHub(dst, src, t)
+		return ollama.RequestFromHubDoc(dst, root, t)
 	}
-	return openai.Rewrite(dst, src, t, &pr.Policy), nil
+	return openai.RewriteDoc(dst, root, t, &pr.Policy), nil
 }
 
 func (r *Router) headers(req *Request, up *Upstream) {

@@ -363,7 +363,11 @@ func Rewrite(dst []byte, body string, t hub.Target) []byte {
 	d := jsonx.GetDoc()
 	defer jsonx.PutDoc(d)
 	d.Parse(body)
-	root := d.Root()
+	return RewriteDoc(dst, d.Root(), t)
+}
+
+// RewriteDoc is Rewrite for a parsed request.
+func RewriteDoc(dst []byte, root jsonx.Value, t hub.Target) []byte {
 	w := jsonx.Writer{Buf: dst}
 	w.Obj()
 	for it := root.Iter(); it.Next(); {

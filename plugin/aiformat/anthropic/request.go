@@ -27,7 +27,11 @@ func RequestToHub(dst []byte, body string) ([]byte, *hub.Error) {
 	if !d.Parse(body) {
 		return dst, hub.Invalid("", "request body is not valid JSON")
 	}
-	root := d.Root()
+	return RequestToHubDoc(dst, d.Root())
+}
+
+// RequestToHubDoc is RequestToHub for a body parsed without error.
+func RequestToHubDoc(dst []byte, root jsonx.Value) ([]byte, *hub.Error) {
 	if !root.IsObject() {
 		return dst, hub.Invalid("", "request body must be a JSON object")
 	}

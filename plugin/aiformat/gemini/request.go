@@ -83,7 +83,11 @@ func RequestToHub(dst []byte, body, model string, stream bool) ([]byte, *hub.Err
 	if !d.Parse(body) {
 		return dst, hub.Invalid("", "request body is not valid JSON")
 	}
-	root := d.Root()
+	return RequestToHubDoc(dst, d.Root(), model, stream)
+}
+
+// RequestToHubDoc is RequestToHub for a body parsed without error.
+func RequestToHubDoc(dst []byte, root jsonx.Value, model string, stream bool) ([]byte, *hub.Error) {
 	if !root.IsObject() {
 		return dst, hub.Invalid("", "request body must be a JSON object")
 	}
