@@ -1,6 +1,7 @@
 package sse
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 )
@@ -110,4 +111,12 @@ func FuzzScanner(f *testing.F) {
 			t.Fatalf("split at %d changes events: %q vs %q", split, whole, parts)
 		}
 	})
+}
+
+func TestIndexEOL(t *testing.T) {
+	for _, s := range []string{"", "abc", "\n", "\r", "abcdefg\n", "abcdefgh\r", "abcdefghijklmnop\r\n", "a\rb\n", "\xff\x0a", "0123456789abcdefghijk"} {
+		if got, want := indexEOL([]byte(s)), bytes.IndexAny([]byte(s), "\r\n"); got != want {
+			t.Errorf("indexEOL(%q) = %d, want %d", s, got, want)
+		}
+	}
 }

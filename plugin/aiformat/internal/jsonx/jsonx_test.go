@@ -2,6 +2,7 @@ package jsonx
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"unicode/utf8"
 
@@ -39,12 +40,64 @@ func TestArgsObject(t *testing.T) {
 	}
 }
 
+// appendStringRef is AppendString written one byte at a time, as it was before the eight-byte
+// scan: the two must agree byte for byte.
+func appendStringRef(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				dst = append(dst, '\\', c)
+			case c == '\n':
+				dst = append(dst, `\n`...)
+			case c == '\r':
+				dst = append(dst, `\r`...)
+			case c == '\t':
+				dst = append(dst, `\t`...)
+			case c < 0x20:
+				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			default:
+				dst = append(dst, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			dst = append(dst, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			dst = append(dst, '\\', 'u', '2', '0', '2', hex[r&0xf])
+		default:
+			dst = append(dst, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(dst, '"')
+}
+
+func TestAppendStringAtEveryOffset(t *testing.T) {
+	for _, tail := range []string{"\"", "\\", "\n", "\x01", "\x7f", "é", "\xff", "\u2028", "👋", "\xe2\x80"} {
+		for n := 0; n < 20; n++ {
+			s := strings.Repeat("a", n) + tail + strings.Repeat("b", 19-n)
+			if got, want := string(AppendString(nil, s)), string(appendStringRef(nil, s)); got != want {
+				t.Errorf("AppendString(%q) = %s, want %s", s, got, want)
+			}
+		}
+	}
+}
+
 func FuzzStringRoundTrip(f *testing.F) {
 	for _, s := range []string{"", "plain", "quote\"back\\slash", "nl\n\t\r", "\x00\x1f", "é👋", "\xff\xfe", "\u2028"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		lit := string(AppendString(nil, s))
+		if ref := string(appendStringRef(nil, s)); lit != ref {
+			t.Fatalf("AppendString(%q) = %s, byte-at-a-time %s", s, lit, ref)
+		}
 		if !json.Valid([]byte(lit)) || !gjson.Valid(lit) {
 			t.Fatalf("invalid JSON %q for %q", lit, s)
 		}
