@@ -65,6 +65,11 @@ type Provider struct {
 
 	authHeader string   // header carrying the key
 	authValues []string // per key, the header value (e.g. "Bearer sk-...")
+	index      int      // position in Config.Providers (the router's key counters)
+	// The client headers to remove upstream (credentialHeaders less those the route sets),
+	// for any client and for an Anthropic client of an Anthropic provider (which keeps
+	// anthropic-beta).
+	removeHeaders, removeHeadersAnthropic []string
 }
 
 // Backend is one place a model can be served: a provider and the model name there.
@@ -74,6 +79,9 @@ type Backend struct {
 	Weight   uint32
 
 	breakerKey string
+	// The upstream path for this backend's model, streamed and not (computed once: Route
+	// would otherwise build the same string for every request).
+	path, streamPath string
 }
 
 // Route maps a model name or pattern to its backends.
@@ -139,6 +147,9 @@ func ParseConfig(root gjson.Result, prefix string) (*Config, error) {
 		var pr *Provider
 		pr, err = parseProvider(k.Str, v, p("providers")+"."+k.Str)
 		if err == nil {
+			pr.index = len(c.Providers)
+			pr.removeHeaders = pr.headersToRemove(false)
+			pr.removeHeadersAnthropic = pr.headersToRemove(true)
 			c.Providers = append(c.Providers, pr)
 			byName[pr.Name] = pr
 		}
@@ -480,6 +491,9 @@ func parseRoute(pattern string, v gjson.Result, path string, byName map[string]*
 			return nil, err
 		}
 		b.breakerKey = "stepgate/aiformat/breaker/" + b.Provider.Name + "/" + b.Model
+		if b.Model != "" {
+			b.path, b.streamPath = b.Provider.path(b.Model, false), b.Provider.path(b.Model, true)
+		}
 		r.total += b.Weight
 		r.Backends = append(r.Backends, b)
 	}

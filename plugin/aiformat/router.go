@@ -2,6 +2,7 @@ package aiformat
 
 import (
 	"encoding/binary"
+	"slices"
 
 	"github.com/stepgate/stepgate/plugin/aiformat/anthropic"
 	"github.com/stepgate/stepgate/plugin/aiformat/gemini"
@@ -16,12 +17,12 @@ import (
 type Router struct {
 	cfg   *Config
 	store shareddata.Store
-	keyN  map[*Provider]uint32
+	keyN  []uint32 // per provider (Provider.index), the next key to use
 }
 
 // NewRouter returns a router over cfg whose breaker state lives in store.
 func NewRouter(cfg *Config, store shareddata.Store) *Router {
-	return &Router{cfg: cfg, store: store, keyN: make(map[*Provider]uint32, len(cfg.Providers))}
+	return &Router{cfg: cfg, store: store, keyN: make([]uint32, len(cfg.Providers))}
 }
 
 // Config returns the router's configuration.
@@ -229,42 +230,76 @@ func (r *Router) body(req *Request, up *Upstream) ([]byte, *hub.Error) {
 func (r *Router) headers(req *Request, up *Upstream) {
 	pr := up.Provider
 	up.Cluster, up.Authority = pr.Cluster, pr.Host
-	switch pr.Type {
-	case ProviderAzure:
-		up.Path = pr.BasePath + "/openai/deployments/" + up.Model + "/chat/completions?api-version=" + pr.APIVersion
-	case ProviderAnthropic:
-		up.Path = pr.BasePath + "/messages"
-	case ProviderGemini:
-		up.Path = gemini.Path(pr.BasePath, up.Model, req.Stream)
-	case ProviderOllama:
-		up.Path = pr.BasePath + ollama.Path
+	switch b := up.backend; {
+	case b != nil && b.path != "" && up.Model == b.Model && req.Stream:
+		up.Path = b.streamPath
+	case b != nil && b.path != "" && up.Model == b.Model:
+		up.Path = b.path
 	default:
-		up.Path = pr.BasePath + "/chat/completions"
+		up.Path = pr.path(up.Model, req.Stream)
 	}
 	h := up.hdr[:0]
 	h = append(h, [2]string{":path", up.Path}, [2]string{":authority", up.Authority},
 		[2]string{ClusterHeader, up.Cluster}, [2]string{"content-type", "application/json"})
 	if n := len(pr.authValues); n > 0 {
-		k := r.keyN[pr]
-		r.keyN[pr] = k + 1
+		k := r.nextKey(pr)
 		h = append(h, [2]string{pr.authHeader, pr.authValues[k%uint32(n)]})
 	}
 	if pr.Type == ProviderAnthropic {
 		h = append(h, [2]string{"anthropic-version", pr.AnthropicVersion})
 	}
 	up.SetHeaders = h
-	rm := up.rm[:0]
+	rm := pr.removeHeaders
+	if pr.Type == ProviderAnthropic && req.Dialect == DialectAnthropic {
+		rm = pr.removeHeadersAnthropic
+	}
+	up.RemoveHeaders = append(up.rm[:0], rm...)
+}
+
+// nextKey returns the provider's key counter and advances it.
+func (r *Router) nextKey(pr *Provider) uint32 {
+	if pr.index < 0 || pr.index >= len(r.keyN) || r.cfg.Providers[pr.index] != pr {
+		return 0 // not one of this router's providers
+	}
+	k := r.keyN[pr.index]
+	r.keyN[pr.index] = k + 1
+	return k
+}
+
+// path is the upstream path for model.
+func (pr *Provider) path(model string, stream bool) string {
+	switch pr.Type {
+	case ProviderAzure:
+		return pr.BasePath + "/openai/deployments/" + model + "/chat/completions?api-version=" + pr.APIVersion
+	case ProviderAnthropic:
+		return pr.BasePath + "/messages"
+	case ProviderGemini:
+		return gemini.Path(pr.BasePath, model, stream)
+	case ProviderOllama:
+		return pr.BasePath + ollama.Path
+	}
+	return pr.BasePath + "/chat/completions"
+}
+
+// headersToRemove lists the client headers that must not reach the provider: every
+// credential header the route does not set itself. An Anthropic client of an Anthropic
+// provider keeps anthropic-beta (beta features it opted into).
+func (pr *Provider) headersToRemove(anthropicClient bool) []string {
+	var set []string
+	if len(pr.authValues) > 0 {
+		set = append(set, pr.authHeader)
+	}
+	if pr.Type == ProviderAnthropic {
+		set = append(set, "anthropic-version")
+	}
+	var rm []string
 	for _, name := range credentialHeaders {
-		if name == "anthropic-beta" && pr.Type == ProviderAnthropic && req.Dialect == DialectAnthropic {
-			continue // beta features the client opted into stay with an Anthropic-to-Anthropic call
+		if name == "anthropic-beta" && pr.Type == ProviderAnthropic && anthropicClient {
+			continue
 		}
-		set := false
-		for _, s := range h {
-			set = set || s[0] == name
-		}
-		if !set {
+		if !slices.Contains(set, name) {
 			rm = append(rm, name)
 		}
 	}
-	up.RemoveHeaders = rm
+	return rm
 }

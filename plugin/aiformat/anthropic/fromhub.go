@@ -23,20 +23,42 @@ func RequestFromHub(dst []byte, body string, t hub.Target) ([]byte, *hub.Error) 
 	return RequestFromHubDoc(dst, d.Root(), t)
 }
 
+// hubFields are the hub request members RequestFromHubDoc reads, found in one pass.
+var hubFields = jsonx.NewNames("n", "model", "max_completion_tokens", "max_tokens", "messages", "stop",
+	"temperature", "top_p", "user", "tools", "tool_choice", "parallel_tool_calls")
+
+const (
+	hN = iota
+	hModel
+	hMaxCompletionTokens
+	hMaxTokens
+	hMessages
+	hStop
+	hTemperature
+	hTopP
+	hUser
+	hTools
+	hToolChoice
+	hParallelToolCalls
+	hCount
+)
+
 // RequestFromHubDoc is RequestFromHub for a parsed hub request.
 func RequestFromHubDoc(dst []byte, root jsonx.Value, t hub.Target) ([]byte, *hub.Error) {
-	if n := root.Get("n"); n.Exists() && n.Int() > 1 {
+	var f [hCount]jsonx.Value
+	root.Fields(hubFields, f[:])
+	if n := f[hN]; n.Exists() && n.Int() > 1 {
 		return dst, hub.Invalid("n", "Anthropic returns one choice; n must be 1")
 	}
 	w := jsonx.Writer{Buf: dst}
 	w.Obj()
 	model := t.Model
 	if model == "" {
-		model = root.Get("model").Str()
+		model = f[hModel].Str()
 	}
 	w.StrField("model", model)
-	w.IntField("max_tokens", maxTokens(root, t))
-	msgs := root.Get("messages")
+	w.IntField("max_tokens", maxTokens(f[hMaxCompletionTokens], f[hMaxTokens], t))
+	msgs := f[hMessages]
 	if err := systemFromHub(&w, msgs); err != nil {
 		return dst, err
 	}
@@ -46,15 +68,17 @@ func RequestFromHubDoc(dst []byte, root jsonx.Value, t hub.Target) ([]byte, *hub
 		return dst, err
 	}
 	w.EndArr()
-	paramsFromHub(&w, root, t)
+	paramsFromHub(&w, &f, t)
 	w.End()
 	return w.Buf, nil
 }
 
-func maxTokens(root jsonx.Value, t hub.Target) int64 {
-	n := root.Get("max_completion_tokens").Int()
+// maxTokens is max_completion_tokens, else max_tokens, else the provider's or Anthropic's
+// default, capped by the target.
+func maxTokens(maxCompletion, max jsonx.Value, t hub.Target) int64 {
+	n := maxCompletion.Int()
 	if n == 0 {
-		n = root.Get("max_tokens").Int()
+		n = max.Int()
 	}
 	if n == 0 {
 		n = t.DefaultMaxTokens
@@ -151,12 +175,24 @@ func imageBlock(w *jsonx.Writer, u string) {
 	w.End()
 }
 
+// msgFields are the hub message members the translation reads.
+var msgFields = jsonx.NewNames("role", "content", "tool_calls", "tool_call_id")
+
+const (
+	mRole = iota
+	mContent
+	mToolCalls
+	mToolCallID
+	mCount
+)
+
 func messagesFromHub(w *jsonx.Writer, msgs jsonx.Value) *hub.Error {
 	inTools := false // inside a user turn made of tool results
 	i := 0
+	var f [mCount]jsonx.Value
 	for it := msgs.Iter(); it.Next(); i++ {
-		m := it.Value()
-		role := m.Get("role").Str()
+		it.Value().Fields(msgFields, f[:])
+		role := f[mRole].Str()
 		if isSystem(role) {
 			continue
 		}
@@ -168,7 +204,7 @@ func messagesFromHub(w *jsonx.Writer, msgs jsonx.Value) *hub.Error {
 				w.Arr()
 				inTools = true
 			}
-			toolResult(w, m)
+			toolResult(w, f[mToolCallID], f[mContent])
 			continue
 		}
 		if inTools {
@@ -179,9 +215,9 @@ func messagesFromHub(w *jsonx.Writer, msgs jsonx.Value) *hub.Error {
 		var err *hub.Error
 		switch role {
 		case "user":
-			err = userFromHub(w, i, m)
+			err = userFromHub(w, i, f[mContent])
 		case "assistant":
-			err = assistantFromHub(w, i, m)
+			err = assistantFromHub(w, i, f[mContent], f[mToolCalls])
 		default:
 			err = hub.Invalid(mpath(i)+".role", "role "+strconv.Quote(role)+" is not supported by Anthropic")
 		}
@@ -196,11 +232,10 @@ func messagesFromHub(w *jsonx.Writer, msgs jsonx.Value) *hub.Error {
 	return nil
 }
 
-func toolResult(w *jsonx.Writer, m jsonx.Value) {
+func toolResult(w *jsonx.Writer, id, c jsonx.Value) {
 	w.Obj()
 	w.StrField("type", "tool_result")
-	w.RawField("tool_use_id", m.Get("tool_call_id").Raw())
-	c := m.Get("content")
+	w.RawField("tool_use_id", id.Raw())
 	if c.IsString() {
 		w.RawField("content", c.Raw())
 	} else {
@@ -216,8 +251,7 @@ func toolResult(w *jsonx.Writer, m jsonx.Value) {
 	w.End()
 }
 
-func userFromHub(w *jsonx.Writer, i int, m jsonx.Value) *hub.Error {
-	c := m.Get("content")
+func userFromHub(w *jsonx.Writer, i int, c jsonx.Value) *hub.Error {
 	w.Obj()
 	w.StrField("role", "user")
 	w.Key("content")
@@ -233,9 +267,7 @@ func userFromHub(w *jsonx.Writer, i int, m jsonx.Value) *hub.Error {
 	return err
 }
 
-func assistantFromHub(w *jsonx.Writer, i int, m jsonx.Value) *hub.Error {
-	c := m.Get("content")
-	calls := m.Get("tool_calls")
+func assistantFromHub(w *jsonx.Writer, i int, c, calls jsonx.Value) *hub.Error {
 	w.Obj()
 	w.StrField("role", "assistant")
 	w.Key("content")
@@ -265,8 +297,8 @@ func assistantFromHub(w *jsonx.Writer, i int, m jsonx.Value) *hub.Error {
 	return nil
 }
 
-func paramsFromHub(w *jsonx.Writer, root jsonx.Value, t hub.Target) {
-	if s := root.Get("stop"); s.IsString() {
+func paramsFromHub(w *jsonx.Writer, f *[hCount]jsonx.Value, t hub.Target) {
+	if s := f[hStop]; s.IsString() {
 		w.Key("stop_sequences")
 		w.Arr()
 		w.Raw(s.Raw())
@@ -274,7 +306,7 @@ func paramsFromHub(w *jsonx.Writer, root jsonx.Value, t hub.Target) {
 	} else if s.IsArray() {
 		w.RawField("stop_sequences", s.Raw())
 	}
-	if v := root.Get("temperature"); v.IsNumber() {
+	if v := f[hTemperature]; v.IsNumber() {
 		if v.Num() > 1 { // OpenAI's range is 0-2, Anthropic's 0-1
 			w.Key("temperature")
 			w.Int(1)
@@ -282,20 +314,20 @@ func paramsFromHub(w *jsonx.Writer, root jsonx.Value, t hub.Target) {
 			w.RawField("temperature", v.Raw())
 		}
 	}
-	if v := root.Get("top_p"); v.IsNumber() {
+	if v := f[hTopP]; v.IsNumber() {
 		w.RawField("top_p", v.Raw())
 	}
 	if t.Stream {
 		w.Key("stream")
 		w.Bool(true)
 	}
-	if u := root.Get("user"); u.IsString() {
+	if u := f[hUser]; u.IsString() {
 		w.Key("metadata")
 		w.Obj()
 		w.RawField("user_id", u.Raw())
 		w.End()
 	}
-	tools := root.Get("tools")
+	tools := f[hTools]
 	if tools.NonEmpty() {
 		w.Key("tools")
 		w.Arr()
@@ -318,12 +350,11 @@ func paramsFromHub(w *jsonx.Writer, root jsonx.Value, t hub.Target) {
 		}
 		w.EndArr()
 	}
-	toolChoiceFromHub(w, root)
+	toolChoiceFromHub(w, f[hToolChoice], f[hParallelToolCalls])
 }
 
-func toolChoiceFromHub(w *jsonx.Writer, root jsonx.Value) {
-	tc := root.Get("tool_choice")
-	noParallel := root.Get("parallel_tool_calls").Kind() == jsonx.False
+func toolChoiceFromHub(w *jsonx.Writer, tc, parallel jsonx.Value) {
+	noParallel := parallel.Kind() == jsonx.False
 	kind, name := "", ""
 	switch {
 	case tc.IsString():
@@ -384,7 +415,7 @@ func RewriteDoc(dst []byte, root jsonx.Value, t hub.Target) []byte {
 		w.KeyEsc(k)
 		w.Raw(it.Value().Raw())
 	}
-	w.IntField("max_tokens", maxTokens(root, t))
+	w.IntField("max_tokens", maxTokens(root.Get("max_completion_tokens"), root.Get("max_tokens"), t))
 	w.End()
 	return w.Buf
 }

@@ -650,3 +650,83 @@ func (it *Iter) Key() string {
 
 // KeyIs reports whether the current member is named k.
 func (it *Iter) KeyIs(k string) bool { return it.obj && Value{it.d, it.key}.StrIs(k) }
+
+// Names is a fixed list of member names prepared for one-pass lookups: Fields finds several
+// members of an object in a single walk over it, and Iter.KeyIndex names the current member,
+// where a Get per name (or a string switch) would compare keys again and again. Inside wasm
+// each of those comparisons is a call.
+type Names struct {
+	names []string
+	slot  [256]uint8 // by key tag: index+1 of the only name with that tag, 0 none, 255 several
+}
+
+// NewNames prepares a list of distinct names.
+func NewNames(names ...string) *Names {
+	n := &Names{names: names}
+	for i, name := range names {
+		t := tagOf(name)
+		switch {
+		case n.slot[t] != 0 || i >= 254:
+			n.slot[t] = 255
+		default:
+			n.slot[t] = uint8(i + 1)
+		}
+	}
+	return n
+}
+
+// index is the position in n of the name of key node k, or -1.
+func (n *Names) index(d *Doc, k uint32) int {
+	kn := &d.nodes[k]
+	if kn.esc {
+		return n.find(gjson.Parse(d.src[kn.start:kn.end]).Str)
+	}
+	key := d.src[kn.start+1 : kn.end-1]
+	switch s := n.slot[kn.tag]; s {
+	case 0:
+		return -1
+	case 255:
+		return n.find(key)
+	default:
+		if n.names[s-1] == key {
+			return int(s - 1)
+		}
+		return -1
+	}
+}
+
+func (n *Names) find(key string) int {
+	for i, name := range n.names {
+		if name == key {
+			return i
+		}
+	}
+	return -1
+}
+
+// Fields sets out[i] to the first member of object v named n's i-th name (Missing when there
+// is none, or when v is not an object), as Get would, in one pass. out must be as long as
+// the list of names.
+func (v Value) Fields(n *Names, out []Value) {
+	for i := range out {
+		out[i] = Value{}
+	}
+	if v.Kind() != Object {
+		return
+	}
+	d := v.d
+	end := d.nodes[v.i].next
+	for k := v.i + 1; k < end; k = d.nodes[k+1].next {
+		if j := n.index(d, k); j >= 0 && j < len(out) && out[j].d == nil {
+			out[j] = Value{d, k + 1}
+		}
+	}
+}
+
+// KeyIndex is the position in n of the current member's name, or -1 (always -1 in an array).
+func (it *Iter) KeyIndex(n *Names) int {
+	if !it.obj {
+		return -1
+	}
+	return n.index(it.d, it.key)
+}

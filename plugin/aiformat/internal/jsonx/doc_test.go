@@ -2,6 +2,7 @@ package jsonx
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -98,6 +99,27 @@ func sameAsGjson(t *testing.T, path string, v Value, g gjson.Result) {
 	if v.Get("nope-not-a-key").Exists() {
 		t.Fatalf("%s: Get of a missing key exists", path)
 	}
+	if g.IsObject() {
+		names := []string{"nope-not-a-key"}
+		for _, k := range keys {
+			if !slices.Contains(names, k) {
+				names = append(names, k)
+			}
+		}
+		nn := NewNames(names...)
+		out := make([]Value, len(names))
+		v.Fields(nn, out)
+		for i, name := range names {
+			if out[i].Raw() != v.Get(name).Raw() || out[i].Exists() != v.Get(name).Exists() {
+				t.Fatalf("%s: Fields(%q) = %q, Get %q", path, name, out[i].Raw(), v.Get(name).Raw())
+			}
+		}
+		for it := v.Iter(); it.Next(); {
+			if i := it.KeyIndex(nn); i < 0 || names[i] != it.Key() {
+				t.Fatalf("%s: KeyIndex of %q = %d", path, it.Key(), i)
+			}
+		}
+	}
 }
 
 func TestDocAccessors(t *testing.T) {
@@ -125,6 +147,38 @@ func TestDocAccessors(t *testing.T) {
 	}
 	if d.Parse("[") || d.Root().Exists() {
 		t.Error("a failed parse must leave no root")
+	}
+}
+
+func TestFieldsAndKeyIndex(t *testing.T) {
+	// "ab" and "ba" share a tag, as do names of the same length and ends.
+	names := NewNames("model", "messages", "ab", "ba", "abxb", "x")
+	var d Doc
+	src := `{"messages":[1],"ab":1,"zz":0,"ba":2,"model":"m","ab":3,"a\u0062xb":4,"m\u006fdel":"late"}`
+	if !d.Parse(src) {
+		t.Fatal("invalid")
+	}
+	root := d.Root()
+	out := make([]Value, 6)
+	root.Fields(names, out)
+	for i, name := range names.names {
+		if got, want := out[i].Raw(), root.Get(name).Raw(); got != want {
+			t.Errorf("Fields %q = %q, Get %q", name, got, want)
+		}
+	}
+	var got []int
+	for it := root.Iter(); it.Next(); {
+		got = append(got, it.KeyIndex(names))
+	}
+	if want := []int{1, 2, -1, 3, 0, 2, 4, 0}; !slices.Equal(got, want) {
+		t.Errorf("KeyIndex = %v, want %v", got, want)
+	}
+	d.Parse(`[1,2]`)
+	d.Root().Fields(names, out)
+	for _, v := range out {
+		if v.Exists() {
+			t.Error("Fields of an array found a member")
+		}
 	}
 }
 
