@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -65,7 +66,7 @@ func BenchmarkTranslate(b *testing.B) {
 		`"usage":{"input_tokens":11,"output_tokens":3}}`)
 	resp := hostsim.Headers{{":status", "200"}, {"content-type", "application/json"}}
 	for _, size := range []int{1 << 10, 4 << 10, 64 << 10} {
-		body := chatBody("claude", size)
+		body := chatBody(benchModel(), size)
 		b.Run(sizeName(size), func(b *testing.B) {
 			h := benchHost(b, filterWasm(b), config)
 			b.SetBytes(int64(len(body)))
@@ -113,3 +114,10 @@ func chatBody(model string, size int) []byte {
 }
 
 func sizeName(n int) string { return strconv.Itoa(n>>10) + "KB" }
+
+func benchModel() string {
+	if m := os.Getenv("STEPGATE_BENCH_MODEL"); m != "" {
+		return m
+	}
+	return "claude"
+}

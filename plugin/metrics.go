@@ -43,7 +43,8 @@ const (
 	requestsTotal metricID = iota
 	requestDuration
 	upstreamErrors
-	tokensTotal
+	promptTokens // stepgate_tokens_total, direction prompt
+	completionTokens
 	throttleDecisions
 	shapedRequests
 	shapeDelay
@@ -57,10 +58,12 @@ var metricDefs = [...]struct {
 	kind metricKind
 	tags []string
 }{
-	requestsTotal:     {"stepgate_requests_total", counter, []string{"tenant", "route", "model", "provider", "step", "status"}},
-	requestDuration:   {"stepgate_request_duration_ms", histogram, []string{"provider", "model", "status"}},
-	upstreamErrors:    {"stepgate_upstream_errors_total", counter, []string{"provider", "status"}},
-	tokensTotal:       {"stepgate_tokens_total", counter, []string{"tenant", "model", "provider", "direction"}},
+	requestsTotal:   {"stepgate_requests_total", counter, []string{"tenant", "route", "model", "provider", "step", "status"}},
+	requestDuration: {"stepgate_request_duration_ms", histogram, []string{"provider", "model", "status"}},
+	upstreamErrors:  {"stepgate_upstream_errors_total", counter, []string{"provider", "status"}},
+	// One entry per direction, so that each keeps its own last-labels cache.
+	promptTokens:      {"stepgate_tokens_total", counter, []string{"tenant", "model", "provider", "direction"}},
+	completionTokens:  {"stepgate_tokens_total", counter, []string{"tenant", "model", "provider", "direction"}},
 	throttleDecisions: {"stepgate_throttle_decisions_total", counter, []string{"rule", "step", "mode"}},
 	shapedRequests:    {"stepgate_shaped_requests", gauge, []string{"rule"}},
 	shapeDelay:        {"stepgate_shape_delay_ms", histogram, []string{"rule", "step"}},
@@ -88,10 +91,10 @@ func (m *metrics) call(r *calllog.Record, fromUpstream bool) {
 		m.add(upstreamErrors, 1, r.Provider, status)
 	}
 	if r.TokensIn > 0 {
-		m.add(tokensTotal, r.TokensIn, tenant, model, r.Provider, "prompt")
+		m.add(promptTokens, r.TokensIn, tenant, model, r.Provider, "prompt")
 	}
 	if r.TokensOut > 0 {
-		m.add(tokensTotal, r.TokensOut, tenant, model, r.Provider, "completion")
+		m.add(completionTokens, r.TokensOut, tenant, model, r.Provider, "completion")
 	}
 }
 
