@@ -15,29 +15,49 @@ func DecodeResponse(body string, r *hub.Response) *hub.Error {
 	if !d.Parse(body) {
 		return &hub.Error{Status: 502, Kind: hub.KindServer, Message: "upstream response is not valid JSON"}
 	}
-	root := d.Root()
-	r.ID = strings.Clone(root.Get("id").Str())
-	r.Model = strings.Clone(root.Get("model").Str())
+	var f [rCount]jsonx.Value
+	d.Root().Fields(messageFields, f[:])
+	r.ID = strings.Clone(f[rID].Str())
+	r.Model = strings.Clone(f[rModel].Str())
 	ch := r.Choice(0)
-	for it := root.Get("content").Iter(); it.Next(); {
-		b := it.Value()
-		switch b.Get("type").Str() {
+	var b [dCount + 1]jsonx.Value
+	for it := f[rContent].Iter(); it.Next(); {
+		it.Value().Fields(blockFields, b[:])
+		switch b[dType].Str() {
 		case "text":
-			if t := b.Get("text"); t.IsString() {
+			if t := b[dText]; t.IsString() {
 				ch.Text = append(ch.Text, t.Raw())
 			}
 		case "tool_use":
-			input := b.Get("input").Raw()
+			input := b[dInput].Raw()
 			if input == "" {
 				input = "{}"
 			}
-			ch.Tools = append(ch.Tools, hub.ToolCall{ID: b.Get("id").Str(), Name: b.Get("name").Str(), Args: input})
+			ch.Tools = append(ch.Tools, hub.ToolCall{ID: b[dID].Str(), Name: b[dName].Str(), Args: input})
 		}
 	}
-	ch.Finish = FinishFrom(root.Get("stop_reason").Str())
-	r.Usage = usageFrom(root.Get("usage"))
+	ch.Finish = FinishFrom(f[rStopReason].Str())
+	r.Usage = usageFrom(f[rUsage])
 	return nil
 }
+
+// messageFields are the members of a message the decoder reads; blockFields those of a
+// content block (indexed like deltaFields, plus input).
+var (
+	messageFields = jsonx.NewNames("id", "model", "content", "stop_reason", "usage")
+	blockFields   = jsonx.NewNames("type", "text", "partial_json", "stop_reason", "id", "name", "input")
+)
+
+const (
+	rID = iota
+	rModel
+	rContent
+	rStopReason
+	rUsage
+	rCount
+)
+
+const dInput = dCount // blockFields' extra name
 
 // FinishFrom maps an Anthropic stop_reason to the hub.
 func FinishFrom(s string) hub.Finish {
@@ -76,14 +96,18 @@ func UsageFrom(u gjson.Result) hub.Usage {
 	return usageFrom(d.Root())
 }
 
+var usageFields = jsonx.NewNames("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens", "output_tokens")
+
 func usageFrom(u jsonx.Value) hub.Usage {
 	if !u.IsObject() {
 		return hub.Usage{}
 	}
-	in := u.Get("input_tokens").Int()
-	cr := u.Get("cache_read_input_tokens").Int()
-	cw := u.Get("cache_creation_input_tokens").Int()
-	out := u.Get("output_tokens").Int()
+	var f [4]jsonx.Value
+	u.Fields(usageFields, f[:])
+	in := f[0].Int()
+	cr := f[1].Int()
+	cw := f[2].Int()
+	out := f[3].Int()
 	us := hub.Usage{Known: true, Completion: out, CacheRead: cr, CacheWrite: cw}
 	if in+cr+cw > 0 {
 		us.Prompt = in + cr + cw

@@ -19,28 +19,56 @@ type StreamDecoder struct {
 	doc       jsonx.Doc
 }
 
+// eventFields are the members of a stream event the decoder reads; deltaFields those of a
+// delta or content block.
+var (
+	eventFields = jsonx.NewNames("type", "index", "message", "content_block", "delta", "usage")
+	deltaFields = jsonx.NewNames("type", "text", "partial_json", "stop_reason", "id", "name")
+)
+
+const (
+	eType = iota
+	eIndex
+	eMessage
+	eContentBlock
+	eDelta
+	eUsage
+	eCount
+)
+
+const (
+	dType = iota
+	dText
+	dPartialJSON
+	dStopReason
+	dID
+	dName
+	dCount
+)
+
 // Decode appends the hub events of one SSE event to out.
 func (d *StreamDecoder) Decode(ev sse.Event, out []hub.Event) []hub.Event {
-	if !d.doc.Parse(ev.Data) {
+	if !d.doc.ParseNext(ev.Data) {
 		return out
 	}
-	root := d.doc.Root()
-	switch root.Get("type").Str() {
+	var f [eCount]jsonx.Value
+	d.doc.Root().Fields(eventFields, f[:])
+	switch f[eType].Str() {
 	case "message_start":
-		m := root.Get("message")
+		m := f[eMessage]
 		out = append(out, hub.Event{Kind: hub.EvStart, ID: strings.Clone(m.Get("id").Str()), Model: strings.Clone(m.Get("model").Str())})
 		if u := usageFrom(m.Get("usage")); u.Known {
 			out = append(out, hub.Event{Kind: hub.EvUsage, Usage: u})
 		}
 	case "content_block_start":
-		out = d.blockStart(root, out)
+		out = d.blockStart(&f, out)
 	case "content_block_delta":
-		out = d.blockDelta(root, out)
+		out = d.blockDelta(&f, out)
 	case "message_delta":
-		if r := root.Path("delta", "stop_reason"); r.IsString() {
+		if r := f[eDelta].Get("stop_reason"); r.IsString() {
 			out = append(out, hub.Event{Kind: hub.EvFinish, Finish: FinishFrom(r.Str())})
 		}
-		if u := usageFrom(root.Get("usage")); u.Known {
+		if u := usageFrom(f[eUsage]); u.Known {
 			out = append(out, hub.Event{Kind: hub.EvUsage, Usage: u})
 		}
 	case "message_stop":
@@ -52,12 +80,13 @@ func (d *StreamDecoder) Decode(ev sse.Event, out []hub.Event) []hub.Event {
 	return out
 }
 
-func (d *StreamDecoder) blockStart(root jsonx.Value, out []hub.Event) []hub.Event {
-	idx := int(root.Get("index").Int())
-	b := root.Get("content_block")
-	switch b.Get("type").Str() {
+func (d *StreamDecoder) blockStart(f *[eCount]jsonx.Value, out []hub.Event) []hub.Event {
+	idx := int(f[eIndex].Int())
+	var b [dCount]jsonx.Value
+	f[eContentBlock].Fields(deltaFields, b[:])
+	switch b[dType].Str() {
 	case "text":
-		if t := b.Get("text"); t.IsString() && t.Raw() != `""` {
+		if t := b[dText]; t.IsString() && t.Raw() != `""` {
 			out = append(out, hub.Event{Kind: hub.EvText, Text: t.Raw()})
 		}
 	case "tool_use":
@@ -69,21 +98,22 @@ func (d *StreamDecoder) blockStart(root jsonx.Value, out []hub.Event) []hub.Even
 			}
 			d.blockTool[idx] = int16(ti)
 		}
-		out = append(out, hub.Event{Kind: hub.EvToolStart, Tool: ti, ToolID: b.Get("id").Str(), ToolName: b.Get("name").Str()})
+		out = append(out, hub.Event{Kind: hub.EvToolStart, Tool: ti, ToolID: b[dID].Str(), ToolName: b[dName].Str()})
 	}
 	return out
 }
 
-func (d *StreamDecoder) blockDelta(root jsonx.Value, out []hub.Event) []hub.Event {
-	delta := root.Get("delta")
-	switch delta.Get("type").Str() {
+func (d *StreamDecoder) blockDelta(f *[eCount]jsonx.Value, out []hub.Event) []hub.Event {
+	var delta [dCount]jsonx.Value
+	f[eDelta].Fields(deltaFields, delta[:])
+	switch delta[dType].Str() {
 	case "text_delta":
-		if t := delta.Get("text"); t.IsString() && t.Raw() != `""` {
+		if t := delta[dText]; t.IsString() && t.Raw() != `""` {
 			out = append(out, hub.Event{Kind: hub.EvText, Text: t.Raw()})
 		}
 	case "input_json_delta":
-		idx := int(root.Get("index").Int())
-		pj := delta.Get("partial_json")
+		idx := int(f[eIndex].Int())
+		pj := delta[dPartialJSON]
 		if idx < 0 || idx >= len(d.blockTool) || d.blockTool[idx] < 0 || !pj.IsString() || pj.Raw() == `""` {
 			return out
 		}

@@ -17,31 +17,66 @@ func DecodeResponse(body string, r *hub.Response) *hub.Error {
 	if !d.Parse(body) {
 		return &hub.Error{Status: 502, Kind: hub.KindServer, Message: "upstream response is not valid JSON"}
 	}
-	root := d.Root()
-	r.ID = strings.Clone(root.Get("responseId").Str())
-	r.Model = strings.Clone(root.Get("modelVersion").Str())
+	var f [gCount]jsonx.Value
+	d.Root().Fields(responseFields, f[:])
+	r.ID = strings.Clone(f[gResponseID].Str())
+	r.Model = strings.Clone(f[gModelVersion].Str())
 	calls := 0
-	for it := root.Get("candidates").Iter(); it.Next(); {
-		c := it.Value()
-		ch := r.Choice(int(c.Get("index").Int()))
-		for pit := c.Path("content", "parts").Iter(); pit.Next(); {
-			p := pit.Value()
-			if t := p.Get("text"); t.IsString() && !p.Get("thought").IsTrue() {
+	var cf [cCount]jsonx.Value
+	var pf [pCount]jsonx.Value
+	for it := f[gCandidates].Iter(); it.Next(); {
+		it.Value().Fields(candidateFields, cf[:])
+		ch := r.Choice(int(cf[cIndex].Int()))
+		for pit := cf[cContent].Get("parts").Iter(); pit.Next(); {
+			pit.Value().Fields(partFields, pf[:])
+			if t := pf[pText]; t.IsString() && !pf[pThought].IsTrue() {
 				ch.Text = append(ch.Text, t.Raw())
 			}
-			if fc := p.Get("functionCall"); fc.Exists() {
+			if fc := pf[pFunctionCall]; fc.Exists() {
 				ch.Tools = append(ch.Tools, hub.ToolCall{ID: callID(fc.Get("id").Str(), calls), Name: fc.Get("name").Str(), Args: fc.Get("args").Raw()})
 				calls++
 			}
 		}
-		ch.Finish = FinishFrom(c.Get("finishReason").Str(), len(ch.Tools) > 0)
+		ch.Finish = FinishFrom(cf[cFinishReason].Str(), len(ch.Tools) > 0)
 	}
-	if len(r.Choices) == 0 && root.Path("promptFeedback", "blockReason").Exists() {
+	if len(r.Choices) == 0 && f[gPromptFeedback].Get("blockReason").Exists() {
 		r.Choice(0).Finish = hub.FinishContentFilter
 	}
-	r.Usage = usageFrom(root.Get("usageMetadata"))
+	r.Usage = usageFrom(f[gUsageMetadata])
 	return nil
 }
+
+// responseFields, candidateFields and partFields are the members of a
+// GenerateContentResponse, a candidate and a part that the decoders read.
+var (
+	responseFields  = jsonx.NewNames("error", "responseId", "modelVersion", "candidates", "promptFeedback", "usageMetadata")
+	candidateFields = jsonx.NewNames("index", "content", "finishReason")
+	partFields      = jsonx.NewNames("text", "thought", "functionCall")
+)
+
+const (
+	gError = iota
+	gResponseID
+	gModelVersion
+	gCandidates
+	gPromptFeedback
+	gUsageMetadata
+	gCount
+)
+
+const (
+	cIndex = iota
+	cContent
+	cFinishReason
+	cCount
+)
+
+const (
+	pText = iota
+	pThought
+	pFunctionCall
+	pCount
+)
 
 func callID(id string, n int) string {
 	if id != "" {
@@ -91,16 +126,21 @@ func usageFrom(u jsonx.Value) hub.Usage {
 	if !u.IsObject() {
 		return hub.Usage{}
 	}
-	thoughts := u.Get("thoughtsTokenCount").Int()
+	var f [6]jsonx.Value
+	u.Fields(usageFields, f[:])
+	thoughts := f[0].Int()
 	return hub.Usage{
 		Known:      true,
-		Prompt:     u.Get("promptTokenCount").Int() + u.Get("toolUsePromptTokenCount").Int(),
-		Completion: u.Get("candidatesTokenCount").Int() + thoughts,
-		Total:      u.Get("totalTokenCount").Int(),
-		CacheRead:  u.Get("cachedContentTokenCount").Int(),
+		Prompt:     f[1].Int() + f[2].Int(),
+		Completion: f[3].Int() + thoughts,
+		Total:      f[4].Int(),
+		CacheRead:  f[5].Int(),
 		Reasoning:  thoughts,
 	}
 }
+
+var usageFields = jsonx.NewNames("thoughtsTokenCount", "promptTokenCount", "toolUsePromptTokenCount",
+	"candidatesTokenCount", "totalTokenCount", "cachedContentTokenCount")
 
 // AppendResponse appends r as a GenerateContentResponse.
 func AppendResponse(dst []byte, r *hub.Response) []byte {

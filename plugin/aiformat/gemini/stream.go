@@ -20,26 +20,29 @@ type StreamDecoder struct {
 
 // Decode appends the hub events of one SSE event to out.
 func (d *StreamDecoder) Decode(ev sse.Event, out []hub.Event) []hub.Event {
-	if !d.doc.Parse(ev.Data) {
+	if !d.doc.ParseNext(ev.Data) {
 		return out
 	}
-	root := d.doc.Root()
-	if root.Get("error").Exists() {
+	var f [gCount]jsonx.Value
+	d.doc.Root().Fields(responseFields, f[:])
+	if f[gError].Exists() {
 		return append(out, hub.Event{Kind: hub.EvError, Err: DecodeError(500, ev.Data)})
 	}
 	if !d.started {
 		d.started = true
-		out = append(out, hub.Event{Kind: hub.EvStart, ID: strings.Clone(root.Get("responseId").Str()), Model: strings.Clone(root.Get("modelVersion").Str())})
+		out = append(out, hub.Event{Kind: hub.EvStart, ID: strings.Clone(f[gResponseID].Str()), Model: strings.Clone(f[gModelVersion].Str())})
 	}
-	for it := root.Get("candidates").Iter(); it.Next(); {
-		c := it.Value()
-		idx := int(c.Get("index").Int())
-		for pit := c.Path("content", "parts").Iter(); pit.Next(); {
-			p := pit.Value()
-			if t := p.Get("text"); t.IsString() && t.Raw() != `""` && !p.Get("thought").IsTrue() {
+	var cf [cCount]jsonx.Value
+	var pf [pCount]jsonx.Value
+	for it := f[gCandidates].Iter(); it.Next(); {
+		it.Value().Fields(candidateFields, cf[:])
+		idx := int(cf[cIndex].Int())
+		for pit := cf[cContent].Get("parts").Iter(); pit.Next(); {
+			pit.Value().Fields(partFields, pf[:])
+			if t := pf[pText]; t.IsString() && t.Raw() != `""` && !pf[pThought].IsTrue() {
 				out = append(out, hub.Event{Kind: hub.EvText, Choice: idx, Text: t.Raw()})
 			}
-			if fc := p.Get("functionCall"); fc.Exists() {
+			if fc := pf[pFunctionCall]; fc.Exists() {
 				args := fc.Get("args").Raw()
 				if args == "" {
 					args = "{}"
@@ -50,11 +53,11 @@ func (d *StreamDecoder) Decode(ev sse.Event, out []hub.Event) []hub.Event {
 				d.calls++
 			}
 		}
-		if f := c.Get("finishReason"); f.IsString() {
-			out = append(out, hub.Event{Kind: hub.EvFinish, Choice: idx, Finish: FinishFrom(f.Str(), d.calls > 0)})
+		if fr := cf[cFinishReason]; fr.IsString() {
+			out = append(out, hub.Event{Kind: hub.EvFinish, Choice: idx, Finish: FinishFrom(fr.Str(), d.calls > 0)})
 		}
 	}
-	if u := root.Get("usageMetadata"); u.IsObject() {
+	if u := f[gUsageMetadata]; u.IsObject() {
 		out = append(out, hub.Event{Kind: hub.EvUsage, Usage: usageFrom(u)})
 	}
 	return out

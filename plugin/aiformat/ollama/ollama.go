@@ -306,7 +306,7 @@ type StreamDecoder struct {
 
 // Decode appends the hub events of one NDJSON line to out.
 func (d *StreamDecoder) Decode(ev sse.Event, out []hub.Event) []hub.Event {
-	if !d.doc.Parse(ev.Data) {
+	if !d.doc.ParseNext(ev.Data) {
 		return out
 	}
 	root := d.doc.Root()

@@ -15,20 +15,23 @@ func DecodeResponse(body string, r *hub.Response) *hub.Error {
 	if !d.Parse(body) {
 		return &hub.Error{Status: 502, Kind: hub.KindServer, Message: "upstream response is not valid JSON"}
 	}
-	root := d.Root()
-	r.ID = strings.Clone(root.Get("id").Str())
-	r.Model = strings.Clone(root.Get("model").Str())
-	r.Created = root.Get("created").Int()
-	for it := root.Get("choices").Iter(); it.Next(); {
-		c := it.Value()
-		ch := r.Choice(int(c.Get("index").Int()))
-		m := c.Get("message")
-		if t := m.Get("content"); t.IsString() {
+	var f [cCount]jsonx.Value
+	d.Root().Fields(chunkFields, f[:]) // a chat.completion has the members of a chunk
+	r.ID = strings.Clone(f[cID].Str())
+	r.Model = strings.Clone(f[cModel].Str())
+	r.Created = f[cCreated].Int()
+	var cf [3]jsonx.Value
+	var mf [mCount]jsonx.Value
+	for it := f[cChoices].Iter(); it.Next(); {
+		it.Value().Fields(respChoiceFields, cf[:])
+		ch := r.Choice(int(cf[0].Int()))
+		cf[1].Fields(messageFields, mf[:])
+		if t := mf[mContent]; t.IsString() {
 			ch.Text = append(ch.Text, t.Raw())
-		} else if t := m.Get("refusal"); t.IsString() {
+		} else if t := mf[mRefusal]; t.IsString() {
 			ch.Text = append(ch.Text, t.Raw())
 		}
-		for tcs := m.Get("tool_calls").Iter(); tcs.Next(); {
+		for tcs := mf[mToolCalls].Iter(); tcs.Next(); {
 			tc := tcs.Value()
 			fn := tc.Get("function")
 			args := fn.Get("arguments")
@@ -38,11 +41,21 @@ func DecodeResponse(body string, r *hub.Response) *hub.Error {
 			}
 			ch.Tools = append(ch.Tools, call)
 		}
-		ch.Finish = FinishFrom(c.Get("finish_reason").Str())
+		ch.Finish = FinishFrom(cf[2].Str())
 	}
-	r.Usage = usageFrom(root.Get("usage"))
+	r.Usage = usageFrom(f[cUsage])
 	return nil
 }
+
+// messageFields are the members of a choice's message the decoder reads.
+var messageFields = jsonx.NewNames("content", "refusal", "tool_calls")
+
+const (
+	mContent = iota
+	mRefusal
+	mToolCalls
+	mCount
+)
 
 // FinishFrom maps an OpenAI finish_reason to the hub.
 func FinishFrom(s string) hub.Finish {
@@ -71,15 +84,19 @@ func usageFrom(u jsonx.Value) hub.Usage {
 	if !u.IsObject() {
 		return hub.Usage{}
 	}
+	var f [5]jsonx.Value
+	u.Fields(usageFields, f[:])
 	return hub.Usage{
 		Known:      true,
-		Prompt:     u.Get("prompt_tokens").Int(),
-		Completion: u.Get("completion_tokens").Int(),
-		Total:      u.Get("total_tokens").Int(),
-		CacheRead:  u.Path("prompt_tokens_details", "cached_tokens").Int(),
-		Reasoning:  u.Path("completion_tokens_details", "reasoning_tokens").Int(),
+		Prompt:     f[0].Int(),
+		Completion: f[1].Int(),
+		Total:      f[2].Int(),
+		CacheRead:  f[3].Get("cached_tokens").Int(),
+		Reasoning:  f[4].Get("reasoning_tokens").Int(),
 	}
 }
+
+var usageFields = jsonx.NewNames("prompt_tokens", "completion_tokens", "total_tokens", "prompt_tokens_details", "completion_tokens_details")
 
 // AppendResponse appends r as a chat.completion body.
 func AppendResponse(dst []byte, r *hub.Response) []byte {

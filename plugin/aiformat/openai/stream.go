@@ -20,35 +20,58 @@ func (d *StreamDecoder) Decode(ev sse.Event, out []hub.Event) []hub.Event {
 	if data == "[DONE]" {
 		return append(out, hub.Event{Kind: hub.EvDone})
 	}
-	if !d.doc.Parse(data) {
+	if !d.doc.ParseNext(data) {
 		return out // not JSON: a stray line from a proxy; nothing to translate
 	}
-	root := d.doc.Root()
-	if e := root.Get("error"); e.Exists() {
+	var f [cCount]jsonx.Value
+	d.doc.Root().Fields(chunkFields, f[:])
+	if f[cError].Exists() {
 		he := DecodeError(500, data)
 		return append(out, hub.Event{Kind: hub.EvError, Err: he})
 	}
 	if !d.started {
 		d.started = true
 		out = append(out, hub.Event{Kind: hub.EvStart,
-			ID: strings.Clone(root.Get("id").Str()), Model: strings.Clone(root.Get("model").Str()), Created: root.Get("created").Int()})
+			ID: strings.Clone(f[cID].Str()), Model: strings.Clone(f[cModel].Str()), Created: f[cCreated].Int()})
 	}
-	for it := root.Get("choices").Iter(); it.Next(); {
+	for it := f[cChoices].Iter(); it.Next(); {
 		out = decodeChoice(it.Value(), out)
 	}
-	if u := root.Get("usage"); u.IsObject() {
+	if u := f[cUsage]; u.IsObject() {
 		out = append(out, hub.Event{Kind: hub.EvUsage, Usage: usageFrom(u)})
 	}
 	return out
 }
 
+// chunkFields are the chat.completion.chunk members the decoder reads; choiceFields those of
+// a choice and its delta.
+var (
+	chunkFields  = jsonx.NewNames("error", "id", "model", "created", "choices", "usage")
+	choiceFields = jsonx.NewNames("index", "delta", "finish_reason")
+	// respChoiceFields are those of a chat.completion choice.
+	respChoiceFields = jsonx.NewNames("index", "message", "finish_reason")
+	deltaFields      = jsonx.NewNames("content", "tool_calls")
+)
+
+const (
+	cError = iota
+	cID
+	cModel
+	cCreated
+	cChoices
+	cUsage
+	cCount
+)
+
 func decodeChoice(c jsonx.Value, out []hub.Event) []hub.Event {
-	idx := int(c.Get("index").Int())
-	delta := c.Get("delta")
-	if t := delta.Get("content"); t.IsString() && t.Raw() != `""` {
+	var f, df [3]jsonx.Value
+	c.Fields(choiceFields, f[:])
+	idx := int(f[0].Int())
+	f[1].Fields(deltaFields, df[:2])
+	if t := df[0]; t.IsString() && t.Raw() != `""` {
 		out = append(out, hub.Event{Kind: hub.EvText, Choice: idx, Text: t.Raw()})
 	}
-	for it := delta.Get("tool_calls").Iter(); it.Next(); {
+	for it := df[1].Iter(); it.Next(); {
 		tc := it.Value()
 		ti := int(tc.Get("index").Int())
 		fn := tc.Get("function")
@@ -64,8 +87,8 @@ func decodeChoice(c jsonx.Value, out []hub.Event) []hub.Event {
 			out = append(out, hub.Event{Kind: hub.EvToolArgs, Choice: idx, Tool: ti, Text: text})
 		}
 	}
-	if f := c.Get("finish_reason"); f.IsString() {
-		out = append(out, hub.Event{Kind: hub.EvFinish, Choice: idx, Finish: FinishFrom(f.Str())})
+	if fr := f[2]; fr.IsString() {
+		out = append(out, hub.Event{Kind: hub.EvFinish, Choice: idx, Finish: FinishFrom(fr.Str())})
 	}
 	return out
 }

@@ -23,6 +23,40 @@ type Doc struct {
 	nodes    []node
 	stack    []uint32 // open containers while parsing
 	stackBuf [16]uint32
+
+	// For ParseNext: the previous document and the parser states recorded in it.
+	prev []byte
+	cps  []checkpoint
+}
+
+// checkpoint is the parser's state at offset i of a document, where a member's value is due:
+// n nodes made and the open containers on the stack. (States are recorded after member names
+// only: that is where events of a stream start to differ, in the text or arguments they
+// carry, and recording more often costs more than it saves.)
+type checkpoint struct {
+	i, n  uint32
+	depth uint32
+	stack [maxCheckpointDepth]uint32
+}
+
+const (
+	maxCheckpoints     = 32
+	maxCheckpointDepth = 6
+)
+
+func record(cps *[]checkpoint, i int, nodes []node, stack []uint32) {
+	l := *cps
+	if len(l) >= maxCheckpoints || len(stack) > maxCheckpointDepth {
+		return
+	}
+	if len(l) == cap(l) {
+		l = append(l, checkpoint{})[:len(l)]
+	}
+	l = l[:len(l)+1]
+	c := &l[len(l)-1]
+	c.i, c.n, c.depth = uint32(i), uint32(len(nodes)), uint32(len(stack))
+	copy(c.stack[:], stack)
+	*cps = l
 }
 
 // Kind is the JSON type of a Value.
@@ -88,11 +122,64 @@ func (d *Doc) Parse(src string) bool {
 		d.nodes = make([]node, 0, want)
 	}
 	var ok bool
-	d.nodes, d.stack, ok = parse(src, unsafe.Slice(unsafe.StringData(src), len(src)), d.nodes, d.stack)
+	d.nodes, d.stack, ok = parse(src, unsafe.Slice(unsafe.StringData(src), len(src)), d.nodes, d.stack, 0, nil)
 	if !ok {
 		d.nodes = d.nodes[:0]
 	}
+	d.cps, d.prev = d.cps[:0], d.prev[:0]
 	return ok
+}
+
+// ParseNext is Parse for the next of a series of similar documents, such as the events of a
+// stream, whose first bytes (ids, model, event type) repeat: the nodes of the longest prefix
+// it shares with the previous document are kept, and parsing resumes from the last parser
+// state recorded within that prefix. The result is the same as Parse's.
+func (d *Doc) ParseNext(src string) bool {
+	b := unsafe.Slice(unsafe.StringData(src), len(src))
+	same := commonPrefix(d.prev, b)
+	k := -1
+	for j := range d.cps { // the parser reads one byte past a state before recording it
+		if int(d.cps[j].i) >= same {
+			break
+		}
+		k = j
+	}
+	d.src = src
+	if uint64(len(src)) >= 1<<32-1 {
+		d.nodes, d.cps, d.prev = d.nodes[:0], d.cps[:0], d.prev[:0]
+		return false
+	}
+	var ok bool
+	if k < 0 {
+		d.cps = d.cps[:0]
+		d.nodes, d.stack, ok = parse(src, b, d.nodes[:0], d.stackBuf[:0], 0, &d.cps)
+	} else {
+		c := &d.cps[k]
+		stack := append(d.stackBuf[:0], c.stack[:c.depth]...)
+		d.cps = d.cps[:k+1] // states after c are recorded again
+		d.nodes, d.stack, ok = parse(src, b, d.nodes[:c.n], stack, int(c.i), &d.cps)
+	}
+	if !ok {
+		d.nodes, d.cps, d.prev = d.nodes[:0], d.cps[:0], d.prev[:0]
+		return false
+	}
+	d.prev = append(d.prev[:0], src...)
+	return true
+}
+
+// commonPrefix is the length of the longest common prefix of a and b, eight bytes at a time.
+func commonPrefix(a, b []byte) int {
+	n := min(len(a), len(b))
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		if x := binary.LittleEndian.Uint64(a[i:]) ^ binary.LittleEndian.Uint64(b[i:]); x != 0 {
+			return i + bits.TrailingZeros64(x)>>3
+		}
+	}
+	for i < n && a[i] == b[i] {
+		i++
+	}
+	return i
 }
 
 // Holds reports whether src is the very text (same bytes in memory) the Doc last parsed, so
@@ -135,8 +222,10 @@ func add(nodes []node, start, end int, k Kind) ([]node, *node) {
 // locals rather than behind a pointer, whitespace is skipped by a call only when there is
 // some, and the byte loops live in small leaf functions (scanString, scanNumber), because in a
 // large function every jump of a loop goes through the function's dispatch table.
-func parse(src string, b []byte, nodes []node, stack []uint32) ([]node, []uint32, bool) {
-	i := 0
+//
+// parse starts at offset i with a value due (the document's, or a member's when resuming from
+// a checkpoint). With cps set it records a checkpoint after each member name, for ParseNext.
+func parse(src string, b []byte, nodes []node, stack []uint32, i int, cps *[]checkpoint) ([]node, []uint32, bool) {
 	if i < len(b) && b[i] <= ' ' {
 		i = skipWS(b, i)
 	}
@@ -255,6 +344,9 @@ func parse(src string, b []byte, nodes []node, stack []uint32) ([]node, []uint32
 		i++
 		if i < len(b) && b[i] <= ' ' {
 			i = skipWS(b, i)
+		}
+		if cps != nil {
+			record(cps, i, nodes, stack)
 		}
 	}
 }

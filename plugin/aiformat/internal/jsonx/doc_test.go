@@ -222,6 +222,62 @@ func TestScanString(t *testing.T) {
 	}
 }
 
+// sameNodes reports whether d indexes its document exactly as a fresh Parse does.
+func sameNodes(t *testing.T, d *Doc, src string, ok bool) {
+	t.Helper()
+	var fresh Doc
+	if want := fresh.Parse(src); ok != want {
+		t.Fatalf("ParseNext(%q) = %v, Parse %v", src, ok, want)
+	}
+	if !slices.Equal(d.nodes, fresh.nodes) {
+		t.Fatalf("ParseNext(%q) nodes differ:\n%v\n%v", src, d.nodes, fresh.nodes)
+	}
+}
+
+func TestParseNext(t *testing.T) {
+	stream := []string{
+		`{"id":"c1","object":"chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null}],"usage":null}`,
+		`{"id":"c1","object":"chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":" tok"},"finish_reason":null}],"usage":null}`,
+		`{"id":"c1","object":"chunk","created":1,"model":"m","choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":null}`,
+		`{"id":"c1","object":"chunk","created":12,"model":"m","choices":[]}`,
+		`{"id":"c1","object":"chunk","created":1,"model":"m","choices":[{"index":0}]`,
+		`{"id":"c1","object":"chunk","created":1,"model":"m","choices":[{"index":0}]}`,
+		`{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x"}}`,
+		`{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"yz"}}`,
+		`{"type":"content_block_delta","index":10,"delta":{"type":"text_delta","text":"yz"}}`,
+		`{"type":"content_block_delta","index":1 , "delta" : {"type":"text_delta","text":"yz"}}`,
+		`[1,2,3]`, `[1,2,34]`, `[1,2,3,4]`, `[1,2]`, `[1,2`, `1`, `12`, `"a"`, ` "a" `,
+	}
+	var d Doc
+	for _, src := range stream {
+		sameNodes(t, &d, src, d.ParseNext(src))
+	}
+	if !d.ParseNext(stream[0]) || !d.ParseNext(stream[1]) || len(d.cps) == 0 {
+		t.Fatal("no parser states recorded")
+	}
+	if d.Parse(stream[1]); len(d.cps) != 0 || len(d.prev) != 0 {
+		t.Error("Parse must forget the states of ParseNext")
+	}
+}
+
+func FuzzDocNext(f *testing.F) {
+	f.Add(`{"a":[1,{"b":"c"}],"d":2}`, `{"a":[1,{"b":"cc"}],"d":2}`)
+	f.Add(`[1,2,3]`, `[1,2,34]`)
+	f.Add(`{"x":1}`, `{"x":1,"y":{"z":[true,false,null]}}`)
+	f.Add(`{"id":"c1","choices":[{"index":0,"delta":{"content":"a"}}],"usage":null}`, `1`)
+	f.Fuzz(func(t *testing.T, a, b string) {
+		var d Doc
+		sameNodes(t, &d, a, d.ParseNext(a))
+		sameNodes(t, &d, b, d.ParseNext(b))
+		sameNodes(t, &d, a, d.ParseNext(a))
+		for cut := 0; cut <= len(a); cut += 1 + len(a)/16 { // b spliced in: a long shared prefix
+			c := a[:cut] + b + a[cut:]
+			sameNodes(t, &d, c, d.ParseNext(c))
+			sameNodes(t, &d, a, d.ParseNext(a))
+		}
+	})
+}
+
 func FuzzDoc(f *testing.F) {
 	for _, c := range docCases {
 		f.Add(c)
