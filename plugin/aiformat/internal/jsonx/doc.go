@@ -357,27 +357,12 @@ const (
 )
 
 // scanString checks the string literal whose opening quote is at i and returns the offset
-// after its closing quote (-1 if it is malformed) and whether it has escapes. It tests eight
-// bytes at a time: the "has a zero byte" bit trick applied to x^'"', x^'\\' and x-0x20 flags
-// quotes, backslashes and control bytes; flags can be false only above a true one, so the
-// lowest is exact.
+// after its closing quote (-1 if it is malformed) and whether it has escapes.
 func scanString(b []byte, i int) (int, bool) {
 	i++
 	esc := false
 	for {
-		for i+8 <= len(b) {
-			x := binary.LittleEndian.Uint64(b[i:])
-			q := x ^ (lsb * '"')
-			e := x ^ (lsb * '\\')
-			if m := (((q - lsb) &^ q) | ((e - lsb) &^ e) | ((x - lsb*0x20) &^ x)) & msb; m != 0 {
-				i += bits.TrailingZeros64(m) >> 3
-				break
-			}
-			i += 8
-		}
-		for i < len(b) && b[i] != '"' && b[i] != '\\' && b[i] >= 0x20 {
-			i++
-		}
+		i = plain(b, i)
 		if i >= len(b) {
 			return -1, esc
 		}
@@ -404,6 +389,45 @@ func scanString(b []byte, i int) (int, bool) {
 			return -1, esc
 		}
 	}
+}
+
+// special flags, in the high bit of each byte, the bytes of x a string scan must stop at:
+// '"', '\\' and control bytes, with the "has a zero byte" bit trick applied to x^'"', x^'\\'
+// and x-0x20. Flags can be false only above a true one, so the lowest is exact.
+func special(x uint64) uint64 {
+	q := x ^ (lsb * '"')
+	e := x ^ (lsb * '\\')
+	return (((q - lsb) &^ q) | ((e - lsb) &^ e) | ((x - lsb*0x20) &^ x)) & msb
+}
+
+// plain returns the offset of the first '"', '\\' or control byte at or after i (len(b) if
+// none): eight bytes at first, which settles the usual short string, then 32 bytes a loop turn
+// (inside wasm a loop turn costs more than the four extra words).
+func plain(b []byte, i int) int {
+	if i+8 <= len(b) {
+		if m := special(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+		i += 8
+		for i+32 <= len(b) {
+			w := b[i : i+32 : i+32]
+			if special(binary.LittleEndian.Uint64(w))|special(binary.LittleEndian.Uint64(w[8:]))|
+				special(binary.LittleEndian.Uint64(w[16:]))|special(binary.LittleEndian.Uint64(w[24:])) != 0 {
+				break
+			}
+			i += 32
+		}
+		for i+8 <= len(b) {
+			if m := special(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+				return i + bits.TrailingZeros64(m)>>3
+			}
+			i += 8
+		}
+	}
+	for i < len(b) && b[i] != '"' && b[i] != '\\' && b[i] >= 0x20 {
+		i++
+	}
+	return i
 }
 
 func isHex(c byte) bool {

@@ -150,6 +150,24 @@ func TestDocAccessors(t *testing.T) {
 	}
 }
 
+// TestScanStringEveryOffset puts the end, an escape or a bad byte at every offset of a long
+// string, across the 8- and 32-byte steps of plain.
+func TestScanStringEveryOffset(t *testing.T) {
+	for n := 0; n < 100; n++ {
+		pre := `"` + strings.Repeat("é", n/2) + strings.Repeat("a", n%2)
+		for _, c := range []struct {
+			tail string
+			end  int
+			esc  bool
+		}{{`"xyz`, len(pre) + 1, false}, {`\"" `, len(pre) + 3, true}, {"\x1f\"", -1, false}} {
+			end, esc := scanString([]byte(pre+c.tail), 0)
+			if end != c.end || (end >= 0 && esc != c.esc) {
+				t.Errorf("scanString(%q) = %d, %v; want %d, %v", pre+c.tail, end, esc, c.end, c.esc)
+			}
+		}
+	}
+}
+
 func TestFieldsAndKeyIndex(t *testing.T) {
 	// "ab" and "ba" share a tag, as do names of the same length and ends.
 	names := NewNames("model", "messages", "ab", "ba", "abxb", "x")

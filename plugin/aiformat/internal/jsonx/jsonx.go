@@ -161,18 +161,29 @@ func AppendString(dst []byte, s string) []byte {
 }
 
 // safeASCII returns the index of the first byte at or after i that AppendString must look at:
-// '"', '\\', a control byte or a non-ASCII byte (len(s) if none). Eight bytes at a time, as
-// in scanString, with the high bit flagging non-ASCII bytes.
+// '"', '\\', a control byte or a non-ASCII byte (len(s) if none). It tests words as plain
+// does (doc.go), with the high bit also flagging non-ASCII bytes.
 func safeASCII(s string, i int) int {
 	b := unsafe.Slice(unsafe.StringData(s), len(s))
-	for i+8 <= len(b) {
-		x := binary.LittleEndian.Uint64(b[i:])
-		q := x ^ (lsb * '"')
-		e := x ^ (lsb * '\\')
-		if m := (((q - lsb) &^ q) | ((e - lsb) &^ e) | ((x - lsb*0x20) &^ x) | x) & msb; m != 0 {
+	if i+8 <= len(b) {
+		if m := unsafeByte(binary.LittleEndian.Uint64(b[i:])); m != 0 {
 			return i + bits.TrailingZeros64(m)>>3
 		}
 		i += 8
+		for i+32 <= len(b) {
+			w := b[i : i+32 : i+32]
+			if unsafeByte(binary.LittleEndian.Uint64(w))|unsafeByte(binary.LittleEndian.Uint64(w[8:]))|
+				unsafeByte(binary.LittleEndian.Uint64(w[16:]))|unsafeByte(binary.LittleEndian.Uint64(w[24:])) != 0 {
+				break
+			}
+			i += 32
+		}
+		for i+8 <= len(b) {
+			if m := unsafeByte(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+				return i + bits.TrailingZeros64(m)>>3
+			}
+			i += 8
+		}
 	}
 	for i < len(b) {
 		if c := b[i]; c == '"' || c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
@@ -182,6 +193,9 @@ func safeASCII(s string, i int) int {
 	}
 	return i
 }
+
+// unsafeByte flags the bytes of x that AppendString cannot copy as they are.
+func unsafeByte(x uint64) uint64 { return special(x) | x&msb }
 
 // IsLit reports whether raw is a JSON string literal (as gjson's Raw of a string value is).
 func IsLit(raw string) bool { return len(raw) >= 2 && raw[0] == '"' && raw[len(raw)-1] == '"' }
