@@ -152,10 +152,7 @@ func textBlocks(w *jsonx.Writer, i int, c jsonx.Value, images bool) *hub.Error {
 }
 
 func textBlock(w *jsonx.Writer, lit string) {
-	w.Obj()
-	w.StrField("type", "text")
-	w.RawField("text", lit)
-	w.End()
+	w.Wrap(`{"type":"text","text":`, lit, `}`)
 }
 
 func imageBlock(w *jsonx.Writer, u string) {
@@ -252,26 +249,18 @@ func toolResult(w *jsonx.Writer, id, c jsonx.Value) {
 }
 
 func userFromHub(w *jsonx.Writer, i int, c jsonx.Value) *hub.Error {
-	w.Obj()
-	w.StrField("role", "user")
-	w.Key("content")
 	if c.IsString() {
-		w.Raw(c.Raw())
-		w.End()
+		w.Wrap(`{"role":"user","content":`, c.Raw(), `}`)
 		return nil
 	}
-	w.Arr()
+	w.Open(`{"role":"user","content":[`)
 	err := textBlocks(w, i, c, true)
-	w.EndArr()
-	w.End()
+	w.Close(`]}`)
 	return err
 }
 
 func assistantFromHub(w *jsonx.Writer, i int, c, calls jsonx.Value) *hub.Error {
-	w.Obj()
-	w.StrField("role", "assistant")
-	w.Key("content")
-	w.Arr()
+	w.Open(`{"role":"assistant","content":[`)
 	if c.Exists() && !c.IsNull() {
 		if err := textBlocks(w, i, c, false); err != nil {
 			return err
@@ -292,8 +281,7 @@ func assistantFromHub(w *jsonx.Writer, i int, c, calls jsonx.Value) *hub.Error {
 		w.RawField("input", args)
 		w.End()
 	}
-	w.EndArr()
-	w.End()
+	w.Close(`]}`)
 	return nil
 }
 

@@ -118,23 +118,19 @@ func usageFrom(u jsonx.Value) hub.Usage {
 // AppendResponse appends choice 0 of r as an Anthropic message.
 func AppendResponse(dst []byte, r *hub.Response) []byte {
 	w := jsonx.Writer{Buf: dst}
-	w.Obj()
-	w.StrField("id", msgID(r.ID))
-	w.StrField("type", "message")
-	w.StrField("role", "assistant")
-	w.StrField("model", r.Model)
-	w.Key("content")
-	w.Arr()
+	w.Open(`{"id":`)
+	w.Str(msgID(r.ID))
+	w.More(`,"type":"message","role":"assistant","model":`)
+	w.Str(r.Model)
+	w.More(`,"content":[`)
 	var ch hub.Choice
 	if len(r.Choices) > 0 {
 		ch = r.Choices[0]
 	}
 	if len(ch.Text) > 0 {
-		w.Obj()
-		w.StrField("type", "text")
-		w.Key("text")
+		w.Open(`{"type":"text","text":`)
 		w.LitConcat(ch.Text)
-		w.End()
+		w.Close(`}`)
 	}
 	for i := range ch.Tools {
 		tc := &ch.Tools[i]
@@ -145,13 +141,12 @@ func AppendResponse(dst []byte, r *hub.Response) []byte {
 		w.RawField("input", argsObject(tc))
 		w.End()
 	}
-	w.EndArr()
-	w.StrField("stop_reason", StopReason(ch.Finish))
-	w.Key("stop_sequence")
-	w.Null()
-	w.Key("usage")
+	w.Close(`]`)
+	w.More(`,"stop_reason":`)
+	w.Str(StopReason(ch.Finish))
+	w.More(`,"stop_sequence":null,"usage":`)
 	appendUsage(&w, &r.Usage)
-	w.End()
+	w.Close(`}`)
 	return w.Buf
 }
 

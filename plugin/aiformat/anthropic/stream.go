@@ -245,15 +245,12 @@ func (e *StreamEncoder) openBlock(dst []byte, tool int, raw string, ev *hub.Even
 
 func (e *StreamEncoder) blockDelta(dst []byte, typ, field, lit string) []byte {
 	w := jsonx.Writer{Buf: e.scratch[:0]}
-	w.Obj()
-	w.StrField("type", "content_block_delta")
-	w.IntField("index", int64(e.nextBlock))
-	w.Key("delta")
-	w.Obj()
-	w.StrField("type", typ)
+	w.Open(`{"type":"content_block_delta","index":`)
+	w.Int(int64(e.nextBlock))
+	w.More(`,"delta":{"type":`)
+	w.Str(typ)
 	w.RawField(field, lit)
-	w.End()
-	w.End()
+	w.Close(`}}`)
 	e.scratch = w.Buf
 	return sse.AppendEvent(dst, "content_block_delta", e.scratch, "\n\n")
 }

@@ -139,26 +139,16 @@ func (e *StreamEncoder) Close(dst []byte) []byte {
 }
 
 func (e *StreamEncoder) open(w *jsonx.Writer) {
-	w.Obj()
-	w.Key("candidates")
-	w.Arr()
-	w.Obj()
-	w.Key("content")
-	w.Obj()
-	w.Key("parts")
-	w.Arr()
+	w.Open(`{"candidates":[{"content":{"parts":[`)
 }
 
 func (e *StreamEncoder) close(w *jsonx.Writer, choice int, finish string, usage bool) []byte {
-	w.EndArr()
-	w.StrField("role", "model")
-	w.End()
+	w.Close(`],"role":"model"}`)
 	if finish != "" {
 		w.StrField("finishReason", finish)
 	}
 	w.IntField("index", int64(choice))
-	w.End()
-	w.EndArr()
+	w.Close(`}]`)
 	if usage && e.usage.Known {
 		w.Key("usageMetadata")
 		appendUsage(w, &e.usage)
@@ -174,9 +164,7 @@ func (e *StreamEncoder) close(w *jsonx.Writer, choice int, finish string, usage 
 func (e *StreamEncoder) textChunk(dst []byte, choice int, lit string) []byte {
 	w := jsonx.Writer{Buf: e.scratch[:0]}
 	e.open(&w)
-	w.Obj()
-	w.RawField("text", lit)
-	w.End()
+	w.Wrap(`{"text":`, lit, `}`)
 	e.scratch = e.close(&w, choice, "", false)
 	return sse.AppendEvent(dst, "", e.scratch, "\r\n\r\n")
 }

@@ -12,7 +12,15 @@ import (
 	"github.com/stepgate/stepgate/plugin/aiformat/internal/jsonx"
 )
 
-var roles = [...]string{"system", "developer", "user", "assistant", "tool", "function"}
+var roles = jsonx.NewNames("system", "developer", "user", "assistant", "tool", "function")
+
+// fieldNames are the request members InspectDoc checks; msgNames the message members.
+var (
+	fieldNames = jsonx.NewNames("model", "messages", "stream", "stream_options", "max_tokens", "max_completion_tokens",
+		"n", "seed", "temperature", "top_p", "presence_penalty", "frequency_penalty", "stop", "user", "tools",
+		"tool_choice", "response_format")
+	msgNames = jsonx.NewNames("role", "content", "tool_call_id", "tool_calls")
+)
 
 // Inspect validates a hub (OpenAI Chat Completions) request body and returns its view. Every
 // error is a 400 naming the field.
@@ -42,8 +50,10 @@ func InspectDoc(root jsonx.Value) (hub.View, *hub.Error) {
 	}
 	v.N = 1
 	for it := root.Iter(); it.Next(); {
-		if err := inspectField(&v, it.Key(), it.Value()); err != nil {
-			return v, err
+		if i := it.KeyIndex(fieldNames); i >= 0 {
+			if err := inspectField(&v, fieldNames.Name(i), it.Value()); err != nil {
+				return v, err
+			}
 		}
 	}
 	if v.Model == "" {
@@ -200,30 +210,25 @@ func inspectMessage(v *hub.View, mi int, m jsonx.Value) *hub.Error {
 	// One pass over the members; a repeated member counts by its last occurrence.
 	var role, content, toolCallID, toolCalls jsonx.Value
 	for it := m.Iter(); it.Next(); {
-		switch it.Key() {
-		case "role":
+		switch it.KeyIndex(msgNames) {
+		case 0:
 			role = it.Value()
-		case "content":
+		case 1:
 			content = it.Value()
-		case "tool_call_id":
+		case 2:
 			toolCallID = it.Value()
-		case "tool_calls":
+		case 3:
 			toolCalls = it.Value()
 		}
 	}
 	if !role.IsString() {
 		return hub.Invalid(msgPath(mi)+".role", "required")
 	}
-	r := role.Str()
-	known := false
-	for _, k := range roles {
-		if r == k {
-			known = true
-		}
+	ri := role.In(roles)
+	if ri < 0 {
+		return hub.Invalid(msgPath(mi)+".role", "unknown role "+strconv.Quote(role.Str()))
 	}
-	if !known {
-		return hub.Invalid(msgPath(mi)+".role", "unknown role "+strconv.Quote(r))
-	}
+	r := roles.Name(ri)
 	switch {
 	case content.IsString():
 		v.PromptChars += len(content.Raw()) - 2

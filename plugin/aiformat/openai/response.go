@@ -101,21 +101,18 @@ var usageFields = jsonx.NewNames("prompt_tokens", "completion_tokens", "total_to
 // AppendResponse appends r as a chat.completion body.
 func AppendResponse(dst []byte, r *hub.Response) []byte {
 	w := jsonx.Writer{Buf: dst}
-	w.Obj()
-	w.StrField("id", r.ID)
-	w.StrField("object", "chat.completion")
-	w.IntField("created", r.Created)
-	w.StrField("model", r.Model)
-	w.Key("choices")
-	w.Arr()
+	w.Open(`{"id":`)
+	w.Str(r.ID)
+	w.More(`,"object":"chat.completion","created":`)
+	w.Int(r.Created)
+	w.More(`,"model":`)
+	w.Str(r.Model)
+	w.More(`,"choices":[`)
 	for i := range r.Choices {
 		c := &r.Choices[i]
-		w.Obj()
-		w.IntField("index", int64(i))
-		w.Key("message")
-		w.Obj()
-		w.StrField("role", "assistant")
-		w.Key("content")
+		w.Open(`{"index":`)
+		w.Int(int64(i))
+		w.More(`,"message":{"role":"assistant","content":`)
 		if len(c.Text) == 0 && len(c.Tools) > 0 {
 			w.Null()
 		} else {
@@ -129,17 +126,17 @@ func AppendResponse(dst []byte, r *hub.Response) []byte {
 			}
 			w.EndArr()
 		}
-		w.End()
-		w.Key("finish_reason")
+		w.Close(`}`)
+		w.More(`,"finish_reason":`)
 		finish(&w, c.Finish)
-		w.End()
+		w.Close(`}`)
 	}
-	w.EndArr()
+	w.Close(`]`)
 	if r.Usage.Known {
 		w.Key("usage")
 		appendUsage(&w, &r.Usage)
 	}
-	w.End()
+	w.Close(`}`)
 	return w.Buf
 }
 

@@ -143,7 +143,7 @@ func (e *StreamEncoder) Encode(dst []byte, ev *hub.Event) []byte {
 	}
 	switch ev.Kind {
 	case hub.EvText:
-		dst = e.delta(dst, ev.Choice, func(w *jsonx.Writer) { w.RawField("content", ev.Text) })
+		dst = e.text(dst, ev.Choice, ev.Text)
 	case hub.EvToolStart:
 		dst = e.delta(dst, ev.Choice, func(w *jsonx.Writer) {
 			w.Key("tool_calls")
@@ -219,6 +219,19 @@ func (e *StreamEncoder) chunk(dst []byte, choice int, delta string, f hub.Finish
 	return e.write(dst, choice, delta, nil, f)
 }
 
+// text writes one chunk whose choices[0].delta is {"content": lit}: the event of almost every
+// chunk, written in pieces of constant JSON.
+func (e *StreamEncoder) text(dst []byte, choice int, lit string) []byte {
+	w := jsonx.Writer{Buf: append(e.scratch[:0], e.prefix...)}
+	w.Open(`{"index":`)
+	w.Int(int64(choice))
+	w.More(`,"delta":{"content":`)
+	w.Raw(lit)
+	w.Close(`},"finish_reason":null}]}`)
+	e.scratch = w.Buf
+	return sse.AppendEvent(dst, "", e.scratch, "\n\n")
+}
+
 // delta writes one chunk whose choices[0].delta members are written by body.
 func (e *StreamEncoder) delta(dst []byte, choice int, body func(w *jsonx.Writer)) []byte {
 	return e.write(dst, choice, "", body, hub.FinishNone)
@@ -226,9 +239,9 @@ func (e *StreamEncoder) delta(dst []byte, choice int, body func(w *jsonx.Writer)
 
 func (e *StreamEncoder) write(dst []byte, choice int, raw string, body func(w *jsonx.Writer), f hub.Finish) []byte {
 	w := jsonx.Writer{Buf: append(e.scratch[:0], e.prefix...)}
-	w.Obj()
-	w.IntField("index", int64(choice))
-	w.Key("delta")
+	w.Open(`{"index":`)
+	w.Int(int64(choice))
+	w.More(`,"delta":`)
 	if body == nil {
 		w.Raw(raw)
 	} else {
@@ -236,11 +249,9 @@ func (e *StreamEncoder) write(dst []byte, choice int, raw string, body func(w *j
 		body(&w)
 		w.End()
 	}
-	w.Key("finish_reason")
+	w.More(`,"finish_reason":`)
 	finish(&w, f)
-	w.End()
-	w.Buf = append(w.Buf, ']')
-	w.End()
+	w.Close(`}]}`)
 	e.scratch = w.Buf
 	return sse.AppendEvent(dst, "", e.scratch, "\n\n")
 }

@@ -839,6 +839,17 @@ func (v Value) Fields(n *Names, out []Value) {
 	}
 }
 
+// Name is the i-th name.
+func (n *Names) Name(i int) string { return n.names[i] }
+
+// In is the position in n of the string v, or -1 (also for anything not a string).
+func (v Value) In(n *Names) int {
+	if v.Kind() != String {
+		return -1
+	}
+	return n.index(v.d, v.i)
+}
+
 // KeyIndex is the position in n of the current member's name, or -1 (always -1 in an array).
 func (it *Iter) KeyIndex(n *Names) int {
 	if !it.obj {

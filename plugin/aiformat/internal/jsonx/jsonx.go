@@ -94,6 +94,29 @@ func (w *Writer) LitConcat(lits []string) {
 	w.comma = true
 }
 
+// Open writes frag, pre-encoded JSON that opens a value and leaves a value due, such as
+// `{"role":"user","content":`. Writing constant JSON in one piece instead of a call per key,
+// brace and constant string matters inside wasm, where each of those calls is costly.
+func (w *Writer) Open(frag string) { w.sep(); w.Buf = append(w.Buf, frag...); w.comma = false }
+
+// More writes frag, pre-encoded JSON that continues the open object or array with its own
+// leading comma and leaves a value due, such as `,"model":`.
+func (w *Writer) More(frag string) { w.Buf = append(w.Buf, frag...); w.comma = false }
+
+// Close writes frag, pre-encoded JSON that completes the open value, such as `]}`.
+func (w *Writer) Close(frag string) { w.Buf = append(w.Buf, frag...); w.comma = true }
+
+// Wrap writes one value: the pre-encoded pre, the raw JSON raw (null if empty, as Raw) and
+// the pre-encoded post, such as `{"type":"text","text":` + a string literal + `}`.
+func (w *Writer) Wrap(pre, raw, post string) {
+	w.sep()
+	if raw == "" {
+		raw = "null"
+	}
+	w.Buf = append(append(append(w.Buf, pre...), raw...), post...)
+	w.comma = true
+}
+
 // OpenStr starts a string value whose content the caller appends to Buf, already escaped.
 func (w *Writer) OpenStr() { w.sep(); w.Buf = append(w.Buf, '"') }
 

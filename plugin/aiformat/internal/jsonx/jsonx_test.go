@@ -32,6 +32,44 @@ func TestWriter(t *testing.T) {
 	}
 }
 
+// TestFragments checks that the pre-encoded fragments write what the calls they replace do.
+func TestFragments(t *testing.T) {
+	var a, b Writer
+	a.Arr()
+	a.Obj()
+	a.StrField("role", "user")
+	a.Key("content")
+	a.Raw(`"hi"`)
+	a.End()
+	a.Obj()
+	a.StrField("type", "text")
+	a.Key("text")
+	a.Raw("")
+	a.End()
+	a.Obj()
+	a.Key("x")
+	a.Arr()
+	a.Int(1)
+	a.EndArr()
+	a.StrField("y", "z")
+	a.End()
+	a.EndArr()
+
+	b.Arr()
+	b.Wrap(`{"role":"user","content":`, `"hi"`, `}`)
+	b.Wrap(`{"type":"text","text":`, "", `}`)
+	b.Open(`{"x":[`)
+	b.Int(1)
+	b.Close(`]`)
+	b.More(`,"y":`)
+	b.Str("z")
+	b.Close(`}`)
+	b.EndArr()
+	if string(a.Buf) != string(b.Buf) {
+		t.Fatalf("fragments %s, calls %s", b.Buf, a.Buf)
+	}
+}
+
 func TestArgsObject(t *testing.T) {
 	for in, want := range map[string]bool{"": true, "  ": true, `{"a":1}`: true, ` {"a":1} `: true, `[1]`: false, `{"a":`: false, `"x"`: false} {
 		if _, ok := ArgsObject(in); ok != want {
