@@ -100,18 +100,27 @@ func systemToHub(w *jsonx.Writer, sys jsonx.Value) *hub.Error {
 	return hub.Invalid("system", "must be a string or an array of text blocks")
 }
 
+// turnFields are the members of a message that the translation reads; turnRoles its roles.
+var (
+	turnFields = jsonx.NewNames("role", "content")
+	turnRoles  = jsonx.NewNames("user", "assistant")
+)
+
 func messageToHub(w *jsonx.Writer, i int, m jsonx.Value) *hub.Error {
-	role := m.Get("role").Str()
-	c := m.Get("content")
-	if role != "user" && role != "assistant" {
+	var f [2]jsonx.Value
+	m.Fields(turnFields, f[:])
+	r, c := f[0].In(turnRoles), f[1]
+	if r < 0 {
 		return hub.Invalid(mpath(i)+".role", "must be \"user\" or \"assistant\"")
 	}
+	role := turnRoles.Name(r)
 	switch {
 	case c.IsString():
-		w.Obj()
-		w.StrField("role", role)
-		w.RawField("content", c.Raw())
-		w.End()
+		if role == "user" {
+			w.Wrap(`{"role":"user","content":`, c.Raw(), `}`)
+		} else {
+			w.Wrap(`{"role":"assistant","content":`, c.Raw(), `}`)
+		}
 		return nil
 	case !c.IsArray():
 		return hub.Invalid(mpath(i)+".content", "must be a string or an array of content blocks")

@@ -25,7 +25,9 @@ func RequestFromHub(dst []byte, body string, t hub.Target) ([]byte, *hub.Error) 
 
 // RequestFromHubDoc is RequestFromHub for a parsed hub request.
 func RequestFromHubDoc(dst []byte, root jsonx.Value, t hub.Target) ([]byte, *hub.Error) {
-	msgs := root.Get("messages")
+	var f [hCount]jsonx.Value
+	root.Fields(hubFields, f[:])
+	msgs := f[hMessages]
 	w := jsonx.Writer{Buf: dst}
 	w.Obj()
 	if err := systemFromHub(&w, msgs); err != nil {
@@ -37,11 +39,41 @@ func RequestFromHubDoc(dst []byte, root jsonx.Value, t hub.Target) ([]byte, *hub
 		return dst, err
 	}
 	w.EndArr()
-	toolsFromHub(&w, root)
-	configFromHub(&w, root, t)
+	toolsFromHub(&w, &f)
+	configFromHub(&w, &f, t)
 	w.End()
 	return w.Buf, nil
 }
+
+// hubFields are the hub request members the translation reads, found in one pass; the
+// sampling parameters come first, in the order of samplingNames.
+var hubFields = jsonx.NewNames("temperature", "top_p", "n", "seed", "presence_penalty", "frequency_penalty",
+	"messages", "tools", "tool_choice", "max_completion_tokens", "max_tokens", "stop", "response_format")
+
+// samplingNames are the generationConfig names of the first hubFields.
+var samplingNames = [...]string{"temperature", "topP", "candidateCount", "seed", "presencePenalty", "frequencyPenalty"}
+
+const (
+	hMessages = len(samplingNames) + iota
+	hTools
+	hToolChoice
+	hMaxCompletionTokens
+	hMaxTokens
+	hStop
+	hResponseFormat
+	hCount
+)
+
+// msgFields are the members of a hub message the translation reads.
+var msgFields = jsonx.NewNames("role", "content", "tool_calls", "tool_call_id")
+
+const (
+	mRole = iota
+	mContent
+	mToolCalls
+	mToolCallID
+	mCount
+)
 
 func isSystem(role string) bool { return role == "system" || role == "developer" }
 
@@ -100,9 +132,7 @@ func parts(w *jsonx.Writer, i int, c jsonx.Value, images bool) *hub.Error {
 }
 
 func textPart(w *jsonx.Writer, lit string) {
-	w.Obj()
-	w.RawField("text", lit)
-	w.End()
+	w.Wrap(`{"text":`, lit, `}`)
 }
 
 func imagePartFromURL(w *jsonx.Writer, u string) {
@@ -129,9 +159,10 @@ func contentsFromHub(w *jsonx.Writer, msgs jsonx.Value) *hub.Error {
 	var names [][2]string // tool call id -> function name, from assistant turns
 	inTools := false
 	i := 0
+	var f [mCount]jsonx.Value
 	for it := msgs.Iter(); it.Next(); i++ {
-		m := it.Value()
-		role := m.Get("role").Str()
+		it.Value().Fields(msgFields, f[:])
+		role := f[mRole].Str()
 		if isSystem(role) {
 			continue
 		}
@@ -143,7 +174,7 @@ func contentsFromHub(w *jsonx.Writer, msgs jsonx.Value) *hub.Error {
 				w.Arr()
 				inTools = true
 			}
-			functionResponse(w, m, names)
+			functionResponse(w, f[mToolCallID], f[mContent], names)
 			continue
 		}
 		if inTools {
@@ -154,15 +185,11 @@ func contentsFromHub(w *jsonx.Writer, msgs jsonx.Value) *hub.Error {
 		var err *hub.Error
 		switch role {
 		case "user":
-			w.Obj()
-			w.StrField("role", "user")
-			w.Key("parts")
-			w.Arr()
-			err = parts(w, i, m.Get("content"), true)
-			w.EndArr()
-			w.End()
+			w.Open(`{"role":"user","parts":[`)
+			err = parts(w, i, f[mContent], true)
+			w.Close(`]}`)
 		case "assistant":
-			names, err = modelFromHub(w, i, m, names)
+			names, err = modelFromHub(w, i, f[mContent], f[mToolCalls], names)
 		default:
 			err = hub.Invalid(mpath(i)+".role", "role "+strconv.Quote(role)+" is not supported by Gemini")
 		}
@@ -177,19 +204,15 @@ func contentsFromHub(w *jsonx.Writer, msgs jsonx.Value) *hub.Error {
 	return nil
 }
 
-func modelFromHub(w *jsonx.Writer, i int, m jsonx.Value, names [][2]string) ([][2]string, *hub.Error) {
-	w.Obj()
-	w.StrField("role", "model")
-	w.Key("parts")
-	w.Arr()
-	c := m.Get("content")
+func modelFromHub(w *jsonx.Writer, i int, c, calls jsonx.Value, names [][2]string) ([][2]string, *hub.Error) {
+	w.Open(`{"role":"model","parts":[`)
 	if c.IsString() && c.Raw() != `""` || c.IsArray() {
 		if err := parts(w, i, c, false); err != nil {
 			return names, err
 		}
 	}
 	j := 0
-	for it := m.Get("tool_calls").Iter(); it.Next(); j++ {
+	for it := calls.Iter(); it.Next(); j++ {
 		tc := it.Value()
 		fn := tc.Get("function")
 		args, ok := jsonx.ArgsObject(fn.Get("arguments").Str())
@@ -213,8 +236,8 @@ func modelFromHub(w *jsonx.Writer, i int, m jsonx.Value, names [][2]string) ([][
 
 // functionResponse writes one tool result. Gemini wants an object: a JSON object result is
 // passed as it is, anything else is wrapped as {"output": text}.
-func functionResponse(w *jsonx.Writer, m jsonx.Value, names [][2]string) {
-	id := m.Get("tool_call_id").Str()
+func functionResponse(w *jsonx.Writer, callID, c jsonx.Value, names [][2]string) {
+	id := callID.Str()
 	name := id
 	for k := len(names) - 1; k >= 0; k-- {
 		if names[k][0] == id {
@@ -227,7 +250,6 @@ func functionResponse(w *jsonx.Writer, m jsonx.Value, names [][2]string) {
 	w.Obj()
 	w.StrField("name", name)
 	w.Key("response")
-	c := m.Get("content")
 	var text []byte
 	if c.IsString() {
 		text = jsonx.AppendUnquoted(nil, c.Raw())
@@ -248,9 +270,9 @@ func functionResponse(w *jsonx.Writer, m jsonx.Value, names [][2]string) {
 	w.End()
 }
 
-func toolsFromHub(w *jsonx.Writer, root jsonx.Value) {
+func toolsFromHub(w *jsonx.Writer, f *[hCount]jsonx.Value) {
 	n := 0
-	for it := root.Get("tools").Iter(); it.Next(); {
+	for it := f[hTools].Iter(); it.Next(); {
 		fn := it.Value().Get("function")
 		if !fn.Exists() {
 			continue
@@ -278,7 +300,7 @@ func toolsFromHub(w *jsonx.Writer, root jsonx.Value) {
 		w.End()
 		w.EndArr()
 	}
-	tc := root.Get("tool_choice")
+	tc := f[hToolChoice]
 	mode, name := "", ""
 	switch {
 	case tc.IsString():
@@ -313,7 +335,7 @@ func toolsFromHub(w *jsonx.Writer, root jsonx.Value) {
 	w.End()
 }
 
-func configFromHub(w *jsonx.Writer, root jsonx.Value, t hub.Target) {
+func configFromHub(w *jsonx.Writer, f *[hCount]jsonx.Value, t hub.Target) {
 	open := false
 	field := func(k string) {
 		if !open {
@@ -323,18 +345,15 @@ func configFromHub(w *jsonx.Writer, root jsonx.Value, t hub.Target) {
 		}
 		w.Key(k)
 	}
-	for _, m := range [...][2]string{
-		{"temperature", "temperature"}, {"top_p", "topP"}, {"n", "candidateCount"}, {"seed", "seed"},
-		{"presence_penalty", "presencePenalty"}, {"frequency_penalty", "frequencyPenalty"},
-	} {
-		if v := root.Get(m[0]); v.IsNumber() {
-			field(m[1])
+	for i, name := range samplingNames {
+		if v := f[i]; v.IsNumber() {
+			field(name)
 			w.Raw(v.Raw())
 		}
 	}
-	n := root.Get("max_completion_tokens").Int()
+	n := f[hMaxCompletionTokens].Int()
 	if n == 0 {
-		n = root.Get("max_tokens").Int()
+		n = f[hMaxTokens].Int()
 	}
 	if t.MaxTokens > 0 && (n == 0 || n > t.MaxTokens) {
 		n = t.MaxTokens
@@ -343,7 +362,7 @@ func configFromHub(w *jsonx.Writer, root jsonx.Value, t hub.Target) {
 		field("maxOutputTokens")
 		w.Int(n)
 	}
-	if s := root.Get("stop"); s.IsString() {
+	if s := f[hStop]; s.IsString() {
 		field("stopSequences")
 		w.Arr()
 		w.Raw(s.Raw())
@@ -352,7 +371,7 @@ func configFromHub(w *jsonx.Writer, root jsonx.Value, t hub.Target) {
 		field("stopSequences")
 		w.Raw(s.Raw())
 	}
-	rf := root.Get("response_format")
+	rf := f[hResponseFormat]
 	switch rf.Get("type").Str() {
 	case "json_object":
 		field("responseMimeType")

@@ -155,12 +155,29 @@ func systemToHub(w *jsonx.Writer, si jsonx.Value) *hub.Error {
 	return nil
 }
 
+// contentFields and inPartFields are the members of a Content and of a Part that the
+// translation reads.
+var (
+	contentFields = jsonx.NewNames("parts", "role")
+	inPartFields  = jsonx.NewNames("text", "functionResponse", "inlineData", "fileData")
+)
+
+const (
+	ipText = iota
+	ipFunctionResponse
+	ipInlineData
+	ipFileData
+	ipCount
+)
+
 func contentToHub(w *jsonx.Writer, ids *callIDs, i int, c jsonx.Value) *hub.Error {
-	parts := c.Get("parts")
+	var f [2]jsonx.Value
+	c.Fields(contentFields, f[:])
+	parts := f[0]
 	if !c.IsObject() || !parts.IsArray() {
 		return hub.Invalid(cpath(i)+".parts", "required: an array")
 	}
-	switch role := c.Get("role").Str(); role {
+	switch role := f[1].Str(); role {
 	case "", "user", "function":
 		return userToHub(w, ids, i, parts)
 	case "model":
@@ -175,15 +192,16 @@ func contentToHub(w *jsonx.Writer, ids *callIDs, i int, c jsonx.Value) *hub.Erro
 func userToHub(w *jsonx.Writer, ids *callIDs, i int, parts jsonx.Value) *hub.Error {
 	others, j := 0, 0
 	var firstText jsonx.Value // the first part whose text is a string
+	var pf [ipCount]jsonx.Value
 	for it := parts.Iter(); it.Next(); j++ {
-		p := it.Value()
-		text := p.Get("text")
+		it.Value().Fields(inPartFields, pf[:])
+		text := pf[ipText]
 		if text.IsString() && !firstText.Exists() {
 			firstText = text
 		}
 		switch {
-		case p.Get("functionResponse").Exists():
-			fr := p.Get("functionResponse")
+		case pf[ipFunctionResponse].Exists():
+			fr := pf[ipFunctionResponse]
 			name := fr.Get("name")
 			if !name.IsString() {
 				return hub.Invalid(ppath(i, j)+".functionResponse.name", "required")
@@ -201,7 +219,7 @@ func userToHub(w *jsonx.Writer, ids *callIDs, i int, parts jsonx.Value) *hub.Err
 				w.Str("{}")
 			}
 			w.End()
-		case text.IsString(), p.Get("inlineData").Exists(), p.Get("fileData").Exists():
+		case text.IsString(), pf[ipInlineData].Exists(), pf[ipFileData].Exists():
 			others++
 		default:
 			return hub.Invalid(ppath(i, j), "unsupported part (want text, inlineData, fileData or functionResponse)")
@@ -210,24 +228,18 @@ func userToHub(w *jsonx.Writer, ids *callIDs, i int, parts jsonx.Value) *hub.Err
 	if others == 0 {
 		return nil
 	}
-	w.Obj()
-	w.StrField("role", "user")
-	w.Key("content")
 	if others == 1 && firstText.IsString() {
-		w.Raw(firstText.Raw()) // a lone text part: the plain string form every OpenAI-compatible server takes
-		w.End()
+		// a lone text part: the plain string form every OpenAI-compatible server takes
+		w.Wrap(`{"role":"user","content":`, firstText.Raw(), `}`)
 		return nil
 	}
-	w.Arr()
+	w.Open(`{"role":"user","content":[`)
 	j = 0
 	var err *hub.Error
 	for it := parts.Iter(); it.Next(); j++ {
 		p := it.Value()
 		if t := p.Get("text"); t.IsString() {
-			w.Obj()
-			w.StrField("type", "text")
-			w.RawField("text", t.Raw())
-			w.End()
+			w.Wrap(`{"type":"text","text":`, t.Raw(), `}`)
 		} else if d := p.Get("inlineData"); d.Exists() {
 			mt, data := d.Get("mimeType"), d.Get("data")
 			if !mt.IsString() || !data.IsString() {
@@ -244,8 +256,7 @@ func userToHub(w *jsonx.Writer, ids *callIDs, i int, parts jsonx.Value) *hub.Err
 			imagePart(w, func() { w.Buf = jsonx.AppendLitInner(w.Buf, f.Raw()) })
 		}
 	}
-	w.EndArr()
-	w.End()
+	w.Close(`]}`)
 	return err
 }
 

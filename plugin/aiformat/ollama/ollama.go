@@ -33,28 +33,30 @@ func RequestFromHub(dst []byte, body string, t hub.Target) ([]byte, *hub.Error) 
 
 // RequestFromHubDoc is RequestFromHub for a parsed hub request.
 func RequestFromHubDoc(dst []byte, root jsonx.Value, t hub.Target) ([]byte, *hub.Error) {
-	if n := root.Get("n"); n.Exists() && n.Int() > 1 {
+	var f [hCount]jsonx.Value
+	root.Fields(hubFields, f[:])
+	if n := f[hN]; n.Exists() && n.Int() > 1 {
 		return dst, hub.Invalid("n", "Ollama returns one choice; n must be 1")
 	}
 	w := jsonx.Writer{Buf: dst}
 	w.Obj()
 	model := t.Model
 	if model == "" {
-		model = root.Get("model").Str()
+		model = f[hModel].Str()
 	}
 	w.StrField("model", model)
 	w.Key("messages")
 	w.Arr()
-	if err := messages(&w, root.Get("messages")); err != nil {
+	if err := messages(&w, f[hMessages]); err != nil {
 		return dst, err
 	}
 	w.EndArr()
 	w.Key("stream")
 	w.Bool(t.Stream)
-	if tools := root.Get("tools"); tools.NonEmpty() {
+	if tools := f[hTools]; tools.NonEmpty() {
 		w.RawField("tools", tools.Raw()) // Ollama takes OpenAI's tool shape
 	}
-	rf := root.Get("response_format")
+	rf := f[hResponseFormat]
 	switch rf.Get("type").Str() {
 	case "json_object":
 		w.StrField("format", "json")
@@ -65,17 +67,40 @@ func RequestFromHubDoc(dst []byte, root jsonx.Value, t hub.Target) ([]byte, *hub
 			w.StrField("format", "json")
 		}
 	}
-	options(&w, root, t)
+	options(&w, &f, t)
 	w.End()
 	return w.Buf, nil
 }
 
+// hubFields are the hub request members the translation reads, found in one pass; the
+// sampling parameters come first, named as in Ollama's options.
+var hubFields = jsonx.NewNames("temperature", "top_p", "seed", "presence_penalty", "frequency_penalty",
+	"n", "model", "messages", "tools", "response_format", "max_completion_tokens", "max_tokens", "stop")
+
+const hSampling = 5 // the first five names
+
+const (
+	hN = hSampling + iota
+	hModel
+	hMessages
+	hTools
+	hResponseFormat
+	hMaxCompletionTokens
+	hMaxTokens
+	hStop
+	hCount
+)
+
+// msgFields are the members of a hub message the translation reads.
+var msgFields = jsonx.NewNames("role", "content", "tool_call_id", "tool_calls")
+
 func messages(w *jsonx.Writer, msgs jsonx.Value) *hub.Error {
 	var names [][2]string
 	i := 0
+	var f [4]jsonx.Value
 	for it := msgs.Iter(); it.Next(); i++ {
-		m := it.Value()
-		role := m.Get("role").Str()
+		it.Value().Fields(msgFields, f[:])
+		role := f[0].Str()
 		switch role {
 		case "developer":
 			role = "system"
@@ -85,11 +110,11 @@ func messages(w *jsonx.Writer, msgs jsonx.Value) *hub.Error {
 		}
 		w.Obj()
 		w.StrField("role", role)
-		if err := content(w, i, m.Get("content")); err != nil {
+		if err := content(w, i, f[1]); err != nil {
 			return err
 		}
 		if role == "tool" {
-			id := m.Get("tool_call_id").Str()
+			id := f[2].Str()
 			for k := len(names) - 1; k >= 0; k-- {
 				if names[k][0] == id {
 					w.StrField("tool_name", names[k][1])
@@ -97,7 +122,7 @@ func messages(w *jsonx.Writer, msgs jsonx.Value) *hub.Error {
 				}
 			}
 		}
-		if calls := m.Get("tool_calls"); calls.NonEmpty() {
+		if calls := f[3]; calls.NonEmpty() {
 			w.Key("tool_calls")
 			w.Arr()
 			j := 0
@@ -181,7 +206,7 @@ func content(w *jsonx.Writer, i int, c jsonx.Value) *hub.Error {
 	return err
 }
 
-func options(w *jsonx.Writer, root jsonx.Value, t hub.Target) {
+func options(w *jsonx.Writer, f *[hCount]jsonx.Value, t hub.Target) {
 	open := false
 	field := func(k string) {
 		if !open {
@@ -191,18 +216,15 @@ func options(w *jsonx.Writer, root jsonx.Value, t hub.Target) {
 		}
 		w.Key(k)
 	}
-	for _, m := range [...][2]string{
-		{"temperature", "temperature"}, {"top_p", "top_p"}, {"seed", "seed"},
-		{"presence_penalty", "presence_penalty"}, {"frequency_penalty", "frequency_penalty"},
-	} {
-		if v := root.Get(m[0]); v.IsNumber() {
-			field(m[1])
+	for i := 0; i < hSampling; i++ {
+		if v := f[i]; v.IsNumber() {
+			field(hubFields.Name(i))
 			w.Raw(v.Raw())
 		}
 	}
-	n := root.Get("max_completion_tokens").Int()
+	n := f[hMaxCompletionTokens].Int()
 	if n == 0 {
-		n = root.Get("max_tokens").Int()
+		n = f[hMaxTokens].Int()
 	}
 	if t.MaxTokens > 0 && (n == 0 || n > t.MaxTokens) {
 		n = t.MaxTokens
@@ -211,7 +233,7 @@ func options(w *jsonx.Writer, root jsonx.Value, t hub.Target) {
 		field("num_predict")
 		w.Int(n)
 	}
-	if s := root.Get("stop"); s.IsString() {
+	if s := f[hStop]; s.IsString() {
 		field("stop")
 		w.Arr()
 		w.Raw(s.Raw())
