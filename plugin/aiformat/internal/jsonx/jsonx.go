@@ -1,9 +1,12 @@
-// Package jsonx holds the few JSON writing helpers the aiformat codecs share: a comma-tracking
-// writer that appends to a byte slice, string escaping, and the handling of JSON string
-// literals copied verbatim from one document into another.
+// Package jsonx holds the JSON reading and writing the aiformat codecs share: Doc, a document
+// validated and indexed in one pass (doc.go), a comma-tracking Writer that appends to a byte
+// slice, string escaping, and the handling of JSON string literals copied verbatim from one
+// document into another.
 //
-// The codecs read with gjson and write with Writer, so text moves between dialects as raw
+// The codecs read with Doc and write with Writer, so text moves between dialects as raw
 // string literals (quotes and escapes included) without being unescaped and escaped again.
+// Both are shaped for Go compiled to wasm, where the filter runs (see docs/AI-FORMAT.md,
+// "Performance").
 package jsonx
 
 import (
