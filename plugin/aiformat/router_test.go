@@ -2,6 +2,7 @@ package aiformat
 
 import (
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stepgate/stepgate/plugin/shareddata"
@@ -248,4 +249,56 @@ func TestParseRequestView(t *testing.T) {
 	if _, ep := Match("GET", "/healthz"); ep != EndpointNone {
 		t.Error("healthz is not ours")
 	}
+}
+
+// TestSharedConfigConcurrently runs requests of several dialects through one Config from many
+// goroutines (one Router each, as one VM each): the parsed-body cache ParseRequest and Route
+// share must never hand one index to two callers. Run with -race.
+func TestSharedConfigConcurrently(t *testing.T) {
+	cfg := testRouter(t).Config()
+	type job struct {
+		path string
+		body []byte
+		want string
+	}
+	var jobs []job
+	for _, d := range []Dialect{DialectOpenAI, DialectAnthropic, DialectGemini} {
+		for _, model := range []string{"to-openai", "to-anthropic", "to-gemini"} {
+			path, body := benchBody(d, 600)
+			path = strings.Replace(path, "MODEL", model, 1)
+			body = []byte(strings.Replace(string(body), "MODEL", model, 1))
+			r := NewRouter(cfg, nil)
+			req, perr := cfg.ParseRequest("POST", path, "", body)
+			if perr != nil {
+				t.Fatal(perr.Message)
+			}
+			up, rerr := r.Route(req, 0, 0)
+			if rerr != nil {
+				t.Fatal(rerr.Message)
+			}
+			jobs = append(jobs, job{path, body, string(up.Body)})
+		}
+	}
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			r := NewRouter(cfg, nil)
+			for i := 0; i < 50; i++ {
+				j := jobs[(g+i)%len(jobs)]
+				req, perr := cfg.ParseRequest("POST", j.path, "", j.body)
+				if perr != nil {
+					t.Error(perr.Message)
+					return
+				}
+				up, rerr := r.Route(req, 0, 0)
+				if rerr != nil || string(up.Body) != j.want {
+					t.Errorf("%s: concurrent translation differs", j.path)
+					return
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
 }
