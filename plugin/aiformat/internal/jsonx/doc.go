@@ -111,6 +111,7 @@ func PutDoc(d *Doc) {
 func (d *Doc) Parse(src string) bool {
 	d.src = src
 	d.nodes = d.nodes[:0]
+	d.cps, d.prev = d.cps[:0], d.prev[:0] // ParseNext starts afresh after a Parse
 	if cap(d.stack) <= len(d.stackBuf) {
 		d.stack = d.stackBuf[:0] // no allocation for the usual shallow document
 	}
@@ -126,7 +127,6 @@ func (d *Doc) Parse(src string) bool {
 	if !ok {
 		d.nodes = d.nodes[:0]
 	}
-	d.cps, d.prev = d.cps[:0], d.prev[:0]
 	return ok
 }
 
