@@ -480,6 +480,9 @@ func scanNumber(b []byte, i int) int {
 // Value is one value of a Doc, or Missing. Its methods mirror gjson.Result's: Str is the
 // unescaped text of a string (empty for other kinds), Raw the value's JSON text, Get finds an
 // object member by name (the first, as gjson does) or an array element by decimal index.
+// Get on a string, number or literal is Missing, where gjson's Result.Get would look for a
+// '{' or '[' inside a string's text; the codecs never meant that, and the differential runs
+// against the gjson-based codecs (millions of mutated documents) found no output it changed.
 type Value struct {
 	d *Doc
 	i uint32
