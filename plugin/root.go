@@ -28,7 +28,6 @@ type pluginContext struct {
 	held       map[uint32]held // stream context id → its hold
 	ticking    bool
 	needsBody  bool // some throttle rule needs the request body
-	rulesExist bool
 }
 
 // OnPluginStart parses the configuration. A bad configuration fails the plugin start (Envoy then
