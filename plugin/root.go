@@ -25,9 +25,9 @@ type pluginContext struct {
 	router    *aiformat.Router    // nil without providers/models
 	metrics   metrics
 
-	held       map[uint32]held // stream context id → its hold
-	ticking    bool
-	needsBody  bool // some throttle rule needs the request body
+	held      map[uint32]held // stream context id → its hold
+	ticking   bool
+	needsBody bool // some throttle rule needs the request body
 }
 
 // OnPluginStart parses the configuration. A bad configuration fails the plugin start (Envoy then
