@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stepgate/stepgate/hostsim"
 )
@@ -15,16 +16,24 @@ import (
 
 func benchHost(b *testing.B, module []byte, config string) *hostsim.Host {
 	b.Helper()
+	h, _ := benchHostClock(b, module, config)
+	return h
+}
+
+func benchHostClock(b *testing.B, module []byte, config string) (*hostsim.Host, *hostsim.VirtualClock) {
+	b.Helper()
+	clock := hostsim.NewVirtualClock(epoch)
 	h, err := hostsim.New(context.Background(), hostsim.Config{Module: module, PluginConfig: []byte(config),
-		Clock: hostsim.NewVirtualClock(epoch), AllowOnHeadersStopIteration: true})
+		Clock: clock, AllowOnHeadersStopIteration: true})
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { h.Close(context.Background()) })
-	return h
+	return h, clock
 }
 
-// BenchmarkRequest is a headers-only request answered 200: the shape of the throttle path.
+// BenchmarkRequest is a headers-only request answered 200: the shape of the throttle path. The
+// virtual clock moves 1 ms per request, so a rule of 1000/s allows every one of them.
 func BenchmarkRequest(b *testing.B) {
 	cases := []struct {
 		name   string
@@ -34,22 +43,26 @@ func BenchmarkRequest(b *testing.B) {
 		{"noop-plugin", noopWasm, ""},
 		{"stepgate-passthrough", filterWasm, `{"log":{"access_log":false}}`},
 		{"stepgate-throttle", filterWasm, `{"log":{"access_log":false},"throttle":{"rules":[
-			{"name":"rps","rate":"1000000/s","burst":1000000000}]}}`},
+			{"name":"rps","rate":"1000/s","burst":100}]}}`},
 		{"stepgate-throttle-keyed", filterWasm, `{"log":{"access_log":false},"throttle":{"rules":[
-			{"name":"per-route","key":"route:method","match":{"path_prefix":"/api/"},"rate":"1000000/s","burst":1000000000}]}}`},
+			{"name":"per-route","key":"route:method","match":{"path_prefix":"/api/"},"rate":"1000/s","burst":100}]}}`},
 		{"stepgate-throttle+log", filterWasm, `{"throttle":{"rules":[
-			{"name":"rps","rate":"1000000/s","burst":1000000000}]}}`},
+			{"name":"rps","rate":"1000/s","burst":100}]}}`},
 	}
 	req := get("/api/items", [2]string{"x-request-id", "r"}, [2]string{"authorization", "Bearer k"})
 	resp := hostsim.Headers{{":status", "200"}, {"content-type", "application/json"}}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
-			h := benchHost(b, c.module(b), c.config)
+			h, clock := benchHostClock(b, c.module(b), c.config)
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
+				clock.Advance(time.Millisecond)
 				s := h.NewStream()
 				s.SendRequestHeaders(req, true)
+				if r := s.LocalReply(); r != nil {
+					b.Fatalf("request %d answered locally: %d", i, r.Status)
+				}
 				s.SendResponseHeaders(resp, true)
 			}
 		})

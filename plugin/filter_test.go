@@ -149,9 +149,11 @@ func TestClientCannotSetInternalHeaders(t *testing.T) {
 	h, _ := startFilter(t, `{}`, 1)
 	s := h.NewStream()
 	s.SendRequestHeaders(get("/x", [2]string{"x-stepgate-cluster", "provider_openai"},
-		[2]string{"x-stepgate-token-estimate", "1"}, [2]string{"x-other", "kept"}), true)
+		[2]string{"x-stepgate-token-estimate", "1"}, [2]string{"x-other", "kept"},
+		[2]string{"x-stepgate-some-future-header", "2"}), true)
 	up := s.Upstream().Headers
-	if up.Get("x-stepgate-cluster") != "" || up.Get("x-stepgate-token-estimate") != "" {
+	if up.Get("x-stepgate-cluster") != "" || up.Get("x-stepgate-token-estimate") != "" ||
+		up.Get("x-stepgate-some-future-header") != "" {
 		t.Errorf("internal headers forwarded: %v", up)
 	}
 	if up.Get("x-other") != "kept" {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stepgate/stepgate/plugin/aiformat"
 	"github.com/stepgate/stepgate/plugin/calllog"
+	"github.com/stepgate/stepgate/plugin/clock"
 	"github.com/stepgate/stepgate/plugin/config"
 	"github.com/stepgate/stepgate/plugin/throttle"
 )
@@ -26,7 +27,8 @@ type httpContext struct {
 	root *pluginContext
 	id   uint32
 
-	start   time.Time
+	start   int64       // ns, wall clock
+	headers [][2]string // the request headers as they arrived (before any rewrite)
 	rec     calllog.Record
 	waiting bool // buffering the request body before deciding
 
@@ -46,12 +48,15 @@ type httpContext struct {
 }
 
 func (h *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) types.Action {
-	h.start = time.Now()
-	h.rec.StartUnixMs = h.start.UnixMilli()
+	now := clock.Now()
+	h.start = now
+	h.rec.StartUnixMs = now / int64(time.Millisecond)
+	// One host call reads them all: each single-header read would cost a call and an allocation.
+	h.headers, _ = proxywasm.GetHttpRequestHeaders()
 	h.rec.Method = h.header(":method")
 	h.rec.Path = h.header(":path")
 	h.rec.RequestID = h.header("x-request-id")
-	stripInternalHeaders()
+	stripInternalHeaders(h.headers)
 
 	if ai := h.root.cfg.AI; ai != nil {
 		h.dialect, h.endpoint = aiformat.Match(h.rec.Method, h.rec.Path)
@@ -63,7 +68,7 @@ func (h *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) typ
 	}
 	if h.endpoint == aiformat.EndpointChat || h.root.needsBody {
 		if endOfStream {
-			return h.decide(nil)
+			return h.decide(nil, now)
 		}
 		if err := h.checkContentLength(); err != nil {
 			h.reply(err.Status, err.Body, nil)
@@ -74,25 +79,31 @@ func (h *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) typ
 		h.waiting = true
 		return types.ActionPause
 	}
-	return h.decide(nil)
+	return h.decide(nil, now)
 }
 
-// header returns the first value of a request header (lower-case name), "" when absent. Only
-// valid while the request headers are (Envoy forgets them once they have gone upstream).
+// header returns the first value of a request header as the client sent it (lower-case name,
+// as Envoy keeps them), "" when absent.
 func (h *httpContext) header(name string) string {
-	v, _ := proxywasm.GetHttpRequestHeader(name)
-	return v
+	for _, kv := range h.headers {
+		if kv[0] == name {
+			return kv[1]
+		}
+	}
+	return ""
 }
 
 // internalHeaders are the headers the filter sets for Envoy's routing (envoy/envoy.yaml's
 // cluster_header) and the fleet rate limiter's descriptors. A client must not choose them.
-// Removing by name costs no allocation in the VM, unlike reading every header to look.
-var internalHeaders = [...]string{"x-stepgate-cluster", "x-stepgate-model", "x-stepgate-tenant",
-	"x-stepgate-token-estimate", "x-stepgate-step"}
+// Any client header with their prefix is removed: they are seldom there, so looking costs less
+// than removing each name blindly (a host call each).
+const internalPrefix = "x-stepgate-"
 
-func stripInternalHeaders() {
-	for _, name := range internalHeaders {
-		_ = proxywasm.RemoveHttpRequestHeader(name)
+func stripInternalHeaders(headers [][2]string) {
+	for _, kv := range headers {
+		if strings.HasPrefix(kv[0], internalPrefix) {
+			_ = proxywasm.RemoveHttpRequestHeader(kv[0])
+		}
 	}
 }
 
@@ -135,12 +146,12 @@ func (h *httpContext) OnHttpRequestBody(bodySize int, endOfStream bool) types.Ac
 	}
 	// Continue from the body callback also releases the held headers (Envoy's StopIteration
 	// contract); Pause keeps both for a local reply or a shaping hold.
-	return h.decide(body)
+	return h.decide(body, clock.Now())
 }
 
 // decide runs the throttle and the AI rewrite on a request whose body (if any is needed) is
-// complete. It returns Pause when the stream is held or answered locally.
-func (h *httpContext) decide(body []byte) types.Action {
+// complete, at time now. It returns Pause when the stream is held or answered locally.
+func (h *httpContext) decide(body []byte, now int64) types.Action {
 	p := h.root
 	if h.endpoint == aiformat.EndpointChat {
 		req, perr := p.cfg.AI.ParseRequest(h.rec.Method, h.rec.Path, "", body)
@@ -151,7 +162,7 @@ func (h *httpContext) decide(body []byte) types.Action {
 		}
 		h.ai = req
 		h.rec.Model = req.Model
-		if rerr := h.route(); rerr != nil {
+		if rerr := h.route(now); rerr != nil {
 			h.rec.Error = rerr.Message
 			h.reply(rerr.Status, rerr.Body, nil)
 			return types.ActionPause
@@ -160,15 +171,18 @@ func (h *httpContext) decide(body []byte) types.Action {
 
 	if p.throttler != nil {
 		h.decided = true
-		h.decision = p.throttler.Decide(nowNanos(), h.throttleRequest(body))
-		h.rec.Step = h.decision.Action.String()
+		q := h.throttleRequest(body)
+		h.decision = p.throttler.Decide(now, &q)
+		if len(h.decision.Reservation.Outcomes()) > 0 { // else no rule applies: no step taken
+			h.rec.Step = h.decision.Action.String()
+		}
 		p.metrics.decisions(&h.decision)
 		switch h.decision.Action {
 		case throttle.Reject:
 			h.rejectThrottled()
 			return types.ActionPause
 		case throttle.Degrade:
-			if err := h.degrade(&body); err != nil {
+			if err := h.degrade(&body, now); err != nil {
 				h.rec.Error = err.Message
 				h.reply(err.Status, err.Body, nil)
 				return types.ActionPause
@@ -178,7 +192,6 @@ func (h *httpContext) decide(body []byte) types.Action {
 
 	h.forward(body)
 	h.upstream = true
-	now := nowNanos()
 	h.forwardedAt = now
 	if h.decided && h.decision.Delay > 0 {
 		h.heldUntil = now + int64(h.decision.Delay)
@@ -205,8 +218,8 @@ func shapingRule(d *throttle.Decision) string {
 }
 
 // route picks the backend for the (possibly degraded) AI request.
-func (h *httpContext) route() *aiformat.Error {
-	up, err := h.root.router.Route(h.ai, nowNanos(), rand.Uint32())
+func (h *httpContext) route(now int64) *aiformat.Error {
+	up, err := h.root.router.Route(h.ai, now, rand.Uint32())
 	if err != nil {
 		return err
 	}
@@ -216,8 +229,8 @@ func (h *httpContext) route() *aiformat.Error {
 	return nil
 }
 
-func (h *httpContext) throttleRequest(body []byte) *throttle.Request {
-	q := &throttle.Request{Path: h.rec.Path, Method: h.rec.Method, Header: h.header}
+func (h *httpContext) throttleRequest(body []byte) throttle.Request {
+	q := throttle.Request{Path: h.rec.Path, Method: h.rec.Method, Headers: h.headers}
 	if h.ai != nil {
 		q.Model = h.ai.Model
 		q.Provider = h.rec.Provider
@@ -231,7 +244,7 @@ func (h *httpContext) throttleRequest(body []byte) *throttle.Request {
 
 // degrade rewrites the request to the cheaper form the throttle chose. AI requests are re-routed
 // (a cheaper model may live at another provider); other requests get their JSON body edited.
-func (h *httpContext) degrade(body *[]byte) *aiformat.Error {
+func (h *httpContext) degrade(body *[]byte, now int64) *aiformat.Error {
 	g := h.decision.Degrade
 	for _, hd := range g.SetHeaders {
 		_ = proxywasm.ReplaceHttpRequestHeader(hd.Name, hd.Value)
@@ -250,7 +263,7 @@ func (h *httpContext) degrade(body *[]byte) *aiformat.Error {
 	if g.MaxTokens > 0 {
 		h.ai.SetMaxTokens(g.MaxTokens)
 	}
-	return h.route()
+	return h.route(now)
 }
 
 // forward writes the upstream request: the provider's path, authority, credentials and body for
@@ -323,7 +336,10 @@ func (h *httpContext) OnHttpResponseHeaders(numHeaders int, endOfStream bool) ty
 	}
 	status, _ := proxywasm.GetHttpResponseHeader(":status")
 	h.rec.Status, _ = strconv.Atoi(status)
-	now := nowNanos()
+	var now int64
+	if h.up != nil || h.decided {
+		now = clock.Now()
+	}
 	if h.up != nil {
 		h.root.router.Report(h.up, h.rec.Status, now)
 		h.root.metrics.firstByte(h.up.Provider.Name, h.rec.Model, (now-h.forwardedAt)/int64(time.Millisecond))
@@ -347,7 +363,9 @@ func (h *httpContext) OnHttpResponseHeaders(numHeaders int, endOfStream bool) ty
 		h.buffer = head.Buffer
 	}
 	if h.decided {
-		for _, hd := range h.decision.ResponseHeaders(nil) {
+		p := h.root
+		p.headerBuf = h.decision.ResponseHeaders(p.headerBuf[:0])
+		for _, hd := range p.headerBuf {
 			_ = proxywasm.ReplaceHttpResponseHeader(hd.Name, hd.Value)
 		}
 	}
@@ -410,7 +428,7 @@ func (h *httpContext) settle() {
 		h.root.metrics.estimateError(h.rec.Model, h.rec.Provider, max(miss, -miss))
 	}
 	if h.decided && (u.Prompt > 0 || u.Completion > 0) {
-		_ = h.root.throttler.Settle(nowNanos(), &h.decision.Reservation, u.Prompt+u.Completion)
+		_ = h.root.throttler.Settle(clock.Now(), &h.decision.Reservation, u.Prompt+u.Completion)
 	}
 }
 
@@ -420,17 +438,19 @@ func (h *httpContext) tokenEstimate() int64 { return h.ai.PromptTokens + max(h.a
 
 func (h *httpContext) OnHttpStreamDone() {
 	p := h.root
+	now := clock.Now()
 	if h.heldUntil != 0 {
 		p.forget(h.id)
 	}
 	if h.decided && (!h.upstream || h.rec.Status == 0) {
-		_ = p.throttler.Release(nowNanos(), &h.decision.Reservation)
+		_ = p.throttler.Release(now, &h.decision.Reservation)
 	}
-	h.rec.LatencyMs = time.Since(h.start).Milliseconds()
+	h.rec.LatencyMs = (now - h.start) / int64(time.Millisecond)
 	p.metrics.call(&h.rec, !h.local && h.rec.Status != 0)
 	if p.cfg.Log.AccessLog {
 		proxywasm.LogInfo(string(h.rec.AppendJSON(make([]byte, 0, 256))))
 	}
+	p.recycle(h)
 }
 
 func dialectName(d aiformat.Dialect) string {

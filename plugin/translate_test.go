@@ -283,3 +283,46 @@ func TestFailingBackendCoolsDownAndKeysRotate(t *testing.T) {
 		t.Error("backend a never came back after the cool-down")
 	}
 }
+
+// Stream contexts are reused inside the VM once a stream ends: nothing of an AI request, nor of a
+// local reply, may reach the plain request that comes next on the same worker.
+func TestNextStreamStartsClean(t *testing.T) {
+	h, _ := aiFilter(t, `{"rules":[{"name":"tpm","key":"model","match":{"models":["claude"]},"unit":"llm_tokens","rate":"100000/min","burst":100000}]}`, 1)
+	ai := chat(h, `{"model":"claude","messages":[{"role":"user","content":"Hi"}]}`)
+	ai.SendResponseHeaders(hostsim.Headers{{":status", "200"}, {"content-type", "application/json"}}, false)
+	ai.SendResponseBody([]byte(`{"id":"m","type":"message","role":"assistant","model":"claude-sonnet-4-5",`+
+		`"content":[{"type":"text","text":"Hello"}],"stop_reason":"end_turn","usage":{"input_tokens":3,"output_tokens":1}}`), true)
+	if ai.Downstream().Headers.Get("ratelimit") == "" {
+		t.Fatalf("the AI request got no RateLimit header: %v", ai.Downstream().Headers)
+	}
+	bad := chat(h, `{"model":`)
+	if lr := bad.LocalReply(); lr == nil || lr.Status != 400 {
+		t.Fatalf("malformed request: %+v", lr)
+	}
+
+	s := h.NewStream()
+	if st := s.SendRequestHeaders(get("/v1/other", [2]string{"x-request-id", "plain"}), true); st != hostsim.Continue {
+		t.Fatalf("plain request headers = %v", st)
+	}
+	up := s.Upstream().Headers
+	for _, name := range []string{"x-stepgate-model", "x-stepgate-cluster", "x-stepgate-token-estimate", "x-api-key"} {
+		if v := up.Get(name); v != "" {
+			t.Errorf("upstream %s = %q, left over from an earlier stream", name, v)
+		}
+	}
+	s.SendResponseHeaders(hostsim.Headers{{":status", "200"}, {"content-type", "text/plain"}}, false)
+	s.SendResponseBody([]byte("plain body"), true)
+	down := s.Downstream()
+	if string(down.Body) != "plain body" || down.Headers.Get("content-type") != "text/plain" || down.Headers.Get("ratelimit") != "" {
+		t.Errorf("plain response changed: %v %q", down.Headers, down.Body)
+	}
+	rec := callRecord(t, h, "plain")
+	for _, field := range []string{"model", "provider", "dialect", "error", "step", "tokens_in", "upstream_model"} {
+		if rec.Get(field).Exists() {
+			t.Errorf("call record has %s from an earlier stream: %s", field, rec.Raw)
+		}
+	}
+	if rec.Get("status").Int() != 200 || rec.Get("path").Str != "/v1/other" {
+		t.Errorf("call record = %s", rec.Raw)
+	}
+}

@@ -103,6 +103,12 @@ func hostGetProperty(path unsafe.Pointer, pathSize uint32, retData *uint32, retS
 //go:wasmimport env proxy_set_property
 func hostSetProperty(path unsafe.Pointer, pathSize uint32, value unsafe.Pointer, valueSize uint32) uint32
 
+// The host writes its answers into these slots. They are package variables because a local whose
+// address goes to a wasm import escapes to the heap, which would cost an allocation per call. The
+// VM runs one call at a time, and the allocator callback that runs inside a call (the host placing
+// the data) makes no host call of its own, so the slots are never in use twice.
+var slotData, slotSize, slotCAS uint32
+
 func ProxyLog(logLevel LogLevel, messageData *byte, messageSize int) Status {
 	return Status(hostLog(uint32(logLevel), unsafe.Pointer(messageData), uint32(messageSize)))
 }
@@ -114,10 +120,10 @@ func ProxySendLocalResponse(statusCode uint32, statusCodeDetailData *byte, statu
 }
 
 func ProxyGetSharedData(keyData *byte, keySize int, returnValueData **byte, returnValueSize *int, returnCas *uint32) Status {
-	var data, size, cas uint32
-	st := Status(hostGetSharedData(unsafe.Pointer(keyData), uint32(keySize), &data, &size, &cas))
-	returnData(data, size, returnValueData, returnValueSize)
-	*returnCas = cas
+	slotData, slotSize, slotCAS = 0, 0, 0
+	st := Status(hostGetSharedData(unsafe.Pointer(keyData), uint32(keySize), &slotData, &slotSize, &slotCAS))
+	returnData(slotData, slotSize, returnValueData, returnValueSize)
+	*returnCas = slotCAS
 	return st
 }
 
@@ -134,9 +140,9 @@ func ProxyResolveSharedQueue(vmIDData *byte, vmIDSize int, nameData *byte, nameS
 }
 
 func ProxyDequeueSharedQueue(queueID uint32, returnValueData **byte, returnValueSize *int) Status {
-	var data, size uint32
-	st := Status(hostDequeueSharedQueue(queueID, &data, &size))
-	returnData(data, size, returnValueData, returnValueSize)
+	slotData, slotSize = 0, 0
+	st := Status(hostDequeueSharedQueue(queueID, &slotData, &slotSize))
+	returnData(slotData, slotSize, returnValueData, returnValueSize)
 	return st
 }
 
@@ -145,9 +151,9 @@ func ProxyEnqueueSharedQueue(queueID uint32, valueData *byte, valueSize int) Sta
 }
 
 func ProxyGetHeaderMapValue(mapType MapType, keyData *byte, keySize int, returnValueData **byte, returnValueSize *int) Status {
-	var data, size uint32
-	st := Status(hostGetHeaderMapValue(uint32(mapType), unsafe.Pointer(keyData), uint32(keySize), &data, &size))
-	returnData(data, size, returnValueData, returnValueSize)
+	slotData, slotSize = 0, 0
+	st := Status(hostGetHeaderMapValue(uint32(mapType), unsafe.Pointer(keyData), uint32(keySize), &slotData, &slotSize))
+	returnData(slotData, slotSize, returnValueData, returnValueSize)
 	return st
 }
 
@@ -164,9 +170,9 @@ func ProxyRemoveHeaderMapValue(mapType MapType, keyData *byte, keySize int) Stat
 }
 
 func ProxyGetHeaderMapPairs(mapType MapType, returnValueData **byte, returnValueSize *int) Status {
-	var data, size uint32
-	st := Status(hostGetHeaderMapPairs(uint32(mapType), &data, &size))
-	returnData(data, size, returnValueData, returnValueSize)
+	slotData, slotSize = 0, 0
+	st := Status(hostGetHeaderMapPairs(uint32(mapType), &slotData, &slotSize))
+	returnData(slotData, slotSize, returnValueData, returnValueSize)
 	return st
 }
 
@@ -175,9 +181,9 @@ func ProxySetHeaderMapPairs(mapType MapType, mapData *byte, mapSize int) Status 
 }
 
 func ProxyGetBufferBytes(bufferType BufferType, start int, maxSize int, returnBufferData **byte, returnBufferSize *int) Status {
-	var data, size uint32
-	st := Status(hostGetBufferBytes(uint32(bufferType), uint32(start), uint32(maxSize), &data, &size))
-	returnData(data, size, returnBufferData, returnBufferSize)
+	slotData, slotSize = 0, 0
+	st := Status(hostGetBufferBytes(uint32(bufferType), uint32(start), uint32(maxSize), &slotData, &slotSize))
+	returnData(slotData, slotSize, returnBufferData, returnBufferSize)
 	return st
 }
 
@@ -200,9 +206,9 @@ func ProxyHttpCall(upstreamData *byte, upstreamSize int, headerData *byte, heade
 }
 
 func ProxyCallForeignFunction(funcNamePtr *byte, funcNameSize int, paramPtr *byte, paramSize int, returnData_ **byte, returnSize *int) Status {
-	var data, size uint32
-	st := Status(hostCallForeignFunction(unsafe.Pointer(funcNamePtr), uint32(funcNameSize), unsafe.Pointer(paramPtr), uint32(paramSize), &data, &size))
-	returnData(data, size, returnData_, returnSize)
+	slotData, slotSize = 0, 0
+	st := Status(hostCallForeignFunction(unsafe.Pointer(funcNamePtr), uint32(funcNameSize), unsafe.Pointer(paramPtr), uint32(paramSize), &slotData, &slotSize))
+	returnData(slotData, slotSize, returnData_, returnSize)
 	return st
 }
 
@@ -235,9 +241,9 @@ func ProxyGetMetric(metricID uint32, returnMetricValue *uint64) Status {
 }
 
 func ProxyGetProperty(pathData *byte, pathSize int, returnValueData **byte, returnValueSize *int) Status {
-	var data, size uint32
-	st := Status(hostGetProperty(unsafe.Pointer(pathData), uint32(pathSize), &data, &size))
-	returnData(data, size, returnValueData, returnValueSize)
+	slotData, slotSize = 0, 0
+	st := Status(hostGetProperty(unsafe.Pointer(pathData), uint32(pathSize), &slotData, &slotSize))
+	returnData(slotData, slotSize, returnValueData, returnValueSize)
 	return st
 }
 

@@ -136,15 +136,8 @@ func TestMatchAndKeys(t *testing.T) {
 		"match":{"path_prefix":["/v1/chat/","/v1/embeddings"],"methods":"POST","providers":["open*"],
 		         "tenants":["acme"],"api_keys":["k1","k2"],"mcp_tools":["search"],"headers":{"x-user":"*"}}}`), nil)
 	r := &th.rules[0]
-	hdr := func(v string) func(string) string {
-		return func(name string) string {
-			if name == "x-user" {
-				return v
-			}
-			return ""
-		}
-	}
-	base := Request{Path: "/v1/chat/completions?x=1", Method: "POST", Provider: "openai", Tenant: "acme", KeyID: "k2", MCPTool: "search", Header: hdr("bob")}
+	hdr := func(v string) [][2]string { return [][2]string{{"x-other", "1"}, {"x-user", v}, {"x-user", "second"}} }
+	base := Request{Path: "/v1/chat/completions?x=1", Method: "POST", Provider: "openai", Tenant: "acme", KeyID: "k2", MCPTool: "search", Headers: hdr("bob")}
 	if !r.matches(&base) {
 		t.Fatal("base request does not match")
 	}
@@ -158,8 +151,8 @@ func TestMatchAndKeys(t *testing.T) {
 		"tenant":   func(q *Request) { q.Tenant = "other" },
 		"key":      func(q *Request) { q.KeyID = "k3" },
 		"tool":     func(q *Request) { q.MCPTool = "" },
-		"header":   func(q *Request) { q.Header = hdr("") },
-		"nil hdr":  func(q *Request) { q.Header = nil },
+		"header":   func(q *Request) { q.Headers = hdr("") },
+		"nil hdr":  func(q *Request) { q.Headers = nil },
 	} {
 		q := base
 		mutate(&q)
@@ -168,7 +161,7 @@ func TestMatchAndKeys(t *testing.T) {
 		}
 	}
 	long := base
-	long.Header = hdr(string(bytes.Repeat([]byte("x"), 300)))
+	long.Headers = hdr(string(bytes.Repeat([]byte("x"), 300)))
 	key := r.appendKey(nil, &long)
 	if len(key) != 33 || key[0] != 0xFF {
 		t.Fatalf("long key: %d bytes", len(key))

@@ -40,7 +40,7 @@ func FuzzParseConfig(f *testing.F) {
 		if err != nil {
 			t.Fatalf("New refuses what ParseConfig accepted: %v\n%s", err, s)
 		}
-		req := &Request{Path: "/v1/x", Model: "gpt", PromptChars: 1000, MaxTokens: 10, Header: func(string) string { return "v" }}
+		req := &Request{Path: "/v1/x", Model: "gpt", PromptChars: 1000, MaxTokens: 10, Headers: [][2]string{{"x-team", "v"}, {"x-user", "v"}}}
 		for now := int64(0); now < 3*sec; now += 250 * ms {
 			d := th.Decide(now, req)
 			d.ResponseHeaders(nil)

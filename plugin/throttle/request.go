@@ -20,9 +20,9 @@ type Request struct {
 	Tenant   string
 	KeyID    string // the id of the caller's API key, never the key itself
 	MCPTool  string
-	// Header returns the first value of a request header, by lower-case name ("" when absent).
-	// It may be nil.
-	Header func(name string) string
+	// Headers are the request's headers as name/value pairs with lower-case names (proxy-wasm's
+	// header map); a header selector uses the first value of its name.
+	Headers [][2]string
 	// PromptChars and MaxTokens feed the token estimate of LLMTokens rules:
 	// ⌈PromptChars/4⌉ + MaxTokens (the rule's default_max_tokens when MaxTokens is 0).
 	// EstimateFromBody fills both from a request body.
@@ -47,10 +47,12 @@ func (q *Request) EstimateFromBody(body []byte) {
 }
 
 func (q *Request) header(name string) string {
-	if q.Header == nil {
-		return ""
+	for _, kv := range q.Headers {
+		if kv[0] == name {
+			return kv[1]
+		}
 	}
-	return q.Header(name)
+	return ""
 }
 
 func (q *Request) path() string {
