@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strconv"
 	"strings"
@@ -35,23 +37,9 @@ func benchHostClock(b *testing.B, module []byte, config string) (*hostsim.Host, 
 // BenchmarkRequest is a headers-only request answered 200: the shape of the throttle path. The
 // virtual clock moves 1 ms per request, so a rule of 1000/s allows every one of them.
 func BenchmarkRequest(b *testing.B) {
-	cases := []struct {
-		name   string
-		module func(testing.TB) []byte
-		config string
-	}{
-		{"noop-plugin", noopWasm, ""},
-		{"stepgate-passthrough", filterWasm, `{"log":{"access_log":false}}`},
-		{"stepgate-throttle", filterWasm, `{"log":{"access_log":false},"throttle":{"rules":[
-			{"name":"rps","rate":"1000/s","burst":100}]}}`},
-		{"stepgate-throttle-keyed", filterWasm, `{"log":{"access_log":false},"throttle":{"rules":[
-			{"name":"per-route","key":"route:method","match":{"path_prefix":"/api/"},"rate":"1000/s","burst":100}]}}`},
-		{"stepgate-throttle+log", filterWasm, `{"throttle":{"rules":[
-			{"name":"rps","rate":"1000/s","burst":100}]}}`},
-	}
 	req := get("/api/items", [2]string{"x-request-id", "r"}, [2]string{"authorization", "Bearer k"})
 	resp := hostsim.Headers{{":status", "200"}, {"content-type", "application/json"}}
-	for _, c := range cases {
+	for _, c := range requestCases {
 		b.Run(c.name, func(b *testing.B) {
 			h, clock := benchHostClock(b, c.module(b), c.config)
 			b.ReportAllocs()
@@ -67,6 +55,68 @@ func BenchmarkRequest(b *testing.B) {
 			}
 		})
 	}
+}
+
+// requestCases are the plugins and configurations of the throttle path's benchmarks.
+var requestCases = []struct {
+	name   string
+	module func(testing.TB) []byte
+	config string
+}{
+	{"noop-plugin", noopWasm, ""},
+	{"shared-counter-plugin", sharedCounterWasm, ""},
+	{"stepgate-passthrough", filterWasm, `{"log":{"access_log":false}}`},
+	{"stepgate-throttle", filterWasm, `{"log":{"access_log":false},"throttle":{"rules":[
+			{"name":"rps","rate":"1000/s","burst":100}]}}`},
+	{"stepgate-throttle-keyed", filterWasm, `{"log":{"access_log":false},"throttle":{"rules":[
+			{"name":"per-route","key":"route:method","match":{"path_prefix":"/api/"},"rate":"1000/s","burst":100}]}}`},
+	{"stepgate-throttle+log", filterWasm, `{"throttle":{"rules":[
+			{"name":"rps","rate":"1000/s","burst":100}]}}`},
+}
+
+// BenchmarkProxiedRequest is the same request as a user of hostsim sends it: through
+// hostsim.Proxy (the dev gateway's core: the filter callbacks plus the proxying around them) to an
+// upstream answering 200. The upstream is an in-process handler behind the proxy's Transport, so
+// no socket adds its noise; requests go one at a time. The plugins and rules are BenchmarkRequest's.
+func BenchmarkProxiedRequest(b *testing.B) {
+	upstream := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("content-type", "application/json")
+		w.Write([]byte(`{"ok":true}`))
+	})
+	for _, c := range requestCases {
+		b.Run(c.name, func(b *testing.B) {
+			clock := hostsim.NewVirtualClock(epoch)
+			h, err := hostsim.New(context.Background(), hostsim.Config{Module: c.module(b), PluginConfig: []byte(c.config),
+				Clock: clock, AllowOnHeadersStopIteration: true, Clusters: map[string]string{"backend": "http://backend"}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { h.Close(context.Background()) })
+			proxy := &hostsim.Proxy{Host: h, Transport: handlerTransport{upstream}}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				clock.Advance(time.Millisecond)
+				r := httptest.NewRequest("GET", "http://gateway/api/items", nil)
+				r.Header.Set("x-request-id", "r")
+				r.Header.Set("authorization", "Bearer k")
+				w := httptest.NewRecorder()
+				proxy.ServeHTTP(w, r)
+				if w.Code != 200 || w.Body.String() != `{"ok":true}` {
+					b.Fatalf("request %d: %d %s", i, w.Code, w.Body)
+				}
+			}
+		})
+	}
+}
+
+// handlerTransport answers upstream requests with an in-process handler.
+type handlerTransport struct{ h http.Handler }
+
+func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	w := httptest.NewRecorder()
+	t.h.ServeHTTP(w, r)
+	return w.Result(), nil
 }
 
 // BenchmarkTranslate is a chat request from an OpenAI client to an Anthropic model and its
@@ -117,6 +167,12 @@ func BenchmarkStreamEvent(b *testing.B) {
 
 func noopWasm(t testing.TB) []byte {
 	return buildWasm(t, "./hostsim/testdata/plugins/noop", "testplugins/noop.wasm")
+}
+
+// sharedCounterWasm is the floor of any throttle sharing state across worker VMs: one header read
+// and one shared-data read and compare-and-swap per request, nothing else.
+func sharedCounterWasm(t testing.TB) []byte {
+	return buildWasm(t, "./hostsim/testdata/plugins/sharedcounter", "testplugins/sharedcounter.wasm")
 }
 
 // chatBody is an OpenAI chat request of about size bytes.
