@@ -300,9 +300,21 @@ type Metric struct {
 	Type string
 	// Value is the counter or gauge value.
 	Value uint64
-	// Samples are the values recorded into a histogram.
+	// Count and Sum cover every value recorded into a histogram; Buckets[i] counts those
+	// ≤ HistogramBounds[i] (cumulative, as Prometheus buckets).
+	Count, Sum uint64
+	Buckets    []uint64
+	// Samples are the most recent values recorded into a histogram (at most
+	// MaxHistogramSamples), oldest first.
 	Samples []uint64
 }
+
+// HistogramBounds are the bucket bounds of histograms: Envoy's defaults
+// (stats_config.histogram_bucket_settings unset), in the histogram's unit.
+var HistogramBounds = append([]float64(nil), metrics.Bounds[:]...)
+
+// MaxHistogramSamples is how many recent values a histogram keeps for inspection.
+const MaxHistogramSamples = metrics.MaxSamples
 
 // Metric returns the custom metric named name (as the plugin defined it, without Envoy's
 // "wasmcustom." stats prefix).
@@ -325,7 +337,9 @@ func (h *Host) Metrics() []Metric {
 
 func exportMetric(m *metrics.Metric) Metric {
 	names := [...]string{"counter", "gauge", "histogram"}
-	return Metric{Name: m.Name, Type: names[m.Type], Value: m.Value(), Samples: m.Samples()}
+	h := m.Histogram()
+	return Metric{Name: m.Name, Type: names[m.Type], Value: m.Value(),
+		Count: h.Count, Sum: h.Sum, Buckets: h.Buckets, Samples: h.Samples}
 }
 
 // SharedData returns the value and cas of key in the plugin's vm_id partition.

@@ -114,7 +114,7 @@ func (g *Gateway) selectMetrics(w http.ResponseWriter, r *http.Request) ([]hosts
 		if re != nil && !re.MatchString(customPrefix+m.Name) {
 			continue
 		}
-		if usedOnly && m.Value == 0 && len(m.Samples) == 0 {
+		if usedOnly && m.Value == 0 && m.Count == 0 {
 			continue
 		}
 		out = append(out, m)
@@ -128,7 +128,7 @@ func statsJSON(metrics []hostsim.Metric) []byte {
 	type stat struct {
 		Name  string  `json:"name"`
 		Value *uint64 `json:"value,omitempty"`
-		Count *int    `json:"count,omitempty"`
+		Count *uint64 `json:"count,omitempty"`
 		Sum   *uint64 `json:"sum,omitempty"`
 	}
 	out := struct {
@@ -137,10 +137,7 @@ func statsJSON(metrics []hostsim.Metric) []byte {
 	for _, m := range metrics {
 		s := stat{Name: customPrefix + m.Name}
 		if m.Type == "histogram" {
-			n, sum := len(m.Samples), uint64(0)
-			for _, v := range m.Samples {
-				sum += v
-			}
+			n, sum := m.Count, m.Sum
 			s.Count, s.Sum = &n, &sum
 		} else {
 			v := m.Value

@@ -186,6 +186,7 @@ func (g *Gateway) Metrics() []hostsim.Metric {
 // mergeMetric adds m to acc (the zero Metric when absent).
 func mergeMetric(acc, m hostsim.Metric) hostsim.Metric {
 	if acc.Name == "" {
+		m.Buckets = slices.Clone(m.Buckets)
 		m.Samples = slices.Clone(m.Samples)
 		return m
 	}
@@ -194,6 +195,19 @@ func mergeMetric(acc, m hostsim.Metric) hostsim.Metric {
 		return acc
 	}
 	acc.Value += m.Value
-	acc.Samples = slices.Concat(acc.Samples, m.Samples) // never into a slice acc shares
+	acc.Count += m.Count
+	acc.Sum += m.Sum
+	buckets := make([]uint64, max(len(acc.Buckets), len(m.Buckets))) // never into a slice acc shares
+	for i := range buckets {
+		if i < len(acc.Buckets) {
+			buckets[i] += acc.Buckets[i]
+		}
+		if i < len(m.Buckets) {
+			buckets[i] += m.Buckets[i]
+		}
+	}
+	acc.Buckets = buckets
+	samples := slices.Concat(acc.Samples, m.Samples)
+	acc.Samples = samples[max(0, len(samples)-hostsim.MaxHistogramSamples):]
 	return acc
 }

@@ -86,11 +86,6 @@ func sanitizeName(s string) string {
 	return string(out)
 }
 
-// envoyBuckets are Envoy's default histogram bucket bounds (stats_config.histogram_bucket_settings
-// unset), in the histogram's unit (milliseconds for the _ms metrics).
-var envoyBuckets = []float64{0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000,
-	60000, 300000, 600000, 1800000, 3600000}
-
 type promSeries struct {
 	labels []Label
 	m      hostsim.Metric
@@ -168,27 +163,21 @@ func compareLabels(a, b []Label) int {
 }
 
 func appendHistogram(b []byte, name string, s promSeries) []byte {
-	counts := make([]uint64, len(envoyBuckets))
-	var sum uint64
-	for _, v := range s.m.Samples {
-		sum += v
-		for i, le := range envoyBuckets {
-			if float64(v) <= le {
-				counts[i]++
-			}
-		}
-	}
 	le := make([]Label, len(s.labels), len(s.labels)+1)
 	copy(le, s.labels)
 	le = append(le, Label{"le", ""})
-	for i, bound := range envoyBuckets {
+	for i, bound := range hostsim.HistogramBounds {
+		var n uint64
+		if i < len(s.m.Buckets) {
+			n = s.m.Buckets[i]
+		}
 		le[len(le)-1].Value = strconv.FormatFloat(bound, 'f', -1, 64)
-		b = appendSample(b, name+"_bucket", le, strconv.FormatUint(counts[i], 10))
+		b = appendSample(b, name+"_bucket", le, strconv.FormatUint(n, 10))
 	}
 	le[len(le)-1].Value = "+Inf"
-	n := strconv.Itoa(len(s.m.Samples))
+	n := strconv.FormatUint(s.m.Count, 10)
 	b = appendSample(b, name+"_bucket", le, n)
-	b = appendSample(b, name+"_sum", s.labels, strconv.FormatUint(sum, 10))
+	b = appendSample(b, name+"_sum", s.labels, strconv.FormatUint(s.m.Sum, 10))
 	return appendSample(b, name+"_count", s.labels, n)
 }
 
@@ -236,8 +225,8 @@ var statsQuantiles = []float64{0, 25, 50, 75, 90, 95, 99, 99.5, 99.9, 100}
 
 // WriteStats writes metrics as Envoy's plain-text /stats does: "name: value" with the full stat
 // name (wasmcustom. prefix, tags still in the name), sorted; histograms as percentiles
-// "P50(interval,cumulative)" of the recorded samples (hostsim keeps no intervals, so both numbers
-// are the cumulative value), or "No recorded values".
+// "P50(interval,cumulative)" of the most recent samples (hostsim keeps no intervals, so both
+// numbers are the same), or "No recorded values".
 func WriteStats(w io.Writer, metrics []hostsim.Metric) error {
 	sorted := slices.Clone(metrics)
 	slices.SortFunc(sorted, func(a, b hostsim.Metric) int { return strings.Compare(a.Name, b.Name) })

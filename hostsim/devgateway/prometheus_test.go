@@ -111,10 +111,25 @@ func sampleMetrics() []hostsim.Metric {
 		{Name: "stepgate_requests_total.tenant.acme.route.none.model.gpt-4o.provider.openai.step.allow.status.200", Type: "counter", Value: 7},
 		{Name: "stepgate_requests_total.tenant.acme.route.none.model.gpt-4o.provider.openai.step.reject.status.429", Type: "counter", Value: 2},
 		{Name: "stepgate_shaped_requests.rule.model-requests", Type: "gauge", Value: 3},
-		{Name: "stepgate_request_duration_ms.provider.openai.model.gpt-4o.status.200", Type: "histogram", Samples: []uint64{0, 1, 4, 30, 700, 4000000}},
+		histogram("stepgate_request_duration_ms.provider.openai.model.gpt-4o.status.200", 0, 1, 4, 30, 700, 4000000),
 		{Name: "stepgate_upstream_first_byte_ms.provider.openai.model.gpt-4o", Type: "histogram"},
 		{Name: `odd.metric"name`, Type: "counter", Value: 1},
 	}
+}
+
+// histogram is a histogram metric as hostsim reports it after recording values.
+func histogram(name string, values ...uint64) hostsim.Metric {
+	m := hostsim.Metric{Name: name, Type: "histogram", Count: uint64(len(values)), Samples: values,
+		Buckets: make([]uint64, len(hostsim.HistogramBounds))}
+	for _, v := range values {
+		m.Sum += v
+		for i, le := range hostsim.HistogramBounds {
+			if float64(v) <= le {
+				m.Buckets[i]++
+			}
+		}
+	}
+	return m
 }
 
 func TestWritePrometheusGolden(t *testing.T) {
@@ -200,7 +215,7 @@ func FuzzPrometheusName(f *testing.F) {
 			}
 		}
 		var b bytes.Buffer
-		WritePrometheus(&b, []hostsim.Metric{{Name: in, Type: "counter", Value: 1}, {Name: in + ".h", Type: "histogram", Samples: []uint64{1}}})
+		WritePrometheus(&b, []hostsim.Metric{{Name: in, Type: "counter", Value: 1}, histogram(in+".h", 1)})
 		p := expfmt.NewTextParser(model.UTF8Validation)
 		if _, err := p.TextToMetricFamilies(&b); err != nil {
 			t.Fatalf("exposition of %q does not parse: %v", in, err)

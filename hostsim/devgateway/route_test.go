@@ -179,11 +179,21 @@ func TestMergeMetric(t *testing.T) {
 	if a.Value != 5 {
 		t.Errorf("counter = %d, want 5", a.Value)
 	}
-	shared := []uint64{1, 2}
-	h := mergeMetric(hostsim.Metric{}, hostsim.Metric{Name: "h", Type: "histogram", Samples: shared[:1]})
-	h = mergeMetric(h, hostsim.Metric{Name: "h", Type: "histogram", Samples: []uint64{9}})
-	if !slices.Equal(h.Samples, []uint64{1, 9}) || shared[1] != 2 {
-		t.Errorf("samples %v, source %v", h.Samples, shared)
+	first := histogram("h", 1, 2)
+	first.Samples = first.Samples[:1] // its backing array has room: merging must not write there
+	h := mergeMetric(hostsim.Metric{}, first)
+	h = mergeMetric(h, histogram("h", 9))
+	if !slices.Equal(h.Samples, []uint64{1, 9}) || first.Samples[:2][1] != 2 {
+		t.Errorf("samples %v, source %v", h.Samples, first.Samples[:2])
+	}
+	if h.Count != 3 || h.Sum != 12 || h.Buckets[2] != 2 || h.Buckets[3] != 3 { // le=5: 1, 2; le=10: all
+		t.Errorf("merged histogram count %d sum %d buckets %v", h.Count, h.Sum, h.Buckets)
+	}
+	// Samples stay bounded across generations too.
+	many := histogram("h", make([]uint64, hostsim.MaxHistogramSamples)...)
+	if m := mergeMetric(mergeMetric(hostsim.Metric{}, many), histogram("h", 7)); len(m.Samples) != hostsim.MaxHistogramSamples ||
+		m.Samples[len(m.Samples)-1] != 7 || m.Count != uint64(hostsim.MaxHistogramSamples)+1 {
+		t.Errorf("merged %d samples (last %d), count %d", len(m.Samples), m.Samples[len(m.Samples)-1], m.Count)
 	}
 	if x := mergeMetric(a, hostsim.Metric{Name: "c", Type: "gauge", Value: 100}); x.Value != 5 {
 		t.Errorf("a redefinition with another type changed the value: %d", x.Value)

@@ -23,9 +23,63 @@ type Metric struct {
 	Type abi.MetricType
 	Name string
 
-	mu      sync.Mutex
-	value   uint64
-	samples []uint64
+	mu    sync.Mutex
+	value uint64
+	hist  *histogram // histograms only
+}
+
+// Bounds are Envoy's default histogram bucket bounds (stats_config.histogram_bucket_settings
+// unset), in the histogram's unit (milliseconds for the _ms metrics).
+var Bounds = [...]float64{0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000,
+	60000, 300000, 600000, 1800000, 3600000}
+
+// MaxSamples is how many of a histogram's most recent values are kept for inspection. Count, sum
+// and buckets cover every value; keeping every value would grow without bound in a long-running
+// dev gateway.
+const MaxSamples = 4096
+
+// histogram summarises every recorded value, as Envoy's histograms do, and keeps the most recent
+// ones in a ring.
+type histogram struct {
+	count, sum uint64
+	buckets    [len(Bounds)]uint64 // buckets[i] counts values ≤ Bounds[i] (cumulative, as Prometheus)
+	ring       []uint64
+	next       int // where the next value goes once the ring is full
+}
+
+func (h *histogram) record(v uint64) {
+	h.count++
+	h.sum += v
+	for i, le := range Bounds {
+		if float64(v) <= le {
+			h.buckets[i]++
+		}
+	}
+	if len(h.ring) < MaxSamples {
+		h.ring = append(h.ring, v)
+		return
+	}
+	h.ring[h.next] = v
+	h.next = (h.next + 1) % MaxSamples
+}
+
+// Histogram is a copy of a histogram's state.
+type Histogram struct {
+	Count, Sum uint64
+	Buckets    []uint64 // per Bounds, cumulative
+	Samples    []uint64 // the most recent values (at most MaxSamples), oldest first
+}
+
+// Histogram is the histogram's state; the zero Histogram for other metrics and before any value.
+func (m *Metric) Histogram() Histogram {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	h := m.hist
+	if h == nil {
+		return Histogram{}
+	}
+	return Histogram{Count: h.count, Sum: h.sum, Buckets: append([]uint64(nil), h.buckets[:]...),
+		Samples: append(append([]uint64(nil), h.ring[h.next:]...), h.ring[:h.next]...)}
 }
 
 // Value is the counter or gauge value (gauges are uint64 and wrap, as in Envoy).
@@ -33,13 +87,6 @@ func (m *Metric) Value() uint64 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.value
-}
-
-// Samples is a copy of the histogram's recorded values.
-func (m *Metric) Samples() []uint64 {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return append([]uint64(nil), m.samples...)
 }
 
 type key struct {
@@ -167,7 +214,10 @@ func (t *Table) Record(id uint32, v uint64) abi.Status {
 	case abi.Gauge:
 		m.value = v
 	case abi.Histogram:
-		m.samples = append(m.samples, v)
+		if m.hist == nil {
+			m.hist = &histogram{}
+		}
+		m.hist.record(v)
 	}
 	return abi.OK
 }

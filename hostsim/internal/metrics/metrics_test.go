@@ -57,10 +57,33 @@ func TestIDsAndRules(t *testing.T) {
 	if _, st := a.Get(h); st != abi.BadArgument {
 		t.Fatalf("Get histogram = %v", st)
 	}
-	if m, ok := reg.Lookup("lat"); !ok || len(m.Samples()) != 1 || m.Samples()[0] != 7 {
+	if m, ok := reg.Lookup("lat"); !ok || m.Histogram().Count != 1 || m.Histogram().Samples[0] != 7 {
 		t.Fatal("histogram samples not recorded")
 	}
 	if len(reg.All()) != 3 {
 		t.Fatalf("All = %d metrics", len(reg.All()))
+	}
+}
+
+// A histogram summarises every value but keeps only the most recent MaxSamples of them.
+func TestHistogramKeepsRecentSamples(t *testing.T) {
+	reg := NewRegistry()
+	tab := NewTable(reg)
+	id, _ := tab.Define(abi.Histogram, "lat")
+	const n = MaxSamples + 10
+	for v := uint64(1); v <= n; v++ {
+		tab.Record(id, v)
+	}
+	m, _ := reg.Lookup("lat")
+	h := m.Histogram()
+	if h.Count != n || h.Sum != n*(n+1)/2 {
+		t.Errorf("count %d sum %d", h.Count, h.Sum)
+	}
+	if len(h.Samples) != MaxSamples || h.Samples[0] != 11 || h.Samples[MaxSamples-1] != n {
+		t.Errorf("%d samples from %d to %d", len(h.Samples), h.Samples[0], h.Samples[len(h.Samples)-1])
+	}
+	// le=1: {1}; le=1000: 1..1000; le=5000 and above: all of them.
+	if h.Buckets[1] != 1 || h.Buckets[9] != 1000 || h.Buckets[11] != n || h.Buckets[len(Bounds)-1] != n {
+		t.Errorf("buckets %v", h.Buckets)
 	}
 }
