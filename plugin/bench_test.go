@@ -11,6 +11,9 @@ import (
 	"time"
 
 	"github.com/stepgate/stepgate/hostsim"
+	"github.com/stepgate/stepgate/plugin/aiformat"
+	pluginconfig "github.com/stepgate/stepgate/plugin/config"
+	"github.com/stepgate/stepgate/plugin/shareddata"
 )
 
 // Per-request cost of the filter in hostsim (wazero, compiler mode), against an SDK plugin that
@@ -124,9 +127,6 @@ func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 func BenchmarkTranslate(b *testing.B) {
 	config := strings.Replace(aiConfig, "THROTTLE", `, "log":{"access_log":false}`, 1)
 	config = strings.Replace(config, `"max_request_body_bytes": 2048`, `"max_request_body_bytes": 1048576`, 1)
-	answer := []byte(`{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5",` +
-		`"content":[{"type":"text","text":"Hello!"}],"stop_reason":"end_turn","stop_sequence":null,` +
-		`"usage":{"input_tokens":11,"output_tokens":3}}`)
 	resp := hostsim.Headers{{":status", "200"}, {"content-type", "application/json"}}
 	for _, size := range []int{1 << 10, 4 << 10, 64 << 10} {
 		body := chatBody(benchModel(), size)
@@ -140,7 +140,41 @@ func BenchmarkTranslate(b *testing.B) {
 				s.SendRequestHeaders(post("/v1/chat/completions"), false)
 				s.SendRequestBody(body, true)
 				s.SendResponseHeaders(resp, false)
-				s.SendResponseBody(answer, true)
+				s.SendResponseBody(benchAnswer, true)
+			}
+		})
+	}
+}
+
+// BenchmarkTranslateNative is BenchmarkTranslate's work without the VM: the same configuration,
+// request bodies and answer through the aiformat package natively (parse, route and encode the
+// request; translate the answer). It is the "native" of the issue's target.
+func BenchmarkTranslateNative(b *testing.B) {
+	config := strings.Replace(aiConfig, "THROTTLE", "", 1)
+	cfg, err := pluginconfig.Parse([]byte(config))
+	if err != nil {
+		b.Fatal(err)
+	}
+	router := aiformat.NewRouter(cfg.AI, shareddata.NewMemory())
+	for _, size := range []int{1 << 10, 4 << 10, 64 << 10} {
+		body := chatBody(benchModel(), size)
+		b.Run(sizeName(size), func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				req, perr := cfg.AI.ParseRequest("POST", "/v1/chat/completions", "", body)
+				if perr != nil {
+					b.Fatal(perr.Message)
+				}
+				up, rerr := router.Route(req, 0, 0)
+				if rerr != nil || len(up.Body) == 0 {
+					b.Fatal(rerr)
+				}
+				rt := aiformat.NewResponseTranslator(req, up, 0)
+				rt.Headers(200, "application/json")
+				if _, out := rt.Finish(benchAnswer); len(out) == 0 {
+					b.Fatal("no answer")
+				}
 			}
 		})
 	}
@@ -164,6 +198,11 @@ func BenchmarkStreamEvent(b *testing.B) {
 		s.SendResponseBody(event, false)
 	}
 }
+
+// benchAnswer is the Anthropic answer of the translation benchmarks.
+var benchAnswer = []byte(`{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5",` +
+	`"content":[{"type":"text","text":"Hello!"}],"stop_reason":"end_turn","stop_sequence":null,` +
+	`"usage":{"input_tokens":11,"output_tokens":3}}`)
 
 func noopWasm(t testing.TB) []byte {
 	return buildWasm(t, "./hostsim/testdata/plugins/noop", "testplugins/noop.wasm")
