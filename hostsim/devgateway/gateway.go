@@ -106,7 +106,11 @@ func Start(ctx context.Context, cfg Config) (*Gateway, error) {
 	}
 	cfg = withDefaults(cfg)
 	g := &Gateway{cfg: cfg, logf: cfg.Logf, retired: map[string]hostsim.Metric{}, stop: make(chan struct{})}
+	// The file's stamp is taken before it is read, and here rather than in the watcher: a change
+	// made once Start has read the file must be seen as a change, however late the watcher runs.
+	var stamp fileStamp
 	if cfg.ConfigPath != "" {
+		stamp, _ = statStamp(cfg.ConfigPath)
 		data, err := os.ReadFile(cfg.ConfigPath)
 		if err != nil {
 			return nil, fmt.Errorf("devgateway: %w", err)
@@ -147,7 +151,7 @@ func Start(ctx context.Context, cfg Config) (*Gateway, error) {
 	g.serve()
 	if cfg.ConfigPath != "" {
 		g.bg.Add(1)
-		go g.watch()
+		go g.watch(stamp)
 	}
 	ok = true
 	return g, nil

@@ -31,10 +31,9 @@ func (g *Gateway) Reload(ctx context.Context, config []byte) error {
 	return nil
 }
 
-// watch reloads ConfigPath when its modification time or size changes.
-func (g *Gateway) watch() {
+// watch reloads ConfigPath when its modification time or size differs from last.
+func (g *Gateway) watch(last fileStamp) {
 	defer g.bg.Done()
-	last, _ := statStamp(g.cfg.ConfigPath)
 	t := time.NewTicker(g.cfg.ReloadInterval)
 	defer t.Stop()
 	for {
