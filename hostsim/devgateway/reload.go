@@ -31,11 +31,14 @@ func (g *Gateway) Reload(ctx context.Context, config []byte) error {
 	return nil
 }
 
-// watch reloads ConfigPath when its modification time or size differs from last.
+// watch reloads ConfigPath when its modification time or size differs from last and has stayed
+// the same for one ReloadInterval: a file caught in the middle of a write (truncated, even empty,
+// which the plugin would take as the default configuration) is never loaded.
 func (g *Gateway) watch(last fileStamp) {
 	defer g.bg.Done()
 	t := time.NewTicker(g.cfg.ReloadInterval)
 	defer t.Stop()
+	seen := last // the stamp at the previous tick
 	for {
 		select {
 		case <-g.stop:
@@ -45,6 +48,10 @@ func (g *Gateway) watch(last fileStamp) {
 		stamp, err := statStamp(g.cfg.ConfigPath)
 		if err != nil || stamp == last {
 			continue // a missing file (an editor replacing it) is looked at again next time
+		}
+		if stamp != seen {
+			seen = stamp // still changing, or just changed: look again next tick
+			continue
 		}
 		data, err := os.ReadFile(g.cfg.ConfigPath)
 		if err != nil {
