@@ -81,13 +81,14 @@ func providerCount(ai *aiformat.Config) int {
 }
 
 func (p *pluginContext) NewHttpContext(contextID uint32) types.HttpContext {
+	var h *httpContext
 	if n := len(p.free); n > 0 {
-		h := p.free[n-1]
-		p.free = p.free[:n-1]
-		*h = httpContext{root: p, id: contextID}
-		return h
+		h, p.free = p.free[n-1], p.free[:n-1]
+	} else {
+		h = new(httpContext)
 	}
-	return &httpContext{root: p, id: contextID}
+	*h = httpContext{root: p, id: contextID}
+	return h
 }
 
 // maxFree bounds the stream contexts kept for reuse: enough for the streams one worker finishes

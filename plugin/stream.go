@@ -27,8 +27,8 @@ type httpContext struct {
 	root *pluginContext
 	id   uint32
 
-	start   int64       // ns, wall clock
-	headers [][2]string // the request headers as they arrived (before any rewrite)
+	start   int64                // ns, wall clock
+	headers throttle.HeaderPairs // the request headers as they arrived (before any rewrite)
 	rec     calllog.Record
 	waiting bool // buffering the request body before deciding
 
@@ -53,9 +53,9 @@ func (h *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) typ
 	h.rec.StartUnixMs = now / int64(time.Millisecond)
 	// One host call reads them all: each single-header read would cost a call and an allocation.
 	h.headers, _ = proxywasm.GetHttpRequestHeaders()
-	h.rec.Method = h.header(":method")
-	h.rec.Path = h.header(":path")
-	h.rec.RequestID = h.header("x-request-id")
+	h.rec.Method = h.headers.Get(":method")
+	h.rec.Path = h.headers.Get(":path")
+	h.rec.RequestID = h.headers.Get("x-request-id")
 	stripInternalHeaders(h.headers)
 
 	if ai := h.root.cfg.AI; ai != nil {
@@ -82,24 +82,13 @@ func (h *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) typ
 	return h.decide(nil, now)
 }
 
-// header returns the first value of a request header as the client sent it (lower-case name,
-// as Envoy keeps them), "" when absent.
-func (h *httpContext) header(name string) string {
-	for _, kv := range h.headers {
-		if kv[0] == name {
-			return kv[1]
-		}
-	}
-	return ""
-}
-
-// internalHeaders are the headers the filter sets for Envoy's routing (envoy/envoy.yaml's
-// cluster_header) and the fleet rate limiter's descriptors. A client must not choose them.
-// Any client header with their prefix is removed: they are seldom there, so looking costs less
-// than removing each name blindly (a host call each).
+// internalPrefix starts the headers the filter sets for Envoy's routing (envoy/envoy.yaml's
+// cluster_header) and the fleet rate limiter's descriptors. A client must not choose them, so any
+// client header with the prefix is removed: they are seldom there, so looking costs less than
+// removing each known name blindly (a host call each).
 const internalPrefix = "x-stepgate-"
 
-func stripInternalHeaders(headers [][2]string) {
+func stripInternalHeaders(headers throttle.HeaderPairs) {
 	for _, kv := range headers {
 		if strings.HasPrefix(kv[0], internalPrefix) {
 			_ = proxywasm.RemoveHttpRequestHeader(kv[0])
@@ -109,7 +98,7 @@ func stripInternalHeaders(headers [][2]string) {
 
 // checkContentLength refuses a declared body over the limit before buffering any of it.
 func (h *httpContext) checkContentLength() *aiformat.Error {
-	cl := h.header("content-length")
+	cl := h.headers.Get("content-length")
 	if cl == "" {
 		return nil
 	}
@@ -306,7 +295,7 @@ func (h *httpContext) rejectThrottled() {
 
 func (h *httpContext) answerModels(ai *aiformat.Config) {
 	d := h.dialect
-	if h.header("anthropic-version") != "" {
+	if h.headers.Get("anthropic-version") != "" {
 		d = aiformat.DialectAnthropic
 	}
 	h.reply(200, ai.ModelsResponse(d, nil), nil)

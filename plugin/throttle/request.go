@@ -20,9 +20,8 @@ type Request struct {
 	Tenant   string
 	KeyID    string // the id of the caller's API key, never the key itself
 	MCPTool  string
-	// Headers are the request's headers as name/value pairs with lower-case names (proxy-wasm's
-	// header map); a header selector uses the first value of its name.
-	Headers [][2]string
+	// Headers are the request's headers; a header selector uses the first value of its name.
+	Headers HeaderPairs
 	// PromptChars and MaxTokens feed the token estimate of LLMTokens rules:
 	// ⌈PromptChars/4⌉ + MaxTokens (the rule's default_max_tokens when MaxTokens is 0).
 	// EstimateFromBody fills both from a request body.
@@ -46,8 +45,13 @@ func (q *Request) EstimateFromBody(body []byte) {
 	}
 }
 
-func (q *Request) header(name string) string {
-	for _, kv := range q.Headers {
+// HeaderPairs are request headers as proxy-wasm hands them over: name/value pairs in arrival
+// order, names in lower case.
+type HeaderPairs [][2]string
+
+// Get returns the first value of the header named name (lower case), "" when absent.
+func (hs HeaderPairs) Get(name string) string {
+	for _, kv := range hs {
 		if kv[0] == name {
 			return kv[1]
 		}
@@ -74,7 +78,7 @@ func (r *rule) matches(q *Request) bool {
 	}
 	for i := range m.Headers {
 		h := &m.Headers[i]
-		v := q.header(h.Name)
+		v := q.Headers.Get(h.Name)
 		if v == "" || !anyMatch(h.Values, v) { // "*" matches any value of a present header
 
 			return false
@@ -153,7 +157,7 @@ func (r *rule) selectorValue(s Selector, q *Request) string {
 	case SelMCPTool:
 		return q.MCPTool
 	case SelHeader:
-		return q.header(s.Header)
+		return q.Headers.Get(s.Header)
 	}
 	return ""
 }
