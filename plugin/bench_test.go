@@ -25,11 +25,16 @@ func benchHost(b *testing.B, module []byte, config string) *hostsim.Host {
 	return h
 }
 
-func benchHostClock(b *testing.B, module []byte, config string) (*hostsim.Host, *hostsim.VirtualClock) {
+// benchHostClock starts the plugin with a virtual clock; clusters (optional) are hostsim's
+// Config.Clusters, for requests through hostsim.Proxy.
+func benchHostClock(b *testing.B, module []byte, config string, clusters ...map[string]string) (*hostsim.Host, *hostsim.VirtualClock) {
 	b.Helper()
 	clock := hostsim.NewVirtualClock(epoch)
-	h, err := hostsim.New(context.Background(), hostsim.Config{Module: module, PluginConfig: []byte(config),
-		Clock: clock, AllowOnHeadersStopIteration: true})
+	cfg := hostsim.Config{Module: module, PluginConfig: []byte(config), Clock: clock, AllowOnHeadersStopIteration: true}
+	if len(clusters) > 0 {
+		cfg.Clusters = clusters[0]
+	}
+	h, err := hostsim.New(context.Background(), cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -88,13 +93,7 @@ func BenchmarkProxiedRequest(b *testing.B) {
 	})
 	for _, c := range requestCases {
 		b.Run(c.name, func(b *testing.B) {
-			clock := hostsim.NewVirtualClock(epoch)
-			h, err := hostsim.New(context.Background(), hostsim.Config{Module: c.module(b), PluginConfig: []byte(c.config),
-				Clock: clock, AllowOnHeadersStopIteration: true, Clusters: map[string]string{"backend": "http://backend"}})
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() { h.Close(context.Background()) })
+			h, clock := benchHostClock(b, c.module(b), c.config, map[string]string{"backend": "http://backend"})
 			proxy := &hostsim.Proxy{Host: h, Transport: handlerTransport{upstream}}
 			b.ReportAllocs()
 			b.ResetTimer()
