@@ -107,7 +107,7 @@ func (v *oaiValidator) assistant(p string, m gjson.Result) *apiError {
 	if err := optString(p+".refusal", field(m, "refusal")); err != nil {
 		return err
 	}
-	if err := optObject(p+".audio", field(m, "audio")); err != nil {
+	if err := assistantAudio(p+".audio", field(m, "audio")); err != nil {
 		return err
 	}
 	if err := optObject(p+".function_call", fc); err != nil {
@@ -323,4 +323,20 @@ func (v *oaiValidator) lastTurn(msgs []gjson.Result, roles []string) {
 			return
 		}
 	}
+}
+
+// assistantAudio checks a previous answer's audio: a request refers to it by id alone (the
+// answer's data, transcript and expiry are response-only).
+func assistantAudio(p string, audio gjson.Result) *apiError {
+	if !audio.Exists() || audio.Type == gjson.Null {
+		return nil
+	}
+	if err := optObject(p, audio); err != nil {
+		return err
+	}
+	if err := onlyKeys(p, audio, "id"); err != nil {
+		return err
+	}
+	_, err := reqString(p, audio, "id")
+	return err
 }

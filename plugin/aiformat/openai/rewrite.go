@@ -64,6 +64,12 @@ func RewriteDoc(dst []byte, root jsonx.Value, t hub.Target, p *Policy) []byte {
 				w.StrField("model", t.Model)
 				continue
 			}
+		case "messages":
+			if v.IsArray() && needsCleanHistory(v) {
+				w.Key("messages")
+				writeCleanHistory(&w, v)
+				continue
+			}
 		case "stream_options":
 			if !t.Stream || !p.NoStreamUsage {
 				continue // only valid with stream; replaced below when we ask for usage
