@@ -113,9 +113,12 @@ func TestUnknownModelIs404InTheClientsDialect(t *testing.T) {
 		marker := nonce(t)
 		client := openaiClient(g, rr.openai())
 		_, err := client.Chat.Completions.New(context.Background(), userText("no-such-model", "hello "+marker))
-		apiErr := checkOpenAIError(t, err, &rr, 404, "")
+		apiErr := checkOpenAIError(t, err, &rr, 404, "invalid_request_error")
 		if !strings.Contains(apiErr.Message, "no-such-model") {
 			t.Errorf("message %q does not name the model", apiErr.Message)
+		}
+		if apiErr.Code != "model_not_found" {
+			t.Errorf("code %q, want model_not_found as OpenAI sends (%s)", apiErr.Code, rr.body)
 		}
 		checkNothingReached(t, g, marker)
 	})
@@ -186,7 +189,7 @@ func TestProviderErrorsReachTheClientInItsDialect(t *testing.T) {
 		{"openai-to-openai-429", "openai", "gpt-4o-mini", "429-retry-7", 429, ""},
 		{"anthropic-to-anthropic-529", "anthropic", "claude-sonnet-4", "529", 529, "overloaded_error"},
 		// Translated errors keep the status and take the client's envelope and types.
-		{"openai-to-anthropic-429", "openai", "claude-sonnet-4", "429", 429, "rate_limit_error"},
+		{"openai-to-anthropic-429", "openai", "claude-sonnet-4", "429", 429, "requests"},
 		{"openai-to-gemini-500", "openai", "gemini-2.0-flash", "500", 500, "server_error"},
 		{"openai-to-ollama-500", "openai", "llama3.2", "500", 500, "server_error"},
 		{"anthropic-to-openai-500", "anthropic", "gpt-4o-mini", "500", 500, "api_error"},
@@ -230,7 +233,7 @@ func TestProviderErrorOnAStream(t *testing.T) {
 		if stream.Next() {
 			t.Fatalf("got a chunk %s, want an error", stream.Current().RawJSON())
 		}
-		checkOpenAIError(t, stream.Err(), &rr, 429, "rate_limit_error")
+		checkOpenAIError(t, stream.Err(), &rr, 429, "requests")
 	})
 	t.Run("anthropic-to-openai", func(t *testing.T) {
 		t.Parallel()
@@ -293,4 +296,18 @@ func TestOversizedBodyIs413(t *testing.T) {
 		checkAnthropicError(t, err, &rr, 413, "request_too_large")
 	})
 	t.Cleanup(func() { checkNothingReached(t, g, marker) })
+}
+
+// TestUnknownPathIs404InTheClientsDialect: an endpoint the gateway does not serve answers in the
+// shape of the client its path belongs to.
+func TestUnknownPathIs404InTheClientsDialect(t *testing.T) {
+	t.Parallel()
+	g := exampleGateway(t)
+	var rr rawResponse
+	client := anthropicClient(g, rr.anthropic())
+	_, err := client.Messages.Batches.New(context.Background(), anthropic.MessageBatchNewParams{
+		Requests: []anthropic.MessageBatchNewParamsRequest{{CustomID: "a", Params: anthropic.MessageBatchNewParamsRequestParams{
+			Model: "claude-sonnet-4", MaxTokens: 16, Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("hi"))}}}},
+	})
+	checkAnthropicError(t, err, &rr, 404, "not_found_error")
 }

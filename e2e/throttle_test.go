@@ -80,7 +80,7 @@ func TestThrottleRejectsTheRequestAfterTheBurst(t *testing.T) {
 	marker := nonce(t)
 	rid := "e2e-rejected-" + marker
 	_, _, err := chat(t, g, userText("gpt-4o-mini", "one too many "+marker), rr.openai(), option.WithHeader("x-request-id", rid))
-	apiErr := checkOpenAIError(t, err, &rr, 429, "rate_limit_exceeded")
+	apiErr := checkOpenAIError(t, err, &rr, 429, "requests")
 	if apiErr.Code != "rate_limit_exceeded" {
 		t.Errorf("error code %q", apiErr.Code)
 	}
@@ -207,7 +207,7 @@ func TestThrottleShapeFallsThroughToRejectAfterMaxDelay(t *testing.T) {
 	var rr rawResponse
 	start := time.Now()
 	_, _, err := chat(t, g, userText("gpt-4o-mini", "second "+nonce(t)), rr.openai())
-	checkOpenAIError(t, err, &rr, 429, "rate_limit_exceeded")
+	checkOpenAIError(t, err, &rr, 429, "requests")
 	if took := time.Since(start); took > time.Second {
 		t.Errorf("the rejection took %v: it was held first", took)
 	}
@@ -268,7 +268,7 @@ func TestThrottleDegradeSwapsTheModel(t *testing.T) {
 
 	var rr rawResponse
 	_, _, err = chat(t, g, userText("claude-sonnet-4", "third "+nonce(t)), rr.openai())
-	checkOpenAIError(t, err, &rr, 429, "rate_limit_exceeded")
+	checkOpenAIError(t, err, &rr, 429, "requests")
 }
 
 // TestThrottleTokenUnitsSettleFromUsage: an llm_tokens rule reserves each request's estimate
@@ -306,7 +306,7 @@ func TestThrottleTokenUnitsSettleFromUsage(t *testing.T) {
 	var rr rawResponse
 	markerB := nonce(t)
 	_, _, err := chat(t, g, params("second "+markerB), rr.openai())
-	checkOpenAIError(t, err, &rr, 429, "rate_limit_exceeded")
+	checkOpenAIError(t, err, &rr, 429, "tokens")
 	checkNothingReached(t, g, markerB)
 
 	a := <-done

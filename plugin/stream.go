@@ -65,6 +65,12 @@ func (h *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) typ
 			h.answerModels(ai)
 			return types.ActionPause
 		}
+		if h.endpoint == aiformat.EndpointNone {
+			if err := aiformat.UnknownEndpoint(h.rec.Method, h.rec.Path); err != nil {
+				h.reply(err.Status, err.Body, nil)
+				return types.ActionPause
+			}
+		}
 	}
 	if h.endpoint == aiformat.EndpointChat || h.root.needsBody {
 		if endOfStream {

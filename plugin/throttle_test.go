@@ -55,8 +55,8 @@ func TestBurstIsAdmittedAndTheNextRejectedWithExactRetryAfter(t *testing.T) {
 	if lr.Headers.Get("ratelimit-policy") == "" || lr.Headers.Get("ratelimit") == "" {
 		t.Errorf("missing IETF RateLimit headers: %v", lr.Headers)
 	}
-	if got := gjsonGet(lr.Body, "error.type"); got != "rate_limit_exceeded" {
-		t.Errorf("body error.type = %q, want rate_limit_exceeded; body %s", got, lr.Body)
+	if got := gjsonGet(lr.Body, "error.type"); got != "requests" {
+		t.Errorf("body error.type = %q, want requests; body %s", got, lr.Body)
 	}
 	// Paths outside the rule are not counted.
 	if ok, _ := send(h, "/other"); !ok {

@@ -84,3 +84,28 @@ func Match(method, path string) (Dialect, Endpoint) {
 	}
 	return DialectNone, EndpointNone
 }
+
+// UnknownEndpoint is the 404 for a request Match does not know under an Anthropic or Gemini
+// path (/v1/messages/batches, /v1beta/cachedContents): in that client's error shape, where the
+// proxy's catch-all would answer in OpenAI's. nil for other paths, which go on as they are.
+func UnknownEndpoint(method, path string) *Error {
+	d := PathDialect(path)
+	if d == DialectOpenAI {
+		return nil
+	}
+	return NewError(d, 404, "not an AI endpoint: "+method+" "+path)
+}
+
+// PathDialect is the dialect a client that sent path most likely speaks, for answering a
+// request Match does not know (an unknown path under an Anthropic or Gemini prefix gets its
+// 404 in that client's error shape). OpenAI's is the default.
+func PathDialect(path string) Dialect {
+	switch {
+	case strings.Contains(path, "/v1/messages"), strings.Contains(path, "/v1/complete"):
+		return DialectAnthropic
+	case strings.Contains(path, "/v1beta/"), strings.Contains(path, ":generateContent"),
+		strings.Contains(path, ":streamGenerateContent"):
+		return DialectGemini
+	}
+	return DialectOpenAI
+}

@@ -76,12 +76,12 @@ func TestErrorMapping(t *testing.T) {
 		openaiStatus, anthropicStatus, geminiHTTPStatus int
 	}{
 		{400, "invalid_request_error", "invalid_request_error", "INVALID_ARGUMENT", 400, 400, 400},
-		{401, "authentication_error", "authentication_error", "UNAUTHENTICATED", 401, 401, 401},
-		{403, "permission_error", "permission_error", "PERMISSION_DENIED", 403, 403, 403},
-		{404, "not_found_error", "not_found_error", "NOT_FOUND", 404, 404, 404},
+		{401, "invalid_request_error", "authentication_error", "UNAUTHENTICATED", 401, 401, 401},
+		{403, "invalid_request_error", "permission_error", "PERMISSION_DENIED", 403, 403, 403},
+		{404, "invalid_request_error", "not_found_error", "NOT_FOUND", 404, 404, 404},
 		{413, "invalid_request_error", "request_too_large", "INVALID_ARGUMENT", 413, 413, 413},
 		{422, "invalid_request_error", "invalid_request_error", "INVALID_ARGUMENT", 422, 422, 422},
-		{429, "rate_limit_error", "rate_limit_error", "RESOURCE_EXHAUSTED", 429, 429, 429},
+		{429, "requests", "rate_limit_error", "RESOURCE_EXHAUSTED", 429, 429, 429},
 		{500, "server_error", "api_error", "INTERNAL", 500, 500, 500},
 		{502, "server_error", "api_error", "INTERNAL", 502, 502, 502},
 		{503, "server_error", "overloaded_error", "UNAVAILABLE", 503, 529, 503},

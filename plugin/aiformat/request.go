@@ -100,7 +100,7 @@ func (c *Config) CheckSize(d Dialect, n int) *Error {
 func (c *Config) ParseRequest(method, path, query string, body []byte) (*Request, *Error) {
 	d, ep := Match(method, path)
 	if ep == EndpointNone {
-		return nil, NewError(DialectOpenAI, 404, "not an AI endpoint: "+method+" "+path)
+		return nil, NewError(PathDialect(path), 404, "not an AI endpoint: "+method+" "+path)
 	}
 	r := &Request{Dialect: d, Endpoint: ep, Body: body}
 	if ep == EndpointModels {

@@ -67,7 +67,7 @@ func (r *Router) Route(req *Request, now int64, rnd uint32) (*Upstream, *Error) 
 	}
 	rt := r.cfg.lookup(req.Model)
 	if rt == nil {
-		return nil, render(req.Dialect, &hub.Error{Status: 404, Kind: hub.KindNotFound, Param: "model",
+		return nil, render(req.Dialect, &hub.Error{Status: 404, Kind: hub.KindNotFound, Param: "model", Code: "model_not_found",
 			Message: "model " + quote(req.Model) + " is not available"})
 	}
 	b, tripped := r.choose(rt, now, rnd)

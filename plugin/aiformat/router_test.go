@@ -214,7 +214,8 @@ func TestUnknownModel(t *testing.T) {
 		if err == nil || err.Status != 404 || !strings.Contains(err.Message, `model "nope" is not available`) {
 			t.Fatalf("%s: %+v", c.path, err)
 		}
-		if typ := gjson.GetBytes(err.Body, c.errType).Str; typ != "not_found_error" && typ != "NOT_FOUND" {
+		if typ := gjson.GetBytes(err.Body, c.errType).Str; typ != "not_found_error" && typ != "NOT_FOUND" &&
+			(typ != "invalid_request_error" || gjson.GetBytes(err.Body, "error.code").Str != "model_not_found") {
 			t.Errorf("%s: error type %q in %s", c.path, typ, err.Body)
 		}
 	}
@@ -301,4 +302,27 @@ func TestSharedConfigConcurrently(t *testing.T) {
 		}(g)
 	}
 	wg.Wait()
+}
+
+// An Anthropic client that leaves out max_tokens (Anthropic's API answers 400) is served: the
+// provider's default_max_tokens fills it for an Anthropic upstream, and other upstreams get no cap.
+func TestAnthropicRequestWithoutMaxTokens(t *testing.T) {
+	r := testRouter(t)
+	for model, want := range map[string]string{"to-anthropic": "1024", "to-openai": ""} {
+		req, perr := r.Config().ParseRequest("POST", "/v1/messages", "", []byte(`{"model":"`+model+`","messages":[{"role":"user","content":"x"}]}`))
+		if perr != nil {
+			t.Fatalf("%s: %s", model, perr.Body)
+		}
+		up, err := r.Route(req, 0, 0)
+		if err != nil {
+			t.Fatalf("%s: %s", model, err.Body)
+		}
+		got := gjson.GetBytes(up.Body, "max_tokens").Raw
+		if got == "" {
+			got = gjson.GetBytes(up.Body, "max_completion_tokens").Raw
+		}
+		if got != want {
+			t.Errorf("%s: max tokens %q upstream, want %q: %s", model, got, want, up.Body)
+		}
+	}
 }

@@ -146,11 +146,14 @@ func (d *Decision) Body() []byte {
 	if d.Action != Reject {
 		return nil
 	}
-	name := ""
+	name, limit := "", "requests" // OpenAI's type names the limit that was hit
 	outs := d.Reservation.Outcomes()
 	for i := range outs {
 		if o := &outs[i]; !o.Shadow && o.Action == Reject && o.Failure == NoFailure {
 			name = o.rule.cfg.Name
+			if o.rule.cfg.Unit == LLMTokens {
+				limit = "tokens"
+			}
 			break
 		}
 	}
@@ -164,7 +167,9 @@ func (d *Decision) Body() []byte {
 		b = append(b, `Rate limit state is unavailable. Retry after `...)
 	}
 	b = strconv.AppendInt(b, d.RetryAfter, 10)
-	b = append(b, ` s.","type":"rate_limit_exceeded","param":null,"code":"`...)
+	b = append(b, ` s.","type":"`...)
+	b = append(b, limit...)
+	b = append(b, `","param":null,"code":"`...)
 	if d.Status == 429 {
 		b = append(b, `rate_limit_exceeded"}}`...)
 	} else {

@@ -81,7 +81,7 @@ func TestRejectBodyIsOpenAIShape(t *testing.T) {
 	if err := json.Unmarshal(d.Body(), &body); err != nil {
 		t.Fatal(err)
 	}
-	if body.Error.Type != "rate_limit_exceeded" || body.Error.Code != "rate_limit_exceeded" || body.Error.Param != nil ||
+	if body.Error.Type != "requests" || body.Error.Code != "rate_limit_exceeded" || body.Error.Param != nil ||
 		body.Error.Message != "Rate limit reached (rule 'rpm'). Retry after 30 s." {
 		t.Fatalf("%+v", body.Error)
 	}

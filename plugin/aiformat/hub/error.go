@@ -25,6 +25,7 @@ type Error struct {
 	Kind    ErrorKind
 	Message string
 	Param   string // the offending request field, when known
+	Code    string // a machine-readable code for dialects that have one (OpenAI's "model_not_found")
 }
 
 func (e *Error) Error() string { return strconv.Itoa(e.Status) + " " + e.Message }

@@ -27,27 +27,39 @@ func DecodeError(status int, body string) hub.Error {
 	if p := root.Get("error.param"); p.Type == gjson.String {
 		e.Param = strings.Clone(p.Str)
 	}
+	if c := root.Get("error.code"); c.Type == gjson.String {
+		e.Code = strings.Clone(c.Str)
+	}
 	if e.Message == "" {
 		e.Message = "upstream returned HTTP " + itoa(status)
 	}
 	return e
 }
 
-// ErrorType is the OpenAI error type for a kind.
+// ErrorType is the OpenAI error type for a kind. OpenAI files almost every client error under
+// invalid_request_error (an unknown model, a bad key, a forbidden model: the code tells them
+// apart) and a rate limit under the limit that was hit, "requests" or "tokens".
 func ErrorType(k hub.ErrorKind) string {
 	switch k {
-	case hub.KindAuthentication:
-		return "authentication_error"
-	case hub.KindPermission:
-		return "permission_error"
-	case hub.KindNotFound:
-		return "not_found_error"
 	case hub.KindRateLimit:
-		return "rate_limit_error"
+		return "requests"
 	case hub.KindServer, hub.KindOverloaded, hub.KindTimeout:
 		return "server_error"
 	}
 	return "invalid_request_error"
+}
+
+// errorCode is the code OpenAI sends with a kind when the error names none of its own.
+func errorCode(e *hub.Error) string {
+	switch {
+	case e.Code != "":
+		return e.Code
+	case e.Kind == hub.KindRateLimit:
+		return "rate_limit_exceeded"
+	case e.Kind == hub.KindAuthentication:
+		return "invalid_api_key"
+	}
+	return ""
 }
 
 // AppendError appends e as an OpenAI error body and returns the status to answer with (an
@@ -74,7 +86,11 @@ func appendErrorObject(dst []byte, e *hub.Error) []byte {
 		w.Null()
 	}
 	w.Key("code")
-	w.Null()
+	if code := errorCode(e); code != "" {
+		w.Str(code)
+	} else {
+		w.Null()
+	}
 	w.End()
 	w.End()
 	return w.Buf
