@@ -77,8 +77,9 @@
 //     xds.cluster_name (the old top-level route_name and cluster_name are NOT_FOUND there too).
 //   - Attributes backed by protobufs (metadata, xds.node, cluster/route/listener metadata,
 //     upstream TLS facts) are not modelled: supply them with WithProperty.
-//   - Envoy options: allow_on_headers_stop_iteration (always off), failure_policy FAIL_RELOAD,
-//     capability restrictions, imported memories or tables.
+//   - Envoy options: failure_policy FAIL_RELOAD, capability restrictions, imported memories or
+//     tables. allow_on_headers_stop_iteration is off by default, as in Envoy, and set with
+//     Config.AllowOnHeadersStopIteration.
 //   - Flow control: StopAllIterationAndWatermark and StopIterationAndWatermark buffer without
 //     limit (Envoy would stop reading); proxy_continue_stream called inside the callback that
 //     pauses resumes right after it.

@@ -28,7 +28,7 @@ func Example() {
 	req := throttle.Request{Path: "/v1/chat/completions", Method: "POST", Tenant: "acme", Model: "gpt-4o"}
 	req.EstimateFromBody(body) // t.NeedsBody() says whether to wait for the body
 
-	now := int64(0) // monotonic nanoseconds, the same clock in every worker
+	now := int64(0) // nanoseconds on the wall clock every worker reads
 	for i := 1; i <= 5; i++ {
 		d := t.Decide(now, &req)
 		switch d.Action {

@@ -229,7 +229,8 @@ func (t *Throttler) NeedsBody() bool {
 	return false
 }
 
-// Decide evaluates every rule that matches req at time now (monotonic nanoseconds) and returns
+// Decide evaluates every rule that matches req at time now (wall-clock nanoseconds since the
+// Unix epoch, the same clock in every worker; see plugin/clock) and returns
 // the combined decision. Tokens are reserved for every admitting rule; when the decision is
 // Reject, they are given back before Decide returns. Otherwise keep the Decision's Reservation
 // for Settle, Release and ObserveUpstream.

@@ -1,5 +1,5 @@
 // Package jsonx holds the JSON reading and writing the aiformat codecs share: Doc, a document
-// validated and indexed in one pass (doc.go), a comma-tracking Writer that appends to a byte
+// validated and indexed in one pass (parse.go), a comma-tracking Writer that appends to a byte
 // slice, string escaping, and the handling of JSON string literals copied verbatim from one
 // document into another.
 //
@@ -188,7 +188,7 @@ func AppendString(dst []byte, s string) []byte {
 
 // safeASCII returns the index of the first byte at or after i that AppendString must look at:
 // '"', '\\', a control byte or a non-ASCII byte (len(s) if none). It tests words as plain
-// does (doc.go), with the high bit also flagging non-ASCII bytes.
+// does (parse.go), with the high bit also flagging non-ASCII bytes.
 func safeASCII(s string, i int) int {
 	b := unsafe.Slice(unsafe.StringData(s), len(s))
 	if i+8 <= len(b) {
