@@ -49,6 +49,33 @@ func TestComposeHealthchecks(t *testing.T) {
 		if !containsString(tools, hc.Test[1]) {
 			t.Errorf("service %s: health check runs %s, which its image does not have (it has %v)", name, hc.Test[1], tools)
 		}
+		checkHealthURL(t, name, s, hc.Test[len(hc.Test)-1])
+	}
+}
+
+// checkHealthURL: a health check that GETs a URL asks the service's own loopback address, on the
+// port the service listens on.
+func checkHealthURL(t testing.TB, name string, s composeService, arg string) {
+	t.Helper()
+	rest, ok := strings.CutPrefix(arg, "http://127.0.0.1:")
+	if !ok {
+		return // not a URL check
+	}
+	port, _, _ := strings.Cut(rest, "/")
+	var want string
+	switch {
+	case argValue(s.Command, "listen") != "": // the mock providers
+		_, want, _ = strings.Cut(argValue(s.Command, "listen"), ":")
+	case name == "ratelimit":
+		want = "8080" // envoyproxy/ratelimit's HTTP port (PORT), which serves /healthcheck
+		if p, ok := s.Environment["PORT"]; ok {
+			want = p
+		}
+	case name == "prometheus":
+		want = "9090" // --web.listen-address's default
+	}
+	if port != want {
+		t.Errorf("service %s: health check asks port %s, the service listens on %q", name, port, want)
 	}
 }
 
