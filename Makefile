@@ -20,12 +20,26 @@ test: wasm
 run: wasm
 	$(GO) run ./hostsim/cmd/stepgate-dev -wasm $(OUT) -config $(CONFIG) -mock
 
-# Envoy + the filter + mock providers + Redis/ratelimit + Prometheus (needs Docker).
-up: wasm
-	docker compose up --build -d
+# Envoy + the filter + mock providers + Redis/ratelimit + Prometheus (needs Docker with Compose
+# v2). --wait returns once every service's health check passes, so `make e2e-envoy` can follow.
+up:
+	@docker compose version >/dev/null 2>&1 || { \
+	  if command -v docker >/dev/null 2>&1; then \
+	    echo "make up: 'docker compose' is missing: this docker has no Compose v2 plugin (install docker-compose-plugin, https://docs.docker.com/compose/install/)"; \
+	  else \
+	    echo "make up: docker is not installed; it needs Docker with the Compose v2 plugin (https://docs.docker.com/compose/install/), or try 'make run'"; \
+	  fi; exit 1; }
+	@$(MAKE) --no-print-directory wasm
+	docker compose up --build -d --wait
 
 down:
 	docker compose down
+
+# Copy envoy/stepgate.json into the plugin configuration that envoy/envoy.yaml embeds (run it after
+# editing the JSON; `make test` checks that the two agree).
+.PHONY: envoy-config
+envoy-config:
+	$(GO) test -count=1 -run '^TestEmbeddedPluginConfig$$' ./envoy -update
 
 # End-to-end tests against the dev gateway they start themselves.
 e2e: wasm

@@ -23,15 +23,29 @@ type composeFile struct {
 }
 
 type composeService struct {
-	Image       string            `json:"image"`
-	Build       *composeBuild     `json:"build"`
-	Command     []string          `json:"command"`
-	Ports       []string          `json:"ports"`
-	Volumes     []string          `json:"volumes"`
-	Environment map[string]string `json:"environment"`
-	DependsOn   []string          `json:"depends_on"`
-	Profiles    []string          `json:"profiles"`
-	Restart     string            `json:"restart"`
+	Image       string                       `json:"image"`
+	Build       *composeBuild                `json:"build"`
+	Command     []string                     `json:"command"`
+	Ports       []string                     `json:"ports"`
+	Volumes     []string                     `json:"volumes"`
+	Environment map[string]string            `json:"environment"`
+	Healthcheck *composeHealthcheck          `json:"healthcheck"`
+	DependsOn   map[string]composeDependency `json:"depends_on"`
+	Profiles    []string                     `json:"profiles"`
+	Restart     string                       `json:"restart"`
+}
+
+type composeHealthcheck struct {
+	Test        []string `json:"test"`
+	Interval    string   `json:"interval"`
+	Timeout     string   `json:"timeout"`
+	Retries     int      `json:"retries"`
+	StartPeriod string   `json:"start_period"`
+}
+
+// composeDependency is the long form of depends_on, the one that can wait for a health check.
+type composeDependency struct {
+	Condition string `json:"condition"`
 }
 
 type composeBuild struct {
@@ -104,7 +118,7 @@ func TestComposeServices(t *testing.T) {
 		}
 	}
 	for name, s := range c.Services {
-		for _, d := range s.DependsOn {
+		for d := range s.DependsOn {
 			if _, ok := c.Services[d]; !ok {
 				t.Errorf("service %s depends on unknown service %s", name, d)
 			}

@@ -85,23 +85,64 @@ func yamlPrintable(s string) bool {
 	return true
 }
 
+// regenerate is what to run after editing stepgate.json (the Makefile's envoy-config target runs
+// TestEmbeddedPluginConfig with -update).
+const regenerate = "make envoy-config"
+
 // TestEmbeddedPluginConfig: envoy.yaml hands the filter exactly the bytes of stepgate.json, so that
-// the file users edit and the file Envoy loads cannot drift apart. Run with -update after editing
-// stepgate.json.
+// the file users edit and the file Envoy loads cannot drift apart. Run with -update (make
+// envoy-config) after editing stepgate.json.
 func TestEmbeddedPluginConfig(t *testing.T) {
 	doc := readFile(t, pluginJSONPath)
 	if *update {
 		out, err := embedJSON(readFile(t, envoyYAMLPath), doc)
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("%s cannot be embedded in %s: %v", pluginJSONPath, envoyYAMLPath, err)
 		}
 		if err := os.WriteFile(envoyYAMLPath, out, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
 	got := embeddedPluginConfig(t, loadBootstrap(t))
-	if got != string(doc) {
-		t.Errorf("the configuration embedded in %s differs from %s; run go test ./envoy -run TestEmbeddedPluginConfig -update", envoyYAMLPath, pluginJSONPath)
+	if msg := embedStale(got, string(doc)); msg != "" {
+		t.Error(msg)
+	}
+}
+
+// embedStale says in one line how the copy embedded in envoy.yaml differs from stepgate.json and how
+// to bring it up to date ("" when they are equal): the documents themselves are too long for a test
+// failure.
+func embedStale(embedded, doc string) string {
+	if embedded == doc {
+		return ""
+	}
+	a, b := strings.Split(embedded, "\n"), strings.Split(doc, "\n")
+	line := 1
+	for line <= len(a) && line <= len(b) && a[line-1] == b[line-1] {
+		line++
+	}
+	return fmt.Sprintf("%s embeds an older copy of %s (they differ from line %d of %s); run `%s` to copy it in",
+		envoyYAMLPath, pluginJSONPath, line, pluginJSONPath, regenerate)
+}
+
+func TestEmbedStale(t *testing.T) {
+	if msg := embedStale("{\n}\n", "{\n}\n"); msg != "" {
+		t.Errorf("equal documents: %q", msg)
+	}
+	msg := embedStale("{\n  \"a\": 1\n}\n", "{\n  \"a\": 2\n}\n")
+	if !strings.Contains(msg, "line 2") || !strings.Contains(msg, regenerate) || strings.Contains(msg, "\n") {
+		t.Errorf("message %q: want one line naming line 2 and %q", msg, regenerate)
+	}
+}
+
+// TestMakeEnvoyConfig: the Makefile's envoy-config target is what the message above tells users to
+// run, and it runs this package's TestEmbeddedPluginConfig with -update.
+func TestMakeEnvoyConfig(t *testing.T) {
+	recipe := makeRecipe(t, "envoy-config")
+	for _, want := range []string{"test", "TestEmbeddedPluginConfig", "./envoy", "-update"} {
+		if !strings.Contains(recipe, want) {
+			t.Errorf("make envoy-config runs %q, which lacks %q", recipe, want)
+		}
 	}
 }
 

@@ -8,11 +8,14 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	routerv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
 	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 	wasmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/wasm/v3"
 	"github.com/tidwall/gjson"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/stepgate/stepgate/plugin/aiformat"
 	"github.com/stepgate/stepgate/plugin/config"
@@ -303,15 +306,66 @@ func TestBufferLimits(t *testing.T) {
 	}
 }
 
-// TestProviderRoute: the provider route allows slow completions and hides stepgate's internal
-// headers from providers.
-func TestProviderRoute(t *testing.T) {
+// Timeouts a provider route must allow: minIdle covers a reasoning model's silence before its first
+// token and a non-streamed completion (the official OpenAI and Anthropic clients wait 10 minutes);
+// an overall limit, if any, must leave streams at least minOverall.
+const (
+	minIdle    = 10 * time.Minute
+	minOverall = time.Hour
+)
+
+// TestProviderRouteTimeouts: no timeout cuts a long completion, streamed or not, and an idle
+// timeout still ends a stream whose provider went silent.
+func TestProviderRouteTimeouts(t *testing.T) {
 	b := loadBootstrap(t)
+	var providerRoutes int
 	for _, r := range routes(t, b) {
-		if ra := r.GetRoute(); ra != nil && ra.GetTimeout().AsDuration().Seconds() < 120 {
-			t.Errorf("route %s: timeout %v is too short for a model's completion", r.GetName(), ra.GetTimeout().AsDuration())
+		ra := r.GetRoute()
+		if ra == nil {
+			continue
+		}
+		providerRoutes++
+		checkRouteTimeouts(t, "route "+r.GetName(), ra.GetTimeout(), ra.GetIdleTimeout())
+		if ra.GetMaxStreamDuration() != nil {
+			t.Errorf("route %s: max_stream_duration would cut long streams", r.GetName())
 		}
 	}
+	if providerRoutes == 0 {
+		t.Fatal("no route sends to a provider")
+	}
+	h := hcm(t, b)
+	if d := h.GetRequestTimeout().AsDuration(); d != 0 {
+		t.Errorf("connection manager request_timeout %v would cut long completions", d)
+	}
+	if d := h.GetCommonHttpProtocolOptions().GetMaxStreamDuration().AsDuration(); d != 0 {
+		t.Errorf("connection manager max_stream_duration %v would cut long streams", d)
+	}
+	if d := h.GetStreamIdleTimeout().AsDuration(); d < time.Minute {
+		t.Errorf("connection manager stream_idle_timeout %v: too short for the upload and shaping", d)
+	}
+}
+
+// checkRouteTimeouts applies the rules above to one route's overall and idle timeouts (nil: unset).
+func checkRouteTimeouts(t testing.TB, where string, overall, idle *durationpb.Duration) {
+	t.Helper()
+	switch {
+	case overall == nil:
+		t.Errorf("%s: no timeout set, so Envoy's default of 15s cuts completions; want 0s (none) or >= %v", where, minOverall)
+	case overall.AsDuration() != 0 && overall.AsDuration() < minOverall:
+		t.Errorf("%s: timeout %v cuts long streamed completions; want 0s (none) or >= %v", where, overall.AsDuration(), minOverall)
+	}
+	switch {
+	case idle == nil || idle.AsDuration() == 0:
+		t.Errorf("%s: no idle_timeout: a provider that stops answering would hold the stream forever", where)
+	case idle.AsDuration() < minIdle:
+		t.Errorf("%s: idle_timeout %v kills a model that thinks before its first token; want >= %v", where, idle.AsDuration(), minIdle)
+	}
+}
+
+// TestHeadersToProviders: providers see neither stepgate's internal headers, nor Envoy's own
+// x-envoy-* headers, nor the client's address.
+func TestHeadersToProviders(t *testing.T) {
+	b := loadBootstrap(t)
 	removed := hcm(t, b).GetRouteConfig().GetVirtualHosts()[0].GetRequestHeadersToRemove()
 	internal := []string{clusterHeader}
 	for _, rl := range rateLimitFilter(t, b).GetRateLimits() {
@@ -328,6 +382,14 @@ func TestProviderRoute(t *testing.T) {
 		if !slices.Contains(removed, h) {
 			t.Errorf("internal header %s is not in request_headers_to_remove: providers would see it", h)
 		}
+	}
+	for _, h := range []string{"x-forwarded-for", "x-envoy-external-address", "x-envoy-internal"} {
+		if !slices.Contains(removed, h) {
+			t.Errorf("%s is not in request_headers_to_remove: providers would learn about the client", h)
+		}
+	}
+	if !httpFilter[*routerv3.Router](t, hcm(t, b), routerName).GetSuppressEnvoyHeaders() {
+		t.Error("router: suppress_envoy_headers must be true, or providers get x-envoy-* headers")
 	}
 	if vh := hcm(t, b).GetRouteConfig().GetVirtualHosts()[0]; !slices.Equal(vh.GetDomains(), []string{"*"}) {
 		t.Errorf("virtual host domains = %v, want [*]: the filter rewrites :authority before the route is chosen again", vh.GetDomains())

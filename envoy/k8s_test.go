@@ -8,12 +8,18 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	routerv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
 	wasmfilterv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/wasm/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	wasmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/wasm/v3"
 	"github.com/tidwall/gjson"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 	"sigs.k8s.io/yaml"
 
@@ -153,9 +159,8 @@ func checkIstioRouting(t testing.TB, ms []manifest, ps []provider) {
 			if !hosts[p.authority] || !tlsHosts[p.authority] {
 				t.Errorf("provider %s: %s needs a ServiceEntry and a DestinationRule with TLS SIMPLE and SNI", p.name, p.authority)
 			}
-			if !slices.ContainsFunc(r.Get("headers.request.remove").Array(), func(v gjson.Result) bool { return v.String() == clusterHeader }) {
-				t.Errorf("provider %s: route does not remove %s before the provider", p.name, clusterHeader)
-			}
+			checkRemoved(t, "provider "+p.name+": VirtualService route", r.Get("headers.request.remove"))
+			checkK8sRouteTimeout(t, "provider "+p.name+": VirtualService route", r.Get("timeout"))
 		}
 		if !routed {
 			t.Errorf("provider %s: no VirtualService route matches %s: %s", p.name, clusterHeader, p.cluster)
@@ -168,7 +173,7 @@ func checkIstioRouting(t testing.TB, ms []manifest, ps []provider) {
 func TestIstioEnvoyFilter(t *testing.T) {
 	ef := one(t, loadManifests(t, envoyFilterFile, map[string]string{"EnvoyFilter": "networking.istio.io/v1alpha3"}), "EnvoyFilter").doc
 	patches := ef.Get("spec.configPatches").Array()
-	if len(patches) != 2 || patches[0].Get("applyTo").String() != "EXTENSION_CONFIG" || patches[1].Get("applyTo").String() != "HTTP_FILTER" {
+	if len(patches) < 2 || patches[0].Get("applyTo").String() != "EXTENSION_CONFIG" || patches[1].Get("applyTo").String() != "HTTP_FILTER" {
 		t.Fatal("want an EXTENSION_CONFIG patch then an HTTP_FILTER patch")
 	}
 	ext := &corev3.TypedExtensionConfig{}
@@ -202,8 +207,84 @@ func TestIstioEnvoyFilter(t *testing.T) {
 	}
 }
 
+// TestIstioEnvoyFilterGatewayOptions: the EnvoyFilter also gives the gateway a stream idle timeout
+// (Istio turns it off, and the routes have no overall timeout) and a router without x-envoy-*
+// headers; both patches are valid Envoy configuration.
+func TestIstioEnvoyFilterGatewayOptions(t *testing.T) {
+	ef := one(t, loadManifests(t, envoyFilterFile, map[string]string{"EnvoyFilter": "networking.istio.io/v1alpha3"}), "EnvoyFilter").doc
+	var hcmSeen, routerSeen bool
+	for _, p := range ef.Get("spec.configPatches").Array() {
+		if p.Get("patch.operation").String() != "MERGE" {
+			continue
+		}
+		filter := p.Get("match.listener.filterChain.filter")
+		switch m := typedConfig(t, p.Get("patch.value.typed_config")).(type) {
+		case *hcmv3.HttpConnectionManager:
+			hcmSeen = true
+			if p.Get("applyTo").String() != "NETWORK_FILTER" || filter.Get("name").String() != "envoy.filters.network.http_connection_manager" {
+				t.Errorf("the connection manager patch must apply to the http_connection_manager network filter")
+			}
+			checkRouteTimeouts(t, envoyFilterFile+" stream idle timeout", durationpb.New(0), m.GetStreamIdleTimeout())
+		case *routerv3.Router:
+			routerSeen = true
+			if p.Get("applyTo").String() != "HTTP_FILTER" || filter.Get("subFilter.name").String() != routerName {
+				t.Errorf("the router patch must apply to the %s http filter", routerName)
+			}
+			if !m.GetSuppressEnvoyHeaders() {
+				t.Error("router patch: suppress_envoy_headers must be true")
+			}
+		}
+	}
+	if !hcmSeen || !routerSeen {
+		t.Errorf("want MERGE patches for the connection manager (stream idle timeout) and the router (suppress_envoy_headers); got hcm %v, router %v", hcmSeen, routerSeen)
+	}
+}
+
+// typedConfig parses the typed_config (JSON with "@type") of a MERGE patch strictly: unknown fields
+// and wrong types fail. It is not validated: a patch is partial, so required fields are absent.
+func typedConfig(t testing.TB, v gjson.Result) proto.Message {
+	t.Helper()
+	a := &anypb.Any{}
+	if err := protojson.Unmarshal([]byte(v.Raw), a); err != nil {
+		t.Fatalf("typed_config %s: %v", v.Raw, err)
+	}
+	m, err := a.UnmarshalNew()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// checkRemoved: a route removes stepgate's internal headers and the client's address headers
+// before the provider.
+func checkRemoved(t testing.TB, where string, remove gjson.Result) {
+	t.Helper()
+	for _, h := range []string{clusterHeader, "x-stepgate-tenant", "x-stepgate-model", "x-stepgate-token-estimate",
+		"x-forwarded-for", "x-envoy-external-address", "x-envoy-internal"} {
+		if !slices.ContainsFunc(remove.Array(), func(v gjson.Result) bool { return v.String() == h }) {
+			t.Errorf("%s does not remove %s before the provider", where, h)
+		}
+	}
+}
+
+// checkK8sRouteTimeout: a route's overall timeout, as Istio and the Gateway API spell it, is "0s"
+// (none) or at least minOverall.
+func checkK8sRouteTimeout(t testing.TB, where string, v gjson.Result) {
+	t.Helper()
+	d, err := time.ParseDuration(v.String())
+	switch {
+	case !v.Exists():
+		t.Errorf("%s: no timeout: say 0s (none) so that a default never cuts completions", where)
+	case err != nil:
+		t.Errorf("%s: timeout %q: %v", where, v.String(), err)
+	case d != 0 && d < minOverall:
+		t.Errorf("%s: timeout %v cuts long streamed completions; want 0s (none) or >= %v", where, d, minOverall)
+	}
+}
+
 var gatewayKinds = map[string]string{
 	"EnvoyProxy":           "gateway.envoyproxy.io/v1alpha1",
+	"EnvoyPatchPolicy":     "gateway.envoyproxy.io/v1alpha1",
 	"Gateway":              "gateway.networking.k8s.io/v1",
 	"ClientTrafficPolicy":  "gateway.envoyproxy.io/v1alpha1",
 	"EnvoyExtensionPolicy": "gateway.envoyproxy.io/v1alpha1",
@@ -235,6 +316,13 @@ func TestEnvoyGateway(t *testing.T) {
 	limit, err := parseQuantity(ctp.doc.Get("spec.connection.bufferLimit").String())
 	if err != nil || !targetsGateway(ctp) {
 		t.Errorf("ClientTrafficPolicy: want a bufferLimit for Gateway %s (%v)", gw.name, err)
+	}
+
+	if d, err := time.ParseDuration(ctp.doc.Get("spec.timeout.http.streamIdleTimeout").String()); err != nil || d < minIdle {
+		t.Errorf("ClientTrafficPolicy: timeout.http.streamIdleTimeout %q: want >= %v, the only thing that ends a silent provider's stream (%v)", ctp.doc.Get("spec.timeout.http.streamIdleTimeout"), minIdle, err)
+	}
+	if ctp.doc.Get("spec.headers.enableEnvoyHeaders").Bool() {
+		t.Error("ClientTrafficPolicy: headers.enableEnvoyHeaders would send x-envoy-* headers to providers")
 	}
 
 	eep := one(t, ms, "EnvoyExtensionPolicy")
@@ -286,6 +374,12 @@ func checkGatewayRouting(t testing.TB, ms []manifest, ps []provider) {
 				continue
 			}
 			routed = true
+			where := "provider " + p.name + ": HTTPRoute rule"
+			checkRemoved(t, where, r.Get("filters.#(type==\"RequestHeaderModifier\").requestHeaderModifier.remove"))
+			checkK8sRouteTimeout(t, where, r.Get("timeouts.request"))
+			if r.Get("timeouts.backendRequest").Exists() {
+				t.Errorf("%s: timeouts.backendRequest would cut long completions", where)
+			}
 			be := r.Get("backendRefs.0.name").String()
 			if backends[be] != p.authority || tls[be] != p.authority {
 				t.Errorf("provider %s: routed to Backend %q (host %q, TLS for %q), want host %q", p.name, be, backends[be], tls[be], p.authority)

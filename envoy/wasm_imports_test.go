@@ -11,11 +11,11 @@ import (
 	"github.com/tetratelabs/wazero"
 )
 
-// hostFunctions is what proxy-wasm-cpp-host registers for a module, by import name, as of the
-// cpp-host that Envoy v1.39 and v1.40 are built with (f2db56a, include/proxy-wasm/exports.h
-// FOR_ALL_WASI_FUNCTIONS and FOR_ALL_HOST_FUNCTIONS, src/wasm.cc registerCallbacks). A module that
-// imports anything else fails to load in Envoy ("Failed to load Wasm module due to a missing
-// import").
+// hostFunctions is what proxy-wasm-cpp-host registers for a module, by import name, as of cpp-host
+// f2db56a, Envoy main's pin since PR #45756 (include/proxy-wasm/exports.h FOR_ALL_WASI_FUNCTIONS and
+// FOR_ALL_HOST_FUNCTIONS, src/wasm.cc registerCallbacks; docs/DEPLOY.md says how that maps to
+// releases). A module that imports anything else fails to load in Envoy ("Failed to load Wasm
+// module due to a missing import").
 var hostFunctions = struct {
 	wasi, env, abi020, abi021 []string
 }{
@@ -108,4 +108,24 @@ func TestWasmModuleLoadsInPinnedEnvoy(t *testing.T) {
 		}
 	}
 	t.Logf("%s imports WASI %v", wasmFile, wasi)
+}
+
+// restricted lists the only WASI calls the same cpp-host lets a module make while it starts
+// (src/wasm.cc startVm, around _initialize) and while it allocates memory for the host
+// (include/proxy-wasm/wasm.h allocMemory, around malloc or proxy_on_memory_allocate); any other
+// call there traps with "restricted_callback" and fails the VM. sched_yield is in neither: Go's
+// runtime calls it only while a goroutine waits on a note (os/signal, the CPU profiler), and
+// TestWasmPhasesCallOnlyAllowedWASI checks that the module keeps to these lists.
+var restricted = struct{ start, allocate []string }{
+	start: []string{
+		"fd_write", "args_sizes_get", "args_get", "environ_sizes_get", "environ_get", "clock_time_get",
+		"clock_res_get", "random_get", "poll_oneoff", "fd_fdstat_get", "fd_fdstat_set_flags",
+		"fd_advise", "fd_allocate", "fd_datasync", "fd_fdstat_set_rights", "fd_filestat_get",
+		"fd_filestat_set_size", "fd_filestat_set_times", "fd_pread", "fd_prestat_dir_name",
+		"fd_prestat_get", "fd_pwrite", "fd_readdir", "fd_renumber", "fd_sync", "fd_tell",
+		"path_create_directory", "path_filestat_get", "path_filestat_set_times", "path_link",
+		"path_readlink", "path_remove_directory", "path_rename", "path_symlink", "path_unlink_file",
+		"sock_accept", "sock_recv", "sock_send", "sock_shutdown",
+	},
+	allocate: []string{"fd_write", "clock_time_get", "poll_oneoff"},
 }
