@@ -328,7 +328,8 @@ func TestExtremeTimes(t *testing.T) {
 				_ = decodeSet(emptySet, &sv)
 				v := encodeSet(nil, &sv, 0, []byte("\x01a"), &bucket{debt: 3 * th.rules[0].tok, asOf: asOf, tok: uint64(th.rules[0].tok),
 					pen: 40, until: until, queue: []int64{asOf, until}})
-				if err := m.Set(th.rules[0].setKey(th.rules[0].setOf([]byte("\x01a"))), v, 0); err != nil {
+				a, _ := th.rules[0].setsOf([]byte("\x01a"))
+				if err := m.Set(th.rules[0].setKey(a), v, 0); err != nil {
 					t.Fatal(err)
 				}
 				for i := 0; i < 3; i++ {
