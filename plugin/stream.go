@@ -164,6 +164,7 @@ func (h *httpContext) decide(body []byte, now int64) types.Action {
 		h.decision = p.throttler.Decide(now, &q)
 		if len(h.decision.Reservation.Outcomes()) > 0 { // else no rule applies: no step taken
 			h.rec.Step = h.decision.Action.String()
+			h.rec.ThrottleOverflow = overflowRules(&h.decision)
 		}
 		p.metrics.decisions(&h.decision)
 		switch h.decision.Action {
@@ -189,6 +190,21 @@ func (h *httpContext) decide(body []byte, now int64) types.Action {
 		return types.ActionPause
 	}
 	return types.ActionContinue
+}
+
+// overflowRules names the rules that charged the request to their overflow bucket, "" for none.
+func overflowRules(d *throttle.Decision) string {
+	var names string
+	outs := d.Reservation.Outcomes()
+	for i := range outs {
+		if outs[i].Overflow {
+			if names != "" {
+				names += ","
+			}
+			names += outs[i].Rule()
+		}
+	}
+	return names
 }
 
 // shapingRule names the rule that holds the request longest.
