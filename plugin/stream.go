@@ -37,7 +37,8 @@ type httpContext struct {
 	ai       *aiformat.Request
 	up       *aiformat.Upstream
 	rt       *aiformat.ResponseTranslator
-	buffer   bool // buffer the response body (non-stream JSON) before translating
+	buffer   bool  // buffer the response body (non-stream JSON) before translating
+	nChoices int64 // the completions an AI request asks for (n), 0 when it does not say
 
 	decided     bool
 	decision    throttle.Decision
@@ -150,6 +151,7 @@ func (h *httpContext) decide(body []byte, now int64) types.Action {
 			return types.ActionPause
 		}
 		h.ai = req
+		h.nChoices = throttle.ChoicesIn(req.Hub) // Gemini's candidateCount is n in the hub
 		h.rec.Model = req.Model
 		if rerr := h.route(now); rerr != nil {
 			h.rec.Error = rerr.Message
@@ -241,6 +243,7 @@ func (h *httpContext) throttleRequest(body []byte) throttle.Request {
 		q.Provider = h.rec.Provider
 		q.PromptChars = int64(len(body))
 		q.MaxTokens = h.ai.MaxTokens
+		q.Choices = h.nChoices
 	} else if body != nil {
 		q.EstimateFromBody(body)
 	}
@@ -438,8 +441,10 @@ func (h *httpContext) settle() {
 }
 
 // tokenEstimate is the LLM tokens an AI request is expected to use: its estimated prompt and its
-// completion limit.
-func (h *httpContext) tokenEstimate() int64 { return h.ai.PromptTokens + max(h.ai.MaxTokens, 0) }
+// completion limit for each completion it asks for.
+func (h *httpContext) tokenEstimate() int64 {
+	return h.ai.PromptTokens + min(max(h.ai.MaxTokens, 0), 1<<40)*max(h.nChoices, 1)
+}
 
 func (h *httpContext) OnHttpStreamDone() {
 	p := h.root

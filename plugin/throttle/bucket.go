@@ -183,7 +183,9 @@ type verdict struct {
 type demand struct {
 	cost   int64 // the request as sent
 	prompt int64 // LLMTokens: the prompt estimate
-	comp   int64 // LLMTokens: the completion tokens asked for (or the rule's default)
+	comp   int64 // LLMTokens: the completion tokens asked for (or the rule's default), per choice
+	// choices is the completions asked for (≥ 1 for LLMTokens): a max_tokens cap applies to each.
+	choices int64
 }
 
 // costAt is the request's cost once step s has degraded it: a max_tokens cap lowers the
@@ -192,7 +194,7 @@ func (r *rule) costAt(d demand, s *step) int64 {
 	if r.cfg.Unit != LLMTokens || s.maxTokens == 0 || s.maxTokens >= d.comp {
 		return d.cost
 	}
-	return min(max(d.prompt+s.maxTokens, 1), r.cfg.Burst)
+	return min(max(d.prompt+s.maxTokens*d.choices, 1), r.cfg.Burst)
 }
 
 // decide runs the ladder for request d against b, already advanced to now, and reserves the
