@@ -55,6 +55,7 @@ func (p *pluginContext) OnPluginStart(configSize int) types.OnPluginStartStatus 
 	}
 	p.cfg = cfg
 	if len(cfg.Throttle.Rules) > 0 {
+		cfg.Throttle.ReleaseSlack = tickPeriod // held requests leave on the tick: up to a period late
 		t, err := throttle.New(cfg.Throttle, hostStore{})
 		if err != nil {
 			proxywasm.LogCriticalf("stepgate: invalid configuration: %v", err)
@@ -109,6 +110,7 @@ func (p *pluginContext) recycle(h *httpContext) {
 type held struct {
 	since, until int64 // ns
 	rule, step   string
+	stream       *httpContext
 }
 
 // hold parks a stream until its shaping delay has passed; the tick continues it.
@@ -131,9 +133,10 @@ func (p *pluginContext) forget(contextID uint32) {
 	}
 }
 
-// OnTick continues every held stream whose time has come. Order among streams due in the same
-// tick does not matter for fairness: each one's tokens were reserved, in arrival order, when it
-// was held.
+// OnTick continues every held stream whose time has come — all of them at once when the tick
+// runs late. Order among streams due in the same tick does not matter for fairness: each one's
+// tokens were reserved, in arrival order, when it was held. Each continued stream then frees its
+// place in its buckets' queues: until that moment it counts against max_queue, however late.
 func (p *pluginContext) OnTick() {
 	now := clock.Now()
 	for id, hd := range p.held {
@@ -143,12 +146,12 @@ func (p *pluginContext) OnTick() {
 		delete(p.held, id)
 		p.metrics.shaped(hd.rule, -1)
 		p.metrics.shapeDelay(hd.rule, hd.step, (now-hd.since)/int64(time.Millisecond))
-		if err := proxywasm.SetEffectiveContext(id); err != nil {
-			continue // the stream is gone
+		if err := proxywasm.SetEffectiveContext(id); err == nil {
+			if err := proxywasm.ResumeHttpRequest(); err != nil {
+				proxywasm.LogWarnf("stepgate: continuing held stream %d: %v", id, err)
+			}
 		}
-		if err := proxywasm.ResumeHttpRequest(); err != nil {
-			proxywasm.LogWarnf("stepgate: continuing held stream %d: %v", id, err)
-		}
+		_ = p.throttler.Resume(now, &hd.stream.decision.Reservation)
 	}
 	if len(p.held) == 0 && p.ticking {
 		p.ticking = false

@@ -188,7 +188,7 @@ func (h *httpContext) decide(body []byte, now int64) types.Action {
 	if h.decided && h.decision.Delay > 0 {
 		h.heldUntil = now + int64(h.decision.Delay)
 		h.forwardedAt = h.heldUntil
-		p.hold(h.id, held{since: now, until: h.heldUntil, rule: shapingRule(&h.decision), step: h.rec.Step})
+		p.hold(h.id, held{since: now, until: h.heldUntil, rule: shapingRule(&h.decision), step: h.rec.Step, stream: h})
 		return types.ActionPause
 	}
 	return types.ActionContinue

@@ -56,6 +56,10 @@ type Config struct {
 	// CASRetries bounds the read-compute-swap attempts on one bucket before the rule's FailMode
 	// applies.
 	CASRetries int
+	// ReleaseSlack is set by the glue, not the configuration: how late after its release time
+	// the glue may continue a held request when its timer runs on time (its tick period). Shape
+	// steps plan holds within max_delay − ReleaseSlack, so that max_delay bounds the real hold.
+	ReleaseSlack time.Duration
 }
 
 // DefaultCASRetries is the CASRetries used when the section does not set one. Conflicts happen only

@@ -87,10 +87,10 @@ func New(cfg Config, store shareddata.Store) (*Throttler, error) {
 	text := new(headerText)
 	for i := range t.cfg.Rules {
 		c := &t.cfg.Rules[i]
-		t.rules[i] = compile(c)
+		t.rules[i] = compile(c, cfg.ReleaseSlack)
 		t.rules[i].text = text
 		if len(c.Key) > 0 {
-			ovf := compile(overflowRule(c))
+			ovf := compile(overflowRule(c), cfg.ReleaseSlack)
 			ovf.text = text
 			ovf.prefix = KeyPrefix + c.Name + "/overflow/"
 			t.rules[i].ovf = &ovf
@@ -109,7 +109,9 @@ func New(cfg Config, store shareddata.Store) (*Throttler, error) {
 	return t, firstErr
 }
 
-func compile(c *Rule) rule {
+// compile turns c into fixed-point units. A hold is planned within max_delay − slack, the
+// lateness the glue's release adds on time.
+func compile(c *Rule, slack time.Duration) rule {
 	r := rule{cfg: c, n: int64(c.Rate.Tokens), tok: int64(c.Rate.Period) * pctScale, burstText: itoa(c.Burst)}
 	r.cap = c.Burst * r.tok
 	shapeMax := int64(0)
@@ -117,6 +119,9 @@ func compile(c *Rule) rule {
 		s := &c.Steps[i]
 		st := step{cfg: s, action: s.Action, level: thresholdFixed(s.Below, *c), maxDelay: int64(s.MaxDelay),
 			maxQueue: s.MaxQueue, maxTokens: s.MaxTokens}
+		if s.Action == Shape {
+			st.maxDelay = max(st.maxDelay-int64(slack), 0)
+		}
 		if s.Action == Shape {
 			shapeMax = st.maxDelay * r.n * pctScale
 		}
@@ -397,7 +402,28 @@ func (t *Throttler) Release(now int64, res *Reservation) error {
 		} else {
 			o.setState(&op)
 		}
-		o.reserved, o.Cost = false, 0
+		o.reserved, o.Cost, o.releaseAt = false, 0, 0
+	}
+	return first
+}
+
+// Resume reports that the requests of res that shaping held have left for the upstream: each
+// frees its place in its bucket's queue. Until then a held request counts against max_queue
+// however late it is released, so the bound holds when the release tick runs late. Calling it
+// again, or for a request that was not held, does nothing.
+func (t *Throttler) Resume(now int64, res *Reservation) error {
+	var first error
+	outs := res.Outcomes()
+	for i := range outs {
+		o := &outs[i]
+		if o.releaseAt == 0 {
+			continue
+		}
+		op := op{kind: opLeave, at: o.releaseAt}
+		if err := t.run(o.rule, o.bucketKey(), now, &op); err != nil {
+			first = cmp.Or(first, err)
+		}
+		o.releaseAt = 0
 	}
 	return first
 }
@@ -467,6 +493,7 @@ const (
 	opRelease               // give tokens back, leave the queue
 	opSettle                // charge (or refund, when negative) tokens
 	opSignal                // step the rate down
+	opLeave                 // a held request has left: free its place in the queue
 )
 
 type op struct {
@@ -508,7 +535,7 @@ func (t *Throttler) run(r *rule, key []byte, now int64, o *op) error {
 				continue
 			}
 			i2, found2 := t.sv2.find(key)
-			if !found2 && !(o.kind == opRelease || o.kind == opSettle && o.tokens < 0) {
+			if !found2 && !(o.kind == opRelease || o.kind == opLeave || o.kind == opSettle && o.tokens < 0) {
 				ia, liveA := claim(r, sv, now)
 				ib, liveB := claim(r, &t.sv2, now)
 				if ib >= 0 && (ia < 0 || liveB < liveA) {
@@ -531,7 +558,7 @@ func (t *Throttler) run(r *rule, key []byte, now int64, o *op) error {
 				t.q = e.queueInto(t.q)
 				b.queue = t.q
 			}
-		case o.kind == opRelease || o.kind == opSettle && o.tokens < 0:
+		case o.kind == opRelease || o.kind == opLeave || o.kind == opSettle && o.tokens < 0:
 			return nil // the bucket was idle and forgotten: nothing to give back
 		default:
 			if sb == sa {
@@ -623,9 +650,13 @@ func (r *rule) apply(b *bucket, now int64, o *op) bool {
 		changed = o.v.action != Reject
 	case opRelease:
 		b.debt = max(0, b.debt-mulSat(o.tokens, r.tok, r.settleMax))
-		if o.at > now {
+		if o.at != 0 {
 			b.queue = removeValue(b.queue, o.at)
 		}
+	case opLeave:
+		n := len(b.queue)
+		b.queue = removeValue(b.queue, o.at)
+		changed = len(b.queue) != n
 	case opSettle:
 		b.debt = min(max(0, b.debt+mulSat(o.tokens, r.tok, r.settleMax)), r.settleMax)
 	case opSignal:

@@ -152,7 +152,15 @@ func TestShapeQueueBound(t *testing.T) {
 	th := newThrottler(t, oneRule(`{"name":"r","rate":"10/s","burst":1,"steps":[
 		{"below":0,"action":"shape","max_delay":"10s","max_queue":3}]}`), nil)
 	req := &Request{}
-	got := allAt(th, 0, req, 5)
+	var got []Action
+	var first Decision
+	for i := 0; i < 5; i++ {
+		d := th.Decide(0, req)
+		if i == 1 {
+			first = d
+		}
+		got = append(got, d.Action)
+	}
 	want := []Action{Allow, Shape, Shape, Shape, Reject}
 	if !slices.Equal(got, want) {
 		t.Fatalf("got %v, want %v", got, want)
@@ -162,8 +170,52 @@ func TestShapeQueueBound(t *testing.T) {
 	if o := outcome(t, &d); d.Action != Reject || o.RetryAfter != 50*time.Millisecond {
 		t.Fatalf("at 50ms: %v RetryAfter %v, want reject 50ms", d.Action, o.RetryAfter)
 	}
-	if d := th.Decide(100*ms, req); d.Action != Shape || d.Delay != 300*time.Millisecond {
-		t.Fatalf("at 100ms: %v %v, want shape 300ms", d.Action, d.Delay)
+	// Held requests count until they have really left: a late release keeps the queue full.
+	if d := th.Decide(150*ms, req); d.Action != Reject {
+		t.Fatalf("at 150ms, the first held request still held: %v, want reject", d.Action)
+	}
+	th.Resume(150*ms, &first.Reservation)
+	th.Resume(150*ms, &first.Reservation) // twice is harmless
+	if d := th.Decide(150*ms, req); d.Action != Shape || d.Delay != 250*time.Millisecond {
+		t.Fatalf("at 150ms, after the release: %v %v, want shape 250ms", d.Action, d.Delay)
+	}
+	if d := th.Decide(150*ms, req); d.Action != Reject {
+		t.Fatalf("queue full again: %v, want reject", d.Action)
+	}
+}
+
+// A held request that is never reported gone (its worker VM failed) keeps its place only for a
+// while after its release time.
+func TestAbandonedHoldsLeaveTheQueue(t *testing.T) {
+	th := newThrottler(t, oneRule(`{"name":"r","rate":"1/h","burst":1,"steps":[
+		{"below":0,"action":"shape","max_delay":"1h","max_queue":1}]}`), nil)
+	req := &Request{}
+	th.Decide(0, req)
+	if d := th.Decide(0, req); d.Action != Shape || d.Delay != time.Hour {
+		t.Fatal(d.Action, d.Delay)
+	}
+	hour := int64(time.Hour)
+	if d := th.Decide(hour+abandonAfter-1, req); d.Action != Reject {
+		t.Fatalf("before abandonAfter: %v, want reject (the queue is full)", d.Action)
+	}
+	if d := th.Decide(hour+abandonAfter, req); d.Action != Shape {
+		t.Fatalf("after abandonAfter: %v, want shape", d.Action)
+	}
+}
+
+// A hold is planned within max_delay − ReleaseSlack, so that a release that late still keeps
+// within max_delay.
+func TestReleaseSlackShortensTheLongestHold(t *testing.T) {
+	cfg := mustParse(t, oneRule(`{"name":"r","rate":"10/s","burst":1,"steps":[
+		{"below":0,"action":"shape","max_delay":"300ms"}]}`))
+	cfg.ReleaseSlack = 5 * time.Millisecond
+	th, err := New(cfg, shareddata.NewMemory())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := allAt(th, 0, &Request{}, 4)
+	if want := []Action{Allow, Shape, Shape, Reject}; !slices.Equal(got, want) {
+		t.Fatalf("got %v, want %v (the 300 ms hold passes 300 − 5 ms)", got, want)
 	}
 }
 

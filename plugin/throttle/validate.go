@@ -12,6 +12,9 @@ func (c Config) validate() error {
 	if c.CASRetries < 0 || c.CASRetries > maxCASRetries {
 		return fmt.Errorf("throttle.cas_retries: %d is out of range", c.CASRetries)
 	}
+	if c.ReleaseSlack < 0 || c.ReleaseSlack > maxDuration {
+		return fmt.Errorf("throttle: release slack %v is out of range", c.ReleaseSlack)
+	}
 	names := map[string]bool{}
 	for i := range c.Rules {
 		p := fmt.Sprintf("throttle.rules[%d]", i)
