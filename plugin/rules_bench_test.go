@@ -20,7 +20,7 @@ func BenchmarkRuleCount(b *testing.B) {
 		n      int
 		prefix string
 	}{{"match-1", 1, "/api/"}, {"match-10", 10, "/api/"}, {"match-100", 100, "/api/"},
-		{"miss-10", 10, "/admin/"}, {"miss-100", 100, "/admin/"}} {
+		{"miss-10", 10, "/admin/"}, {"miss-100", 100, "/admin/"}, {"miss-1000", 1000, "/admin/"}} {
 		b.Run(c.name, func(b *testing.B) {
 			h, clock := benchHostClock(b, filterWasm(b), ruleCountConfig(c.n, c.prefix))
 			b.ReportAllocs()
