@@ -50,6 +50,9 @@ type httpContext struct {
 
 func (h *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) types.Action {
 	now := clock.Now()
+	if h.root.releaseDue(now) {
+		_ = proxywasm.SetEffectiveContext(h.id) // back to this stream after continuing others
+	}
 	h.start = now
 	h.rec.StartUnixMs = now / int64(time.Millisecond)
 	// One host call reads them all: each single-header read would cost a call and an allocation.
@@ -449,6 +452,9 @@ func (h *httpContext) tokenEstimate() int64 {
 func (h *httpContext) OnHttpStreamDone() {
 	p := h.root
 	now := clock.Now()
+	if p.releaseDue(now) {
+		_ = proxywasm.SetEffectiveContext(h.id)
+	}
 	if h.heldUntil != 0 {
 		p.forget(h.id)
 	}

@@ -9,18 +9,21 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stepgate/stepgate/hostsim"
 	"github.com/stepgate/stepgate/hostsim/devgateway"
 )
 
-// shapingConfig paces one bucket at 100/s with a burst of 10, holding at most 20 requests for at
-// most 1 s.
-const shapingConfig = `{"log":{"access_log":false},"throttle":{"rules":[{"name":"paced","rate":"100/s","burst":10,
-	"steps":[{"below":0,"action":"shape","max_delay":"1s","max_queue":20}]}]}}`
+// shapingConfig paces two buckets: "paced" (/q/) at 100/s, where max_queue (20, 200 ms of
+// tokens) binds first, and "slow" (/d/) at 20/s, where max_delay (500 ms, 10 tokens) binds first.
+const shapingConfig = `{"log":{"access_log":false},"throttle":{"rules":[
+	{"name":"paced","match":{"path_prefix":"/q/"},"rate":"100/s","burst":10,
+	 "steps":[{"below":0,"action":"shape","max_delay":"1s","max_queue":20}]},
+	{"name":"slow","match":{"path_prefix":"/d/"},"rate":"20/s","burst":5,
+	 "steps":[{"below":0,"action":"shape","max_delay":"500ms","max_queue":40}]}]}}`
 
 // Under 200 concurrent clients on the real clock, shaping's bounds hold: the requests held at
 // once (stepgate_shaped_requests, sampled all along) never exceed max_queue, and no request is
-// held longer than max_delay (stepgate_shape_delay_ms has nothing above its 1000 ms bucket).
+// held longer than max_delay (stepgate_shape_delay_ms), save for the time the process itself was
+// not running.
 func TestShapingBoundsUnderConcurrentLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a real-clock load check")
@@ -33,7 +36,8 @@ func TestShapingBoundsUnderConcurrentLoad(t *testing.T) {
 		c.DefaultCluster = "backend"
 	})
 	h := g.Host()
-	var peak atomic.Uint64
+	var peak, peakSlow atomic.Uint64
+	var late time.Duration // the longest the process kept the sampler from running on time
 	stop := make(chan struct{})
 	sampled := make(chan struct{})
 	go func() {
@@ -44,20 +48,26 @@ func TestShapingBoundsUnderConcurrentLoad(t *testing.T) {
 				return
 			default:
 			}
+			before := time.Now()
+			time.Sleep(200 * time.Microsecond)
+			late = max(late, time.Since(before)-200*time.Microsecond)
 			if m, ok := h.Metric("stepgate_shaped_requests.rule.paced"); ok && m.Value > peak.Load() {
 				peak.Store(m.Value)
 			}
-			time.Sleep(200 * time.Microsecond)
+			if m, ok := h.Metric("stepgate_shaped_requests.rule.slow"); ok && m.Value > peakSlow.Load() {
+				peakSlow.Store(m.Value)
+			}
 		}
 	}()
 	var mu sync.Mutex
 	statuses := map[int]int{}
 	deadline := time.Now().Add(2 * time.Second)
 	var wg sync.WaitGroup
-	for range 200 {
+	for i := range 200 {
+		path := []string{"/q/items", "/d/items"}[i%2]
 		wg.Go(func() {
 			for time.Now().Before(deadline) {
-				a := do(t, "GET", g.URL()+"/v1/items", "")
+				a := do(t, "GET", g.URL()+path, "")
 				mu.Lock()
 				statuses[a.status]++
 				mu.Unlock()
@@ -68,19 +78,30 @@ func TestShapingBoundsUnderConcurrentLoad(t *testing.T) {
 	close(stop)
 	<-sampled
 
-	held, _ := h.Metric("stepgate_shape_delay_ms.rule.paced.step.shape")
-	t.Logf("statuses %v; %d held, at most %d at once; hold sum %d ms", statuses, held.Count, peak.Load(), held.Sum)
-	if held.Count == 0 || statuses[429] == 0 {
-		t.Fatalf("the load neither shaped nor rejected: statuses %v", statuses)
-	}
-	if p := peak.Load(); p > 20 {
-		t.Errorf("stepgate_shaped_requests reached %d, over max_queue 20", p)
-	}
-	i := slices.Index(hostsim.HistogramBounds, 1000)
-	if i < 0 {
-		t.Fatal("no 1000 ms histogram bucket")
-	}
-	if over := held.Count - held.Buckets[i]; over > 0 {
-		t.Errorf("%d of %d holds longer than max_delay 1 s (recent: %v)", over, held.Count, held.Samples)
+	for _, c := range []struct {
+		rule     string
+		peak     uint64
+		maxQueue uint64
+		maxDelay uint64
+	}{{"paced", peak.Load(), 20, 1000}, {"slow", peakSlow.Load(), 40, 500}} {
+		held, _ := h.Metric("stepgate_shape_delay_ms.rule." + c.rule + ".step.shape")
+		t.Logf("%s: statuses %v; %d held, at most %d at once; holds sum %d ms, recent %v; sampler late by up to %v",
+			c.rule, statuses, held.Count, c.peak, held.Sum, held.Samples, late)
+		if held.Count == 0 || statuses[429] == 0 {
+			t.Fatalf("%s: the load neither shaped nor rejected: statuses %v", c.rule, statuses)
+		}
+		if c.peak > c.maxQueue {
+			t.Errorf("%s: stepgate_shaped_requests reached %d, over max_queue %d", c.rule, c.peak, c.maxQueue)
+		}
+		// A hold can pass max_delay only by as long as the process did not run at all (on a
+		// shared, loaded machine the sampler above measures that): the filter continues a held
+		// stream at its first callback after the release time.
+		allow := uint64(c.maxDelay) + uint64((late+time.Millisecond-1)/time.Millisecond)
+		if held.Count > uint64(len(held.Samples)) {
+			t.Fatalf("%s: %d holds, only %d samples kept", c.rule, held.Count, len(held.Samples))
+		}
+		if longest := slices.Max(held.Samples); longest > allow {
+			t.Errorf("%s: a hold of %d ms, over max_delay %v ms + %v the process did not run", c.rule, longest, c.maxDelay, late)
+		}
 	}
 }
