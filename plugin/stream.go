@@ -452,11 +452,11 @@ func (h *httpContext) tokenEstimate() int64 {
 func (h *httpContext) OnHttpStreamDone() {
 	p := h.root
 	now := clock.Now()
+	if h.heldUntil != 0 {
+		p.forget(h.id) // first: a stream that has ended is never continued
+	}
 	if p.releaseDue(now) {
 		_ = proxywasm.SetEffectiveContext(h.id)
-	}
-	if h.heldUntil != 0 {
-		p.forget(h.id)
 	}
 	if h.decided && (!h.upstream || h.rec.Status == 0) {
 		_ = p.throttler.Release(now, &h.decision.Reservation)
