@@ -112,6 +112,21 @@ func (c *VirtualClock) Advance(d time.Duration) {
 	c.set(target)
 }
 
+// AdvanceLate moves wall and monotonic time forward by d without firing ticks, as when a busy
+// worker's timer runs late: the ticks that fell due fire at the next Advance, all at once, with
+// the clock showing the later time.
+func (c *VirtualClock) AdvanceLate(d time.Duration) {
+	if d < 0 {
+		panic("hostsim: VirtualClock.AdvanceLate with a negative duration")
+	}
+	c.busy.Lock()
+	defer c.busy.Unlock()
+	c.mu.Lock()
+	target := c.mono + d
+	c.mu.Unlock()
+	c.set(target)
+}
+
 func (c *VirtualClock) set(mono time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

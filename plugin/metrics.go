@@ -50,6 +50,7 @@ const (
 	shapeDelay
 	firstByte
 	estimateError
+	throttleOverflow
 )
 
 // metricDefs are the metrics of docs/METRICS.md with their tags in order.
@@ -69,6 +70,7 @@ var metricDefs = [...]struct {
 	shapeDelay:        {"stepgate_shape_delay_ms", histogram, []string{"rule", "step"}},
 	firstByte:         {"stepgate_upstream_first_byte_ms", histogram, []string{"provider", "model"}},
 	estimateError:     {"stepgate_token_estimate_error_tokens", histogram, []string{"model", "provider"}},
+	throttleOverflow:  {"stepgate_throttle_overflow_total", counter, []string{"rule", "step"}},
 }
 
 func (m *metrics) init() { m.ids = make(map[string]uint32) }
@@ -119,6 +121,9 @@ func (m *metrics) decisions(d *throttle.Decision) {
 			mode = "shadow"
 		}
 		m.add(throttleDecisions, 1, o.Rule(), o.Action.String(), mode)
+		if o.Overflow {
+			m.add(throttleOverflow, 1, o.Rule(), o.Action.String())
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"time"
 
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
@@ -32,6 +33,7 @@ type pluginContext struct {
 
 	free      []*httpContext  // finished stream contexts, for reuse
 	held      map[uint32]held // stream context id → its hold
+	nextDue   int64           // the earliest release time in held
 	ticking   bool
 	needsBody bool // some throttle rule needs the request body
 }
@@ -55,6 +57,7 @@ func (p *pluginContext) OnPluginStart(configSize int) types.OnPluginStartStatus 
 	}
 	p.cfg = cfg
 	if len(cfg.Throttle.Rules) > 0 {
+		cfg.Throttle.ReleaseSlack = tickPeriod // held requests leave on the tick: up to a period late
 		t, err := throttle.New(cfg.Throttle, hostStore{})
 		if err != nil {
 			proxywasm.LogCriticalf("stepgate: invalid configuration: %v", err)
@@ -109,10 +112,14 @@ func (p *pluginContext) recycle(h *httpContext) {
 type held struct {
 	since, until int64 // ns
 	rule, step   string
+	stream       *httpContext
 }
 
 // hold parks a stream until its shaping delay has passed; the tick continues it.
 func (p *pluginContext) hold(contextID uint32, hd held) {
+	if len(p.held) == 0 || hd.until < p.nextDue {
+		p.nextDue = hd.until
+	}
 	p.held[contextID] = hd
 	p.metrics.shaped(hd.rule, 1)
 	if !p.ticking {
@@ -131,27 +138,42 @@ func (p *pluginContext) forget(contextID uint32) {
 	}
 }
 
-// OnTick continues every held stream whose time has come. Order among streams due in the same
-// tick does not matter for fairness: each one's tokens were reserved, in arrival order, when it
-// was held.
+// OnTick continues every held stream whose time has come.
 func (p *pluginContext) OnTick() {
-	now := clock.Now()
+	p.releaseDue(clock.Now())
+	if len(p.held) == 0 && p.ticking {
+		p.ticking = false
+		_ = proxywasm.SetTickPeriodMilliSeconds(0)
+	}
+}
+
+// releaseDue continues every held stream whose time has come — all of them at once when it runs
+// late — and reports whether it continued any. The tick calls it, and so does every new request:
+// a busy worker runs its tick late, while its callbacks keep coming. Order among streams due
+// together does not matter for fairness: each one's tokens were reserved, in arrival order, when
+// it was held. Each continued stream then frees its place in its buckets' queues: until that
+// moment it counts against max_queue, however late.
+func (p *pluginContext) releaseDue(now int64) bool {
+	if len(p.held) == 0 || p.nextDue > now {
+		return false
+	}
+	next := int64(math.MaxInt64)
 	for id, hd := range p.held {
 		if hd.until > now {
+			next = min(next, hd.until)
 			continue
 		}
 		delete(p.held, id)
 		p.metrics.shaped(hd.rule, -1)
 		p.metrics.shapeDelay(hd.rule, hd.step, (now-hd.since)/int64(time.Millisecond))
-		if err := proxywasm.SetEffectiveContext(id); err != nil {
-			continue // the stream is gone
+		// Continuing takes effect when the current callback returns (proxy_continue_stream).
+		if err := proxywasm.SetEffectiveContext(id); err == nil {
+			if err := proxywasm.ResumeHttpRequest(); err != nil {
+				proxywasm.LogWarnf("stepgate: continuing held stream %d: %v", id, err)
+			}
 		}
-		if err := proxywasm.ResumeHttpRequest(); err != nil {
-			proxywasm.LogWarnf("stepgate: continuing held stream %d: %v", id, err)
-		}
+		_ = p.throttler.Resume(now, &hd.stream.decision.Reservation)
 	}
-	if len(p.held) == 0 && p.ticking {
-		p.ticking = false
-		_ = proxywasm.SetTickPeriodMilliSeconds(0)
-	}
+	p.nextDue = next
+	return true
 }

@@ -37,7 +37,8 @@ type httpContext struct {
 	ai       *aiformat.Request
 	up       *aiformat.Upstream
 	rt       *aiformat.ResponseTranslator
-	buffer   bool // buffer the response body (non-stream JSON) before translating
+	buffer   bool  // buffer the response body (non-stream JSON) before translating
+	nChoices int64 // the completions an AI request asks for (n), 0 when it does not say
 
 	decided     bool
 	decision    throttle.Decision
@@ -49,6 +50,9 @@ type httpContext struct {
 
 func (h *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) types.Action {
 	now := clock.Now()
+	if h.root.releaseDue(now) {
+		_ = proxywasm.SetEffectiveContext(h.id) // back to this stream after continuing others
+	}
 	h.start = now
 	h.rec.StartUnixMs = now / int64(time.Millisecond)
 	// One host call reads them all: each single-header read would cost a call and an allocation.
@@ -156,6 +160,7 @@ func (h *httpContext) decide(body []byte, now int64) types.Action {
 			return types.ActionPause
 		}
 		h.ai = req
+		h.nChoices = throttle.ChoicesIn(req.Hub) // Gemini's candidateCount is n in the hub
 		h.rec.Model = req.Model
 		if rerr := h.route(now); rerr != nil {
 			h.rec.Error = rerr.Message
@@ -170,6 +175,7 @@ func (h *httpContext) decide(body []byte, now int64) types.Action {
 		h.decision = p.throttler.Decide(now, &q)
 		if len(h.decision.Reservation.Outcomes()) > 0 { // else no rule applies: no step taken
 			h.rec.Step = h.decision.Action.String()
+			h.rec.ThrottleOverflow = overflowRules(&h.decision)
 		}
 		p.metrics.decisions(&h.decision)
 		switch h.decision.Action {
@@ -191,10 +197,25 @@ func (h *httpContext) decide(body []byte, now int64) types.Action {
 	if h.decided && h.decision.Delay > 0 {
 		h.heldUntil = now + int64(h.decision.Delay)
 		h.forwardedAt = h.heldUntil
-		p.hold(h.id, held{since: now, until: h.heldUntil, rule: shapingRule(&h.decision), step: h.rec.Step})
+		p.hold(h.id, held{since: now, until: h.heldUntil, rule: shapingRule(&h.decision), step: h.rec.Step, stream: h})
 		return types.ActionPause
 	}
 	return types.ActionContinue
+}
+
+// overflowRules names the rules that charged the request to their overflow bucket, "" for none.
+func overflowRules(d *throttle.Decision) string {
+	var names string
+	outs := d.Reservation.Outcomes()
+	for i := range outs {
+		if outs[i].Overflow {
+			if names != "" {
+				names += ","
+			}
+			names += outs[i].Rule()
+		}
+	}
+	return names
 }
 
 // shapingRule names the rule that holds the request longest.
@@ -231,6 +252,7 @@ func (h *httpContext) throttleRequest(body []byte) throttle.Request {
 		q.Provider = h.rec.Provider
 		q.PromptChars = int64(len(body))
 		q.MaxTokens = h.ai.MaxTokens
+		q.Choices = h.nChoices
 	} else if body != nil {
 		q.EstimateFromBody(body)
 	}
@@ -428,14 +450,19 @@ func (h *httpContext) settle() {
 }
 
 // tokenEstimate is the LLM tokens an AI request is expected to use: its estimated prompt and its
-// completion limit.
-func (h *httpContext) tokenEstimate() int64 { return h.ai.PromptTokens + max(h.ai.MaxTokens, 0) }
+// completion limit for each completion it asks for.
+func (h *httpContext) tokenEstimate() int64 {
+	return h.ai.PromptTokens + min(max(h.ai.MaxTokens, 0), 1<<40)*max(h.nChoices, 1)
+}
 
 func (h *httpContext) OnHttpStreamDone() {
 	p := h.root
 	now := clock.Now()
 	if h.heldUntil != 0 {
-		p.forget(h.id)
+		p.forget(h.id) // first: a stream that has ended is never continued
+	}
+	if p.releaseDue(now) {
+		_ = proxywasm.SetEffectiveContext(h.id)
 	}
 	if h.decided && (!h.upstream || h.rec.Status == 0) {
 		_ = p.throttler.Release(now, &h.decision.Reservation)

@@ -81,8 +81,9 @@ func TestAllowedResponsesCarryRateLimitHeaders(t *testing.T) {
 	}
 }
 
+// Held requests leave on a 5 ms tick, so holds are planned within max_delay − 5 ms.
 const shapeRule = `{"throttle":{"rules":[{"name":"paced","rate":"10/s","burst":2,
-	"steps":[{"below":0,"action":"shape","max_delay":"300ms","max_queue":8}]}]}}`
+	"steps":[{"below":0,"action":"shape","max_delay":"305ms","max_queue":8}]}]}}`
 
 func TestShapingHoldsFIFOAndFallsThroughAfterMaxDelay(t *testing.T) {
 	h, vc := startFilter(t, shapeRule, 1)

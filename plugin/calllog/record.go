@@ -31,6 +31,9 @@ type Record struct {
 	TokensOut     int64
 	LatencyMs     int64
 	Error         string
+	// ThrottleOverflow names the throttle rules (comma-separated) that charged the call to their
+	// overflow bucket: its key found no place in the rule's key table.
+	ThrottleOverflow string
 }
 
 // AppendJSON appends r as one JSON object (no trailing newline) to dst.
@@ -54,6 +57,7 @@ func (r *Record) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `,"latency_ms":`...)
 	dst = strconv.AppendInt(dst, r.LatencyMs, 10)
 	dst = field(dst, "error", r.Error)
+	dst = field(dst, "throttle_overflow", r.ThrottleOverflow)
 	return append(dst, '}')
 }
 

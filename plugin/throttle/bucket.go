@@ -3,6 +3,7 @@ package throttle
 import (
 	"math"
 	"math/bits"
+	"time"
 )
 
 // Fixed-point units. A rule's rate is Tokens per Period (reduced). Counting one token as
@@ -19,8 +20,10 @@ type bucket struct {
 	tok   uint64 // the units per token debt was counted in (changes only with the configuration)
 	pen   uint8  // percent of the rate in force during a cool-down; 0 means no step-down
 	until int64  // ns: end of the cool-down
-	// queue holds the release times of the requests this key holds (shape), ascending; times
-	// already past are dropped whenever the bucket is brought up to date.
+	// queue holds the release times of the requests this key holds (shape), ascending. An entry
+	// stays until the glue reports the request gone (Resume or Release), however late that is,
+	// so that it counts against max_queue for as long as the request is really held; one whose
+	// release time is abandonAfter past is dropped (its worker VM failed).
 	queue []int64
 }
 
@@ -88,9 +91,9 @@ func (r *rule) advance(b *bucket, now int64) {
 		}
 		b.asOf = now
 	}
-	if len(b.queue) > 0 {
+	if len(b.queue) > 0 && b.queue[0] <= now-abandonAfter {
 		i := 0
-		for i < len(b.queue) && b.queue[i] <= now {
+		for i < len(b.queue) && b.queue[i] <= now-abandonAfter {
 			i++
 		}
 		b.queue = b.queue[i:]
@@ -101,6 +104,11 @@ func (r *rule) advance(b *bucket, now int64) {
 		}
 	}
 }
+
+// abandonAfter is how long past its release time a held request that was never reported gone
+// keeps its place in the queue: far longer than any tick runs late, short enough that a failed
+// worker VM does not block shaping for long.
+const abandonAfter = int64(time.Minute)
 
 // refillTime returns how long from `from` it takes to refill x units (0 when x ≤ 0), following the
 // rate schedule of b.
@@ -183,7 +191,9 @@ type verdict struct {
 type demand struct {
 	cost   int64 // the request as sent
 	prompt int64 // LLMTokens: the prompt estimate
-	comp   int64 // LLMTokens: the completion tokens asked for (or the rule's default)
+	comp   int64 // LLMTokens: the completion tokens asked for (or the rule's default), per choice
+	// choices is the completions asked for (≥ 1 for LLMTokens): a max_tokens cap applies to each.
+	choices int64
 }
 
 // costAt is the request's cost once step s has degraded it: a max_tokens cap lowers the
@@ -192,7 +202,7 @@ func (r *rule) costAt(d demand, s *step) int64 {
 	if r.cfg.Unit != LLMTokens || s.maxTokens == 0 || s.maxTokens >= d.comp {
 		return d.cost
 	}
-	return min(max(d.prompt+s.maxTokens, 1), r.cfg.Burst)
+	return min(max(d.prompt+s.maxTokens*d.choices, 1), r.cfg.Burst)
 }
 
 // decide runs the ladder for request d against b, already advanced to now, and reserves the

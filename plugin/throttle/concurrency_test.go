@@ -18,7 +18,8 @@ import (
 const workers = 4
 
 // hammer runs every worker at each virtual tick from 0 to end (inclusive) at once, each sending
-// requests until one is rejected, and returns every decision that was not a rejection.
+// requests until one is rejected, and returns every decision that was not a rejection. Held
+// requests leave (Resume) at the first tick at or after their release time, as the glue's do.
 func hammer(t *testing.T, section string, tick, end int64) []Decision {
 	t.Helper()
 	// Every read yields to the other workers, so nearly every update races; real workers lose a
@@ -39,7 +40,17 @@ func hammer(t *testing.T, section string, tick, end int64) []Decision {
 		mu   sync.Mutex
 		kept []Decision
 	)
+	resumed := 0 // kept[:resumed] are settled: allowed, or held and resumed
 	for now := int64(0); now <= end; now += tick {
+		for i := resumed; i < len(kept); i++ {
+			if o := outcome(t, &kept[i]); o.releaseAt != 0 && o.releaseAt <= now {
+				c := kept[i] // a copy: the test reads the release times afterwards
+				ths[0].Resume(now, &c.Reservation)
+			}
+		}
+		for resumed < len(kept) && outcome(t, &kept[resumed]).releaseAt <= now {
+			resumed++
+		}
 		var wg sync.WaitGroup
 		for _, th := range ths {
 			wg.Add(1)

@@ -47,12 +47,19 @@ const (
 	FailClosed                 // the rule rejects the request with 503
 )
 
+// A full key table is not a failure of the store: a key that finds no place is charged to the
+// rule's overflow bucket, so that rotating key values never escapes the limit.
+
 // Config is the parsed "throttle" section.
 type Config struct {
 	Rules []Rule
 	// CASRetries bounds the read-compute-swap attempts on one bucket before the rule's FailMode
 	// applies.
 	CASRetries int
+	// ReleaseSlack is set by the glue, not the configuration: how late after its release time
+	// the glue may continue a held request when its timer runs on time (its tick period). Shape
+	// steps plan holds within max_delay − ReleaseSlack, so that max_delay bounds the real hold.
+	ReleaseSlack time.Duration
 }
 
 // DefaultCASRetries is the CASRetries used when the section does not set one. Conflicts happen only
@@ -80,9 +87,18 @@ type Rule struct {
 	// Headers adds the RateLimit headers to responses the rule lets through (rejections always
 	// carry them).
 	Headers bool
-	// MaxKeys bounds the distinct keys the rule tracks at once.
-	MaxKeys  int
+	// MaxKeys is the number of keys in use at once the rule's table is sized to hold.
+	MaxKeys int
+	// Overflow limits, all together, the requests whose key finds no place in the table; nil
+	// gives it the rule's own rate and burst.
+	Overflow *Limit
 	Adaptive *Adaptive
+}
+
+// Limit is a rate and a burst, for a bucket other than the rule's own.
+type Limit struct {
+	Rate  Rate
+	Burst int64
 }
 
 // Rate is Tokens per Period, reduced to lowest terms so that the fixed-point units stay small.

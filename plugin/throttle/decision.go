@@ -103,7 +103,10 @@ type Outcome struct {
 	Action  Action
 	Shadow  bool
 	Failure Failure // why the rule could not use its bucket; its fail mode decided Action
-	Step    int     // index of the deciding step in the rule's steps, -1 for the implicit allow or reject
+	// Overflow says that the key found no place in the rule's table: the request was charged
+	// to the rule's overflow bucket, which all such keys share.
+	Overflow bool
+	Step     int // index of the deciding step in the rule's steps, -1 for the implicit allow or reject
 	// Cost is the tokens the rule holds for the request (after Settle, the reported usage).
 	Cost       int64
 	Delay      time.Duration // Shape: the hold
@@ -120,6 +123,15 @@ type Outcome struct {
 
 // Rule is the name of the rule.
 func (o *Outcome) Rule() string { return o.rule.cfg.Name }
+
+// bucketKey is the key of the bucket that holds the request's tokens (none in the overflow
+// bucket, which has one).
+func (o *Outcome) bucketKey() []byte {
+	if o.Overflow {
+		return nil
+	}
+	return o.key
+}
 
 // Key renders the rule's key for the request, its components joined with ':' (keys longer than
 // MaxKeyBytes are shown as their hash).

@@ -55,7 +55,7 @@ func ParseConfig(v gjson.Result, path string) (Config, error) {
 }
 
 var ruleFields = []string{"name", "match", "key", "unit", "rate", "burst", "default_max_tokens",
-	"steps", "shadow", "fail", "headers", "max_keys", "adaptive"}
+	"steps", "shadow", "fail", "headers", "max_keys", "overflow", "adaptive"}
 
 func parseRule(v gjson.Result, p string) (Rule, error) {
 	r := Rule{Headers: true}
@@ -144,6 +144,36 @@ func parseRuleOptions(v gjson.Result, p string, r *Rule) error {
 		}
 		r.MaxKeys = int(n)
 	}
+	return parseOverflow(v.Get("overflow"), join(p, "overflow"), r)
+}
+
+// parseOverflow reads the overflow bucket's own rate and burst; each defaults to the rule's.
+func parseOverflow(v gjson.Result, p string, r *Rule) error {
+	if !v.Exists() {
+		return nil
+	}
+	if len(r.Key) == 0 {
+		return errorf(p, "a rule without a key has one bucket and never overflows")
+	}
+	if err := object(v, p, "rate", "burst"); err != nil {
+		return err
+	}
+	o := Limit{Rate: r.Rate, Burst: r.Burst}
+	var err error
+	if f := v.Get("rate"); f.Exists() {
+		if o.Rate, err = parseRate(f, join(p, "rate")); err != nil {
+			return err
+		}
+	}
+	if f := v.Get("burst"); f.Exists() {
+		if o.Burst, err = wholeNumber(f, join(p, "burst"), 1, maxBurst); err != nil {
+			return err
+		}
+	}
+	if err := checkCapacity(Rule{Rate: o.Rate, Burst: o.Burst}, p); err != nil {
+		return err
+	}
+	r.Overflow = &o
 	return nil
 }
 
@@ -489,8 +519,7 @@ func parseShape(v gjson.Result, p string, r Rule, s *Step) error {
 	if d == 0 {
 		return errorf(join(p, "max_delay"), "required for a shape step, a positive duration like \"2s\"")
 	}
-	hi, lo := bits.Mul64(uint64(d), r.Rate.Tokens*pctScale)
-	if hi != 0 || lo > maxFixed {
+	if !delayFits(d, r) {
 		return errorf(join(p, "max_delay"), "%v at this rate is too large to count exactly", d)
 	}
 	s.MaxDelay = d
@@ -503,6 +532,21 @@ func parseShape(v gjson.Result, p string, r Rule, s *Step) error {
 		s.MaxQueue = int(n)
 	}
 	return nil
+}
+
+// delayFits reports whether the shaping debt of a hold of d stays inside the fixed-point range at
+// the rule's rate and at its overflow bucket's.
+func delayFits(d time.Duration, r Rule) bool {
+	rates := []Rate{r.Rate}
+	if r.Overflow != nil {
+		rates = append(rates, r.Overflow.Rate)
+	}
+	for _, rt := range rates {
+		if hi, lo := bits.Mul64(uint64(d), rt.Tokens*pctScale); hi != 0 || lo > maxFixed {
+			return false
+		}
+	}
+	return true
 }
 
 func parseDegrade(v gjson.Result, p string, s *Step) error {

@@ -22,12 +22,18 @@ type Request struct {
 	MCPTool  string
 	// Headers are the request's headers; a header selector uses the first value of its name.
 	Headers HeaderPairs
-	// PromptChars and MaxTokens feed the token estimate of LLMTokens rules:
-	// ⌈PromptChars/4⌉ + MaxTokens (the rule's default_max_tokens when MaxTokens is 0).
-	// EstimateFromBody fills both from a request body.
+	// PromptChars, MaxTokens and Choices feed the token estimate of LLMTokens rules:
+	// ⌈PromptChars/4⌉ + MaxTokens × Choices (the rule's default_max_tokens when MaxTokens is 0;
+	// one choice when Choices is 0). EstimateFromBody fills them from a request body.
 	PromptChars int64
 	MaxTokens   int64
+	// Choices is how many completions the request asks for: OpenAI's n, Gemini's
+	// generationConfig.candidateCount. Each may use the whole completion limit.
+	Choices int64
 }
+
+// maxChoices caps Choices (OpenAI allows n up to 128), keeping the estimate's products exact.
+const maxChoices = 128
 
 // EstimateFromBody sets PromptChars to the body's length and MaxTokens to the completion limit
 // the body asks for: max_completion_tokens, max_tokens (OpenAI, Anthropic, Mistral) or
@@ -35,14 +41,30 @@ type Request struct {
 // prompt a little, which is the safe side: Settle refunds the difference.
 func (q *Request) EstimateFromBody(body []byte) {
 	q.PromptChars = int64(len(body))
-	q.MaxTokens = 0
-	res := gjson.GetManyBytes(body, "max_completion_tokens", "max_tokens", "generationConfig.maxOutputTokens")
-	for _, v := range res {
+	q.MaxTokens, q.Choices = 0, 0
+	res := gjson.GetManyBytes(body, "max_completion_tokens", "max_tokens", "generationConfig.maxOutputTokens",
+		"n", "generationConfig.candidateCount")
+	for _, v := range res[:3] {
 		if v.Type == gjson.Number && v.Int() > 0 {
 			q.MaxTokens = v.Int()
-			return
+			break
 		}
 	}
+	for _, v := range res[3:] {
+		if v.Type == gjson.Number && v.Int() > 0 {
+			q.Choices = v.Int()
+			break
+		}
+	}
+}
+
+// ChoicesIn returns the n of an OpenAI-format (hub) body: how many completions it asks for (at
+// most 128, OpenAI's limit), 0 when it does not say. Gemini's candidateCount becomes n in the hub.
+func ChoicesIn(body []byte) int64 {
+	if v := gjson.GetBytes(body, "n"); v.Type == gjson.Number && v.Int() > 0 {
+		return min(v.Int(), maxChoices)
+	}
+	return 0
 }
 
 // HeaderPairs are request headers as proxy-wasm hands them over: name/value pairs in arrival
@@ -193,19 +215,20 @@ func hexString(b []byte) string {
 
 // TokenEstimate is what an LLMTokens rule reserves for q (before capping at the rule's burst):
 // ⌈PromptChars/4⌉ prompt tokens, about four characters a token for English text and JSON, plus
-// MaxTokens completion tokens, or defaultMaxTokens when the request names no limit.
+// MaxTokens completion tokens, or defaultMaxTokens when the request names no limit, for each of
+// the Choices it asks for.
 func (q *Request) TokenEstimate(defaultMaxTokens int64) int64 {
-	prompt, comp := q.tokenParts(defaultMaxTokens)
-	return prompt + comp
+	prompt, comp, choices := q.tokenParts(defaultMaxTokens)
+	return prompt + comp*choices
 }
 
-func (q *Request) tokenParts(defaultMaxTokens int64) (prompt, comp int64) {
+func (q *Request) tokenParts(defaultMaxTokens int64) (prompt, comp, choices int64) {
 	prompt = ceilDiv(min(max(q.PromptChars, 0), math.MaxInt64/2), 4)
 	comp = q.MaxTokens
 	if comp <= 0 {
 		comp = defaultMaxTokens
 	}
-	return prompt, min(max(comp, 0), maxTokensLimit)
+	return prompt, min(max(comp, 0), maxTokensLimit), min(max(q.Choices, 1), maxChoices)
 }
 
 // demandOf is what q costs under r.
@@ -213,8 +236,8 @@ func (r *rule) demandOf(q *Request) demand {
 	if r.cfg.Unit != LLMTokens {
 		return demand{cost: 1}
 	}
-	prompt, comp := q.tokenParts(r.cfg.DefaultMaxTokens)
+	prompt, comp, choices := q.tokenParts(r.cfg.DefaultMaxTokens)
 	// A request larger than the whole bucket could never pass: it reserves the burst and Settle
 	// charges the rest.
-	return demand{cost: min(max(prompt+comp, 1), r.cfg.Burst), prompt: prompt, comp: comp}
+	return demand{cost: min(max(prompt+comp*choices, 1), r.cfg.Burst), prompt: prompt, comp: comp, choices: choices}
 }

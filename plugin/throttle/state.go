@@ -11,13 +11,16 @@ import (
 //
 // Envoy's shared data never deletes a key, so a limiter that stored one shared-data key per bucket
 // key would grow without bound under a flood of distinct keys. Instead each rule owns a fixed table
-// of sets — max_keys/ways shared-data keys, created up front — and a bucket key lives in the set
-// its hash selects, as one of up to `ways` entries. A set is read and written whole with one
-// compare-and-swap, so placing a new key, updating it and evicting an idle one are all atomic and a
-// key can never be in two places. When a set is full a new key takes the place of an idle entry
-// (one whose bucket is full again, holds no request and has no step-down in force: forgetting it
-// loses nothing); when no entry is idle, the new key overflows and the rule's fail mode applies.
-const ways = 4
+// of sets, created up front (see tableSets), and a bucket key lives in one of the two sets its hash
+// selects, as one of up to `ways` entries. A set is read and written whole with one
+// compare-and-swap, so placing a new key, updating it and evicting an idle one are all atomic. A
+// new key goes to the set with fewer entries in use, taking a free entry or else an idle one (its
+// bucket is full again, it holds no request and has no step-down in force: forgetting it loses
+// nothing). When both sets are full of keys in use, the request is charged to the rule's overflow
+// bucket, which every such key shares. Because an entry changes hands only while its bucket is
+// full, each entry behaves like one bucket over time, whichever keys it serves: the table as a
+// whole never admits more than its entries' buckets would.
+const ways = 8
 
 // setVersion heads every encoded set. The shared-data key carries the same version, so a plugin
 // with another encoding never reads these values.

@@ -20,7 +20,8 @@ type Throttler struct {
 
 	// scratch, reused by every call
 	sv   setView
-	nb   bucket // a new key's bucket
+	sv2  setView // a key's second set
+	nb   bucket  // a new key's bucket
 	q    []int64
 	enc  []byte
 	kbuf []byte
@@ -47,6 +48,7 @@ type rule struct {
 	matchAll  bool        // Match selects every request
 	burstText string      // Burst in decimal, for X-RateLimit-Limit
 	text      *headerText // the Throttler's, shared by its rules
+	ovf       *rule       // the overflow bucket of a keyed rule
 }
 
 type step struct {
@@ -84,22 +86,32 @@ func New(cfg Config, store shareddata.Store) (*Throttler, error) {
 	t.rules = make([]rule, len(cfg.Rules))
 	text := new(headerText)
 	for i := range t.cfg.Rules {
-		t.rules[i] = compile(&t.cfg.Rules[i])
+		c := &t.cfg.Rules[i]
+		t.rules[i] = compile(c, cfg.ReleaseSlack)
 		t.rules[i].text = text
+		if len(c.Key) > 0 {
+			ovf := compile(overflowRule(c), cfg.ReleaseSlack)
+			ovf.text = text
+			ovf.prefix = KeyPrefix + c.Name + "/overflow/"
+			t.rules[i].ovf = &ovf
+		}
 	}
 	var firstErr error
 	for i := range t.rules {
-		r := &t.rules[i]
-		for s := uint32(0); s < r.nsets; s++ {
-			if err := t.ensureSet(r.setKey(s)); err != nil && firstErr == nil {
-				firstErr = err
+		for _, r := range []*rule{&t.rules[i], t.rules[i].ovf} {
+			for s := uint32(0); r != nil && s < r.nsets; s++ {
+				if err := t.ensureSet(r.setKey(s)); err != nil && firstErr == nil {
+					firstErr = err
+				}
 			}
 		}
 	}
 	return t, firstErr
 }
 
-func compile(c *Rule) rule {
+// compile turns c into fixed-point units. A hold is planned within max_delay − slack, the
+// lateness the glue's release adds on time.
+func compile(c *Rule, slack time.Duration) rule {
 	r := rule{cfg: c, n: int64(c.Rate.Tokens), tok: int64(c.Rate.Period) * pctScale, burstText: itoa(c.Burst)}
 	r.cap = c.Burst * r.tok
 	shapeMax := int64(0)
@@ -107,6 +119,9 @@ func compile(c *Rule) rule {
 		s := &c.Steps[i]
 		st := step{cfg: s, action: s.Action, level: thresholdFixed(s.Below, *c), maxDelay: int64(s.MaxDelay),
 			maxQueue: s.MaxQueue, maxTokens: s.MaxTokens}
+		if s.Action == Shape {
+			st.maxDelay = max(st.maxDelay-int64(slack), 0)
+		}
 		if s.Action == Shape {
 			shapeMax = st.maxDelay * r.n * pctScale
 		}
@@ -129,11 +144,29 @@ func compile(c *Rule) rule {
 		if maxKeys <= 0 {
 			maxKeys = DefaultMaxKeys
 		}
-		r.nsets = uint32((maxKeys + ways - 1) / ways)
+		r.nsets = tableSets(maxKeys)
 	}
 	r.prefix = KeyPrefix + c.Name + "/" + itoa(int64(r.nsets)) + "/"
 	r.setKeys = make([]string, r.nsets)
 	return r
+}
+
+// overflowRule is the rule of c's overflow bucket: c's ladder over one bucket at the overflow's
+// rate and burst (the rule's when it names none). A threshold in tokens above that burst is
+// capped at it.
+func overflowRule(c *Rule) *Rule {
+	o := *c
+	o.Key, o.MaxKeys, o.Overflow = nil, 1, nil
+	if c.Overflow != nil {
+		o.Rate, o.Burst = c.Overflow.Rate, c.Overflow.Burst
+	}
+	o.Steps = append([]Step(nil), c.Steps...)
+	for i := range o.Steps {
+		if b := &o.Steps[i].Below; !b.Percent {
+			b.Tokens = min(b.Tokens, o.Burst)
+		}
+	}
+	return &o
 }
 
 // thresholdFixed converts a threshold to units of r's bucket.
@@ -157,14 +190,35 @@ func (r *rule) newSetKey(i uint32) string {
 	return r.setKeys[i]
 }
 
-// setOf picks key's set: FNV-1a, modulo the number of sets.
-func (r *rule) setOf(key []byte) uint32 {
+// setsOf picks key's two sets: FNV-1a, mixed so that both halves depend on every byte, each half
+// modulo the number of sets. The two may be the same set.
+func (r *rule) setsOf(key []byte) (a, b uint32) {
+	if r.nsets == 1 {
+		return 0, 0
+	}
 	h := uint64(14695981039346656037)
 	for _, c := range key {
 		h = (h ^ uint64(c)) * 1099511628211
 	}
-	return uint32(h % uint64(r.nsets))
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
+	n := uint64(r.nsets)
+	return uint32((h & 0xffffffff) % n), uint32((h >> 32) % n)
 }
+
+// tableSets is the number of sets that holds maxKeys keys in use: all of them in one set up to
+// `ways`, else room for twice as many entries and eight sets more. With each new key placed in
+// the emptier of its two sets, that has always held max_keys random keys (docs/THROTTLING.md).
+func tableSets(maxKeys int) uint32 {
+	if maxKeys <= ways {
+		return 1
+	}
+	return uint32((2*maxKeys+ways-1)/ways + spareSets)
+}
+
+// spareSets are the sets beyond twice max_keys' entries: small tables need the most headroom.
+const spareSets = 8
 
 // ensureSet creates a set that does not exist yet.
 func (t *Throttler) ensureSet(key string) error {
@@ -182,10 +236,9 @@ const (
 	NoFailure    Failure = iota
 	StoreFailure         // the store answered an error other than a CAS mismatch
 	Contention           // every compare-and-swap attempt lost to another worker
-	Overflow             // the key's set is full of keys in use (raise max_keys)
 )
 
-var failureNames = [...]string{"", "store error", "cas retries exhausted", "key table full"}
+var failureNames = [...]string{"", "store error", "cas retries exhausted"}
 
 func (f Failure) String() string {
 	if int(f) < len(failureNames) {
@@ -196,15 +249,12 @@ func (f Failure) String() string {
 
 var (
 	errContention = errors.New("throttle: cas retries exhausted")
-	errOverflow   = errors.New("throttle: key table full")
+	errOverflow   = errors.New("throttle: key table full") // never a Failure: see decideRule
 )
 
 func failureOf(err error) Failure {
-	switch err {
-	case errContention:
+	if err == errContention {
 		return Contention
-	case errOverflow:
-		return Overflow
 	}
 	return StoreFailure
 }
@@ -255,7 +305,17 @@ func (t *Throttler) decideRule(out *Outcome, r *rule, now int64, req *Request) {
 		o.d = r.demandOf(req)
 	}
 	out.rule, out.key, out.Shadow, out.Step = r, key, r.cfg.Shadow, -1 // the rest is zero: see next
-	if err := t.run(r, key, now, &o); err != nil {
+	err := t.run(r, key, now, &o)
+	if err == errOverflow {
+		// The key has no bucket of its own: all such keys together draw from the overflow
+		// bucket, so rotating key values never escapes the limit.
+		out.rule, out.Overflow = r.ovf, true
+		if r.cfg.Unit == LLMTokens {
+			o.d = r.ovf.demandOf(req)
+		}
+		err = t.run(r.ovf, nil, now, &o)
+	}
+	if err != nil {
 		out.Failure = failureOf(err)
 		if r.cfg.Fail == FailClosed {
 			out.Action, out.RetryAfter = Reject, time.Second
@@ -338,12 +398,33 @@ func (t *Throttler) Release(now int64, res *Reservation) error {
 			continue
 		}
 		op := op{kind: opRelease, tokens: o.Cost, at: o.releaseAt}
-		if err := t.run(o.rule, o.key, now, &op); err != nil {
+		if err := t.run(o.rule, o.bucketKey(), now, &op); err != nil {
 			first = cmp.Or(first, err)
 		} else {
 			o.setState(&op)
 		}
-		o.reserved, o.Cost = false, 0
+		o.reserved, o.Cost, o.releaseAt = false, 0, 0
+	}
+	return first
+}
+
+// Resume reports that the requests of res that shaping held have left for the upstream: each
+// frees its place in its bucket's queue. Until then a held request counts against max_queue
+// however late it is released, so the bound holds when the release tick runs late. Calling it
+// again, or for a request that was not held, does nothing.
+func (t *Throttler) Resume(now int64, res *Reservation) error {
+	var first error
+	outs := res.Outcomes()
+	for i := range outs {
+		o := &outs[i]
+		if o.releaseAt == 0 {
+			continue
+		}
+		op := op{kind: opLeave, at: o.releaseAt}
+		if err := t.run(o.rule, o.bucketKey(), now, &op); err != nil {
+			first = cmp.Or(first, err)
+		}
+		o.releaseAt = 0
 	}
 	return first
 }
@@ -363,7 +444,7 @@ func (t *Throttler) Settle(now int64, res *Reservation, actual int64) error {
 			continue
 		}
 		op := op{kind: opSettle, tokens: actual - o.Cost}
-		if err := t.run(o.rule, o.key, now, &op); err != nil {
+		if err := t.run(o.rule, o.bucketKey(), now, &op); err != nil {
 			first = cmp.Or(first, err)
 			continue
 		}
@@ -386,7 +467,7 @@ func (t *Throttler) ObserveUpstream(now int64, res *Reservation, status int, ret
 			continue
 		}
 		op := op{kind: opSignal, retry: int64(max(retryAfter, 0))}
-		if err := t.run(o.rule, o.key, now, &op); err != nil {
+		if err := t.run(o.rule, o.bucketKey(), now, &op); err != nil {
 			first = cmp.Or(first, err)
 			continue
 		}
@@ -413,6 +494,7 @@ const (
 	opRelease               // give tokens back, leave the queue
 	opSettle                // charge (or refund, when negative) tokens
 	opSignal                // step the rate down
+	opLeave                 // a held request has left: free its place in the queue
 )
 
 type op struct {
@@ -427,39 +509,63 @@ type op struct {
 	remaining, reset, window int64
 }
 
-// run applies o to key's bucket: read the set, compute, write it back if it changed, conditional
-// on the cas read; a lost race starts over, up to the retry bound.
+// run applies o to key's bucket: find the key in its two sets (or give it a place), compute, write
+// the set back if it changed, conditional on the cas read; a lost race starts over, up to the retry
+// bound. A key that finds no place gets errOverflow.
 func (t *Throttler) run(r *rule, key []byte, now int64, o *op) error {
-	sk := r.setKey(r.setOf(key))
+	sa, sb := r.setsOf(key)
 	for attempt := 0; attempt < t.retries; attempt++ {
-		val, cas, err := t.store.Get(sk)
-		if err != nil && errors.Is(err, shareddata.ErrNotFound) {
-			// Normally New created it; the store may have been reset since.
-			if err := t.store.Set(sk, emptySet, 0); err != nil && !errors.Is(err, shareddata.ErrCASMismatch) {
-				return t.failed(err)
-			}
-			continue
-		}
+		sk := r.setKey(sa)
+		val, cas, again, err := t.load(sk, &t.sv)
 		if err != nil {
 			return t.failed(err)
 		}
-		if decodeSet(val, &t.sv) != nil {
-			t.sv.n = 0 // unreadable: start the set afresh rather than fail forever
+		if again {
+			continue
+		}
+		sv := &t.sv
+		idx, found := sv.find(key)
+		if !found && sb != sa {
+			// The key may live in its second set; a new key goes to whichever has more room.
+			sk2 := r.setKey(sb)
+			val2, cas2, again, err := t.load(sk2, &t.sv2)
+			if err != nil {
+				return t.failed(err)
+			}
+			if again {
+				continue
+			}
+			i2, found2 := t.sv2.find(key)
+			if !found2 && !(o.kind == opRelease || o.kind == opLeave || o.kind == opSettle && o.tokens < 0) {
+				ia, liveA := claim(r, sv, now)
+				ib, liveB := claim(r, &t.sv2, now)
+				if ib >= 0 && (ia < 0 || liveB < liveA) {
+					i2 = ib
+				} else {
+					i2 = -1
+					idx = ia
+				}
+			}
+			if found2 || i2 >= 0 {
+				sk, val, cas, sv, idx, found = sk2, val2, cas2, &t.sv2, i2, found2
+			}
 		}
 		var b *bucket // the decoded entry's own, worked on in place
-		idx, found := t.sv.find(key)
 		switch {
 		case found:
-			e := &t.sv.ent[idx]
+			e := &sv.ent[idx]
 			b = &e.b
 			if len(e.queue) > 0 {
 				t.q = e.queueInto(t.q)
 				b.queue = t.q
 			}
-		case o.kind == opRelease || o.kind == opSettle && o.tokens < 0:
+		case o.kind == opRelease || o.kind == opLeave || o.kind == opSettle && o.tokens < 0:
 			return nil // the bucket was idle and forgotten: nothing to give back
 		default:
-			if idx = t.claim(r, now); idx < 0 {
+			if sb == sa {
+				idx, _ = claim(r, sv, now)
+			}
+			if idx < 0 {
 				return errOverflow
 			}
 			t.nb = bucket{asOf: now, tok: uint64(r.tok), queue: t.q[:0]}
@@ -471,10 +577,10 @@ func (t *Throttler) run(r *rule, key []byte, now int64, o *op) error {
 		}
 		patched := false
 		if found {
-			t.enc, patched = patchSet(t.enc[:0], val, &t.sv, idx, b)
+			t.enc, patched = patchSet(t.enc[:0], val, sv, idx, b)
 		}
 		if !patched {
-			t.enc = encodeSet(t.enc[:0], &t.sv, idx, key, b)
+			t.enc = encodeSet(t.enc[:0], sv, idx, key, b)
 		}
 		err = t.store.Set(sk, t.enc, cas)
 		if err == nil {
@@ -487,30 +593,53 @@ func (t *Throttler) run(r *rule, key []byte, now int64, o *op) error {
 	return errContention
 }
 
+// load reads and decodes set sk into sv. again reports a missing set, created afresh: read it
+// again. An unreadable set is started afresh rather than failing forever.
+func (t *Throttler) load(sk string, sv *setView) (val []byte, cas uint32, again bool, err error) {
+	val, cas, err = t.store.Get(sk)
+	if err != nil && errors.Is(err, shareddata.ErrNotFound) {
+		// Normally New created it; the store may have been reset since.
+		if err := t.store.Set(sk, emptySet, 0); err != nil && !errors.Is(err, shareddata.ErrCASMismatch) {
+			return nil, 0, false, err
+		}
+		return nil, 0, true, nil
+	}
+	if err != nil {
+		return nil, 0, false, err
+	}
+	if decodeSet(val, sv) != nil {
+		sv.n = 0
+	}
+	return val, cas, false, nil
+}
+
 func (t *Throttler) failed(err error) error {
 	t.fail = err
 	return err
 }
 
-// claim picks the entry of the current set a new key takes: a free one, else the idle entry used
-// longest ago; -1 when every entry is in use.
-func (t *Throttler) claim(r *rule, now int64) int {
-	if t.sv.n < ways {
-		return t.sv.n
-	}
+// claim picks the entry of sv a new key takes: a free one, else the idle entry used longest ago;
+// -1 when every entry is in use. live is how many entries are in use (not free, not idle).
+func claim(r *rule, sv *setView, now int64) (idx, live int) {
 	best, bestAsOf := -1, int64(math.MaxInt64)
-	for i := 0; i < t.sv.n; i++ {
-		e := &t.sv.ent[i]
-		if e.lastRelease() > now {
-			continue
+	for i := 0; i < sv.n; i++ {
+		e := &sv.ent[i]
+		if e.lastRelease() <= now {
+			b := e.b
+			r.advance(&b, now)
+			if b.idle() {
+				if e.b.asOf < bestAsOf {
+					best, bestAsOf = i, e.b.asOf
+				}
+				continue
+			}
 		}
-		b := e.b
-		r.advance(&b, now)
-		if b.idle() && e.b.asOf < bestAsOf {
-			best, bestAsOf = i, e.b.asOf
-		}
+		live++
 	}
-	return best
+	if sv.n < ways {
+		return sv.n, live
+	}
+	return best, live
 }
 
 // apply performs o on b (advanced to now) and reports whether b changed.
@@ -522,9 +651,13 @@ func (r *rule) apply(b *bucket, now int64, o *op) bool {
 		changed = o.v.action != Reject
 	case opRelease:
 		b.debt = max(0, b.debt-mulSat(o.tokens, r.tok, r.settleMax))
-		if o.at > now {
+		if o.at != 0 {
 			b.queue = removeValue(b.queue, o.at)
 		}
+	case opLeave:
+		n := len(b.queue)
+		b.queue = removeValue(b.queue, o.at)
+		changed = len(b.queue) != n
 	case opSettle:
 		b.debt = min(max(0, b.debt+mulSat(o.tokens, r.tok, r.settleMax)), r.settleMax)
 	case opSignal:

@@ -152,7 +152,15 @@ func TestShapeQueueBound(t *testing.T) {
 	th := newThrottler(t, oneRule(`{"name":"r","rate":"10/s","burst":1,"steps":[
 		{"below":0,"action":"shape","max_delay":"10s","max_queue":3}]}`), nil)
 	req := &Request{}
-	got := allAt(th, 0, req, 5)
+	var got []Action
+	var first Decision
+	for i := 0; i < 5; i++ {
+		d := th.Decide(0, req)
+		if i == 1 {
+			first = d
+		}
+		got = append(got, d.Action)
+	}
 	want := []Action{Allow, Shape, Shape, Shape, Reject}
 	if !slices.Equal(got, want) {
 		t.Fatalf("got %v, want %v", got, want)
@@ -162,8 +170,52 @@ func TestShapeQueueBound(t *testing.T) {
 	if o := outcome(t, &d); d.Action != Reject || o.RetryAfter != 50*time.Millisecond {
 		t.Fatalf("at 50ms: %v RetryAfter %v, want reject 50ms", d.Action, o.RetryAfter)
 	}
-	if d := th.Decide(100*ms, req); d.Action != Shape || d.Delay != 300*time.Millisecond {
-		t.Fatalf("at 100ms: %v %v, want shape 300ms", d.Action, d.Delay)
+	// Held requests count until they have really left: a late release keeps the queue full.
+	if d := th.Decide(150*ms, req); d.Action != Reject {
+		t.Fatalf("at 150ms, the first held request still held: %v, want reject", d.Action)
+	}
+	th.Resume(150*ms, &first.Reservation)
+	th.Resume(150*ms, &first.Reservation) // twice is harmless
+	if d := th.Decide(150*ms, req); d.Action != Shape || d.Delay != 250*time.Millisecond {
+		t.Fatalf("at 150ms, after the release: %v %v, want shape 250ms", d.Action, d.Delay)
+	}
+	if d := th.Decide(150*ms, req); d.Action != Reject {
+		t.Fatalf("queue full again: %v, want reject", d.Action)
+	}
+}
+
+// A held request that is never reported gone (its worker VM failed) keeps its place only for a
+// while after its release time.
+func TestAbandonedHoldsLeaveTheQueue(t *testing.T) {
+	th := newThrottler(t, oneRule(`{"name":"r","rate":"1/h","burst":1,"steps":[
+		{"below":0,"action":"shape","max_delay":"1h","max_queue":1}]}`), nil)
+	req := &Request{}
+	th.Decide(0, req)
+	if d := th.Decide(0, req); d.Action != Shape || d.Delay != time.Hour {
+		t.Fatal(d.Action, d.Delay)
+	}
+	hour := int64(time.Hour)
+	if d := th.Decide(hour+abandonAfter-1, req); d.Action != Reject {
+		t.Fatalf("before abandonAfter: %v, want reject (the queue is full)", d.Action)
+	}
+	if d := th.Decide(hour+abandonAfter, req); d.Action != Shape {
+		t.Fatalf("after abandonAfter: %v, want shape", d.Action)
+	}
+}
+
+// A hold is planned within max_delay − ReleaseSlack, so that a release that late still keeps
+// within max_delay.
+func TestReleaseSlackShortensTheLongestHold(t *testing.T) {
+	cfg := mustParse(t, oneRule(`{"name":"r","rate":"10/s","burst":1,"steps":[
+		{"below":0,"action":"shape","max_delay":"300ms"}]}`))
+	cfg.ReleaseSlack = 5 * time.Millisecond
+	th, err := New(cfg, shareddata.NewMemory())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := allAt(th, 0, &Request{}, 4)
+	if want := []Action{Allow, Shape, Shape, Reject}; !slices.Equal(got, want) {
+		t.Fatalf("got %v, want %v (the 300 ms hold passes 300 − 5 ms)", got, want)
 	}
 }
 
@@ -441,24 +493,49 @@ func TestFailModes(t *testing.T) {
 }
 
 func TestIdleKeysAreEvictedBusyKeysOverflow(t *testing.T) {
-	th := newThrottler(t, oneRule(`{"name":"k","key":"tenant","rate":"1/s","burst":1,"max_keys":4}`), nil)
-	for i := 0; i < 4; i++ {
-		if d := th.Decide(0, &Request{Tenant: "t" + itoa(int64(i))}); d.Action != Allow {
+	th := newThrottler(t, oneRule(`{"name":"k","key":"tenant","rate":"1/s","burst":1,"max_keys":8,
+		"overflow":{"rate":"1/s","burst":2}}`), nil)
+	for i := 0; i < ways; i++ {
+		if d := th.Decide(0, &Request{Tenant: "t" + itoa(int64(i))}); d.Action != Allow || outcome(t, &d).Overflow {
 			t.Fatalf("tenant %d: %v", i, d.Action)
 		}
 	}
-	// Four keys in use (their buckets are empty): a fifth has no place.
-	d := th.Decide(0, &Request{Tenant: "t4"})
-	if o := outcome(t, &d); o.Failure != Overflow || d.Action != Allow {
-		t.Fatalf("fifth key: %v failure %v, want allow (fail open) overflow", d.Action, o.Failure)
+	// Eight keys in use (their buckets are empty) fill the one set: the next keys share the
+	// overflow bucket, which admits its burst of two and no more — the table full is no bypass.
+	for i, want := range []Action{Allow, Allow, Reject} {
+		d := th.Decide(0, &Request{Tenant: "x" + itoa(int64(i))})
+		if o := outcome(t, &d); !o.Overflow || o.Failure != NoFailure || d.Action != want {
+			t.Fatalf("overflowed key %d: %v overflow %v failure %v, want %v", i, d.Action, o.Overflow, o.Failure, want)
+		}
 	}
-	// One second later the buckets are full again, idle: the fifth key takes one's place...
-	if d := th.Decide(sec, &Request{Tenant: "t4"}); outcome(t, &d).Failure != NoFailure || d.Action != Allow {
-		t.Fatalf("fifth key after refill: %v", d.Action)
+	// One second later the buckets are full again, idle: a new key takes one's place...
+	if d := th.Decide(sec, &Request{Tenant: "x0"}); outcome(t, &d).Overflow || d.Action != Allow {
+		t.Fatalf("new key after refill: %v", d.Action)
 	}
 	// ...and its bucket is real.
-	if d := th.Decide(sec, &Request{Tenant: "t4"}); d.Action != Reject {
-		t.Fatalf("fifth key second request: %v, want reject", d.Action)
+	if d := th.Decide(sec, &Request{Tenant: "x0"}); d.Action != Reject || outcome(t, &d).Overflow {
+		t.Fatalf("new key's second request: %v, want reject from its own bucket", d.Action)
+	}
+}
+
+func TestOverflowBucketDefaultsToTheRulesLimitAndSettles(t *testing.T) {
+	th := newThrottler(t, oneRule(`{"name":"k","key":"tenant","unit":"llm_tokens","rate":"100/min","burst":100,"max_keys":1}`), nil)
+	for i := 0; i < ways; i++ {
+		th.Decide(0, &Request{Tenant: "t" + itoa(int64(i)), MaxTokens: 100})
+	}
+	d := th.Decide(0, &Request{Tenant: "other", MaxTokens: 60})
+	o := outcome(t, &d)
+	if !o.Overflow || d.Action != Allow || o.Remaining != 40 || o.Key() != "other" {
+		t.Fatalf("overflowed: %v overflow %v remaining %d key %q", d.Action, o.Overflow, o.Remaining, o.Key())
+	}
+	// The usage settles against the overflow bucket, not against a key's own.
+	if err := th.Settle(0, &d.Reservation, 10); err != nil || o.Remaining != 90 {
+		t.Fatalf("settle: %v remaining %d, want 90", err, o.Remaining)
+	}
+	th.Release(0, &d.Reservation)
+	d = th.Decide(0, &Request{Tenant: "another", MaxTokens: 100})
+	if o := outcome(t, &d); !o.Overflow || d.Action != Allow || o.Remaining != 0 {
+		t.Fatalf("after release: %v remaining %d, want allow 0", d.Action, o.Remaining)
 	}
 }
 
@@ -497,9 +574,14 @@ func TestReleaseFreesTheQueue(t *testing.T) {
 func TestNewCreatesEverySet(t *testing.T) {
 	m := shareddata.NewMemory()
 	newThrottler(t, oneRule(`{"name":"k","key":"tenant","rate":"1/s","burst":1,"max_keys":10}`), m)
-	for i := 0; i < 3; i++ {
-		if v, _, err := m.Get(KeyPrefix + "k/3/" + itoa(int64(i))); err != nil || string(v) != string(emptySet) {
-			t.Fatalf("set %d: %q %v", i, v, err)
+	// 10 keys: room for 20 entries in sets of 8, and eight sets more; then the overflow bucket.
+	keys := []string{KeyPrefix + "k/overflow/0"}
+	for i := 0; i < 11; i++ {
+		keys = append(keys, KeyPrefix+"k/11/"+itoa(int64(i)))
+	}
+	for _, k := range keys {
+		if v, _, err := m.Get(k); err != nil || string(v) != string(emptySet) {
+			t.Fatalf("%s: %q %v", k, v, err)
 		}
 	}
 }

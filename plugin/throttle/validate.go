@@ -12,6 +12,9 @@ func (c Config) validate() error {
 	if c.CASRetries < 0 || c.CASRetries > maxCASRetries {
 		return fmt.Errorf("throttle.cas_retries: %d is out of range", c.CASRetries)
 	}
+	if c.ReleaseSlack < 0 || c.ReleaseSlack > maxDuration {
+		return fmt.Errorf("throttle: release slack %v is out of range", c.ReleaseSlack)
+	}
 	names := map[string]bool{}
 	for i := range c.Rules {
 		p := fmt.Sprintf("throttle.rules[%d]", i)
@@ -38,8 +41,11 @@ func (r *Rule) validate(p string) error {
 	case r.DefaultMaxTokens < 0 || r.DefaultMaxTokens > maxTokensLimit:
 		return fmt.Errorf("%s.default_max_tokens: %d is out of range", p, r.DefaultMaxTokens)
 	}
-	if hi, c := bits.Mul64(uint64(r.Burst), uint64(r.Rate.Period)); hi != 0 || c > maxFixed/pctScale {
+	if !limitFits(r.Rate, r.Burst) {
 		return fmt.Errorf("%s.burst: too large for the rate", p)
+	}
+	if o := r.Overflow; o != nil && (len(r.Key) == 0 || !limitFits(o.Rate, o.Burst)) {
+		return fmt.Errorf("%s.overflow: out of range (or a rule without a key)", p)
 	}
 	if err := r.validateSteps(p); err != nil {
 		return err
@@ -51,6 +57,15 @@ func (r *Rule) validate(p string) error {
 		}
 	}
 	return nil
+}
+
+// limitFits reports whether a bucket of burst tokens at rate counts exactly in fixed units.
+func limitFits(rate Rate, burst int64) bool {
+	if rate.Tokens < 1 || rate.Tokens > maxFixed/pctScale || rate.Period < 1 || burst < 1 || burst > maxBurst {
+		return false
+	}
+	hi, c := bits.Mul64(uint64(burst), uint64(rate.Period))
+	return hi == 0 && c <= maxFixed/pctScale
 }
 
 func (r *Rule) validateSteps(p string) error {
@@ -70,8 +85,7 @@ func (r *Rule) validateSteps(p string) error {
 		prev = level
 		if s.Action == Shape {
 			shapes++
-			hi, lo := bits.Mul64(uint64(s.MaxDelay), r.Rate.Tokens*pctScale)
-			if shapes > 1 || s.MaxDelay <= 0 || hi != 0 || lo > maxFixed || s.MaxQueue < 1 || s.MaxQueue > MaxQueueLimit {
+			if shapes > 1 || s.MaxDelay <= 0 || !delayFits(s.MaxDelay, *r) || s.MaxQueue < 1 || s.MaxQueue > MaxQueueLimit {
 				return fmt.Errorf("%s: max_delay or max_queue out of range (or a second shape step)", sp)
 			}
 		}
