@@ -29,6 +29,7 @@ type httpContext struct {
 
 	start   int64                // ns, wall clock
 	headers throttle.HeaderPairs // the request headers as they arrived (before any rewrite)
+	path    string               // :path as it arrived; rec.Path has its credentials redacted
 	rec     calllog.Record
 	waiting bool // buffering the request body before deciding
 
@@ -45,6 +46,10 @@ type httpContext struct {
 	forwardedAt int64 // ns when the request left (or will leave, when held) for the upstream
 	local       bool  // this stream's response is our own local reply
 	heldUntil   int64
+
+	upstreamStatus int  // the provider's own status (before translation); 0 before it answers
+	upstreamFault  bool // the provider's answer could not be translated, or its stream was cut
+	responseEnded  bool // the provider's answer reached its end
 }
 
 func (h *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) types.Action {
@@ -54,12 +59,15 @@ func (h *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) typ
 	// One host call reads them all: each single-header read would cost a call and an allocation.
 	h.headers, _ = proxywasm.GetHttpRequestHeaders()
 	h.rec.Method = h.headers.Get(":method")
-	h.rec.Path = h.headers.Get(":path")
+	h.path = h.headers.Get(":path")
+	// A credential in the query (Gemini's ?key=) never reaches a record or a log; upstream, AI
+	// requests get the provider's path instead of the client's.
+	h.rec.Path = calllog.RedactPath(h.path)
 	h.rec.RequestID = h.headers.Get("x-request-id")
 	stripInternalHeaders(h.headers)
 
 	if ai := h.root.cfg.AI; ai != nil {
-		h.dialect, h.endpoint = aiformat.Match(h.rec.Method, h.rec.Path)
+		h.dialect, h.endpoint = aiformat.Match(h.rec.Method, h.path)
 		h.rec.Dialect = dialectName(h.dialect)
 		if h.endpoint == aiformat.EndpointModels {
 			h.answerModels(ai)
@@ -143,7 +151,7 @@ func (h *httpContext) OnHttpRequestBody(bodySize int, endOfStream bool) types.Ac
 func (h *httpContext) decide(body []byte, now int64) types.Action {
 	p := h.root
 	if h.endpoint == aiformat.EndpointChat {
-		req, perr := p.cfg.AI.ParseRequest(h.rec.Method, h.rec.Path, "", body)
+		req, perr := p.cfg.AI.ParseRequest(h.rec.Method, h.path, "", body)
 		if perr != nil {
 			h.rec.Error = perr.Message
 			h.reply(perr.Status, perr.Body, nil)
@@ -219,7 +227,7 @@ func (h *httpContext) route(now int64) *aiformat.Error {
 }
 
 func (h *httpContext) throttleRequest(body []byte) throttle.Request {
-	q := throttle.Request{Path: h.rec.Path, Method: h.rec.Method, Headers: h.headers}
+	q := throttle.Request{Path: h.path, Method: h.rec.Method, Headers: h.headers}
 	if h.ai != nil {
 		q.Model = h.ai.Model
 		q.Provider = h.rec.Provider
@@ -325,6 +333,8 @@ func (h *httpContext) OnHttpResponseHeaders(numHeaders int, endOfStream bool) ty
 	}
 	status, _ := proxywasm.GetHttpResponseHeader(":status")
 	h.rec.Status, _ = strconv.Atoi(status)
+	h.upstreamStatus = h.rec.Status
+	h.responseEnded = endOfStream
 	var now int64
 	if h.up != nil || h.decided {
 		now = clock.Now()
@@ -341,6 +351,10 @@ func (h *httpContext) OnHttpResponseHeaders(numHeaders int, endOfStream bool) ty
 		ct, _ := proxywasm.GetHttpResponseHeader("content-type")
 		h.rt = aiformat.NewResponseTranslator(h.ai, h.up, now)
 		head := h.rt.Headers(h.rec.Status, ct)
+		if st, body, bad := h.rt.Unanswerable(endOfStream); head.Fail || bad {
+			h.replyUpstreamFault(st, body)
+			return types.ActionPause
+		}
 		if head.Status != h.rec.Status {
 			_ = proxywasm.ReplaceHttpResponseHeader(":status", strconv.Itoa(head.Status))
 			h.rec.Status = head.Status
@@ -364,7 +378,25 @@ func (h *httpContext) OnHttpResponseHeaders(numHeaders int, endOfStream bool) ty
 	if h.rt != nil && endOfStream {
 		h.settle() // no body to translate
 	}
+	if h.buffer && !endOfStream {
+		// Held with the body: an answer that turns out unreadable is replaced by a 502, which
+		// is only possible while nothing went to the client.
+		return types.ActionPause
+	}
 	return types.ActionContinue
+}
+
+// replyUpstreamFault answers the client with status and body (a 502 in its dialect) instead of
+// a provider answer that cannot be translated. Nothing of the answer went to the client yet,
+// so Envoy sends this reply directly, without the filter's response callbacks.
+func (h *httpContext) replyUpstreamFault(status int, body []byte) {
+	h.upstreamFault = true
+	h.rec.Error = h.rt.Failure()
+	var extra []throttle.Header
+	if h.decided {
+		extra = h.decision.ResponseHeaders(nil)
+	}
+	h.reply(status, body, extra)
 }
 
 // retryAfter reads a Retry-After header given in seconds (the HTTP-date form is ignored).
@@ -384,9 +416,13 @@ func (h *httpContext) OnHttpResponseBody(bodySize int, endOfStream bool) types.A
 		if !endOfStream {
 			return types.ActionPause
 		}
+		h.responseEnded = true
 		body, _ := proxywasm.GetHttpResponseBody(0, bodySize)
 		status, out := h.rt.Finish(body)
-		_ = status // the status line has gone already; the body carries the error
+		if h.rt.Failure() != "" {
+			h.replyUpstreamFault(status, out)
+			return types.ActionPause
+		}
 		h.replaceResponseBody(out)
 		h.settle()
 		return types.ActionContinue
@@ -396,9 +432,20 @@ func (h *httpContext) OnHttpResponseBody(bodySize int, endOfStream bool) types.A
 		chunk, _ = proxywasm.GetHttpResponseBody(0, bodySize)
 	}
 	h.replaceResponseBody(h.rt.Write(chunk, endOfStream))
+	if f := h.rt.Failure(); f != "" && !h.upstreamFault {
+		h.upstreamFault = true // the client got an error event in its stream
+		h.rec.Error = f
+	}
 	if endOfStream {
+		h.responseEnded = true
 		h.settle()
 	}
+	return types.ActionContinue
+}
+
+// OnHttpResponseTrailers marks the end of an answer that ends with trailers.
+func (h *httpContext) OnHttpResponseTrailers(int) types.Action {
+	h.responseEnded = true
 	return types.ActionContinue
 }
 
@@ -435,7 +482,15 @@ func (h *httpContext) OnHttpStreamDone() {
 		_ = p.throttler.Release(now, &h.decision.Reservation)
 	}
 	h.rec.LatencyMs = (now - h.start) / int64(time.Millisecond)
-	p.metrics.call(&h.rec, !h.local && h.rec.Status != 0)
+	if h.rt != nil && !h.local && !h.responseEnded {
+		// The provider's answer stopped before its end (a reset): Envoy resets the client's
+		// stream too, so the record and the metrics are all that can tell.
+		h.upstreamFault = true
+		if h.rec.Error == "" {
+			h.rec.Error = "the provider's answer was cut before its end"
+		}
+	}
+	p.metrics.call(&h.rec, h.upstreamStatus, h.upstreamFault)
 	if p.cfg.Log.AccessLog {
 		proxywasm.LogInfo(string(h.rec.AppendJSON(make([]byte, 0, 256))))
 	}
