@@ -267,8 +267,12 @@ func (h *httpContext) degrade(body *[]byte, now int64) *aiformat.Error {
 // AI requests, and the throttle's request headers.
 func (h *httpContext) forward(body []byte) {
 	if h.up != nil {
+		// Removal first, so that the credential set below is the only value of its header.
+		// Only names the client sent cost a host call: most are absent from most requests.
 		for _, name := range h.up.RemoveHeaders {
-			_ = proxywasm.RemoveHttpRequestHeader(name)
+			if hasHeader(h.headers, name) {
+				_ = proxywasm.RemoveHttpRequestHeader(name)
+			}
 		}
 		for _, kv := range h.up.SetHeaders {
 			_ = proxywasm.ReplaceHttpRequestHeader(kv[0], kv[1])
@@ -288,6 +292,17 @@ func (h *httpContext) forward(body []byte) {
 			proxywasm.LogErrorf("stepgate: replacing request body: %v", err)
 		}
 	}
+}
+
+// hasHeader reports whether the client sent name (lower case; the host lower-cases names), with
+// any value, even an empty one.
+func hasHeader(headers throttle.HeaderPairs, name string) bool {
+	for _, kv := range headers {
+		if kv[0] == name {
+			return true
+		}
+	}
+	return false
 }
 
 func (h *httpContext) rejectThrottled() {
