@@ -279,4 +279,3 @@ func (pr *Provider) path(model string, stream bool) string {
 	}
 	return pr.BasePath + "/chat/completions"
 }
-
