@@ -75,9 +75,10 @@ var metricDefs = [...]struct {
 
 func (m *metrics) init() { m.ids = make(map[string]uint32) }
 
-// call records a finished call; fromUpstream says whether its status is the provider's answer
-// (not one of the filter's local replies).
-func (m *metrics) call(r *calllog.Record, fromUpstream bool) {
+// call records a finished call. upstream is the provider's own status (0: no answer from it),
+// which labels upstream errors: the client may have seen another (a translated 529, a 502 for
+// an answer that could not be translated). fault: the answer could not be translated or was cut.
+func (m *metrics) call(r *calllog.Record, upstream int, fault bool) {
 	model := r.Model
 	if r.Provider == "" { // the model did not resolve: never a label from raw client input
 		model = "unknown"
@@ -89,8 +90,8 @@ func (m *metrics) call(r *calllog.Record, fromUpstream bool) {
 		return
 	}
 	m.add(requestDuration, r.LatencyMs, r.Provider, model, status)
-	if fromUpstream && (r.Status == 429 || r.Status >= 500) {
-		m.add(upstreamErrors, 1, r.Provider, status)
+	if upstream != 0 && (upstream == 429 || upstream >= 500 || fault) {
+		m.add(upstreamErrors, 1, r.Provider, statusText(upstream))
 	}
 	if r.TokensIn > 0 {
 		m.add(promptTokens, r.TokensIn, tenant, model, r.Provider, "prompt")

@@ -29,6 +29,7 @@ type httpContext struct {
 
 	start   int64                // ns, wall clock
 	headers throttle.HeaderPairs // the request headers as they arrived (before any rewrite)
+	path    string               // :path as it arrived; rec.Path has its credentials redacted
 	rec     calllog.Record
 	waiting bool // buffering the request body before deciding
 
@@ -46,6 +47,10 @@ type httpContext struct {
 	forwardedAt int64 // ns when the request left (or will leave, when held) for the upstream
 	local       bool  // this stream's response is our own local reply
 	heldUntil   int64
+
+	upstreamStatus int  // the provider's own status (before translation); 0 before it answers
+	upstreamFault  bool // the provider's answer could not be translated, or its stream was cut
+	responseEnded  bool // the provider's answer reached its end
 }
 
 func (h *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) types.Action {
@@ -58,12 +63,15 @@ func (h *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) typ
 	// One host call reads them all: each single-header read would cost a call and an allocation.
 	h.headers, _ = proxywasm.GetHttpRequestHeaders()
 	h.rec.Method = h.headers.Get(":method")
-	h.rec.Path = h.headers.Get(":path")
+	h.path = h.headers.Get(":path")
+	// A credential in the query (Gemini's ?key=) never reaches a record or a log; upstream, AI
+	// requests get the provider's path instead of the client's.
+	h.rec.Path = calllog.RedactPath(h.path)
 	h.rec.RequestID = h.headers.Get("x-request-id")
 	stripInternalHeaders(h.headers)
 
 	if ai := h.root.cfg.AI; ai != nil {
-		h.dialect, h.endpoint = aiformat.Match(h.rec.Method, h.rec.Path)
+		h.dialect, h.endpoint = aiformat.Match(h.rec.Method, h.path)
 		h.rec.Dialect = dialectName(h.dialect)
 		if h.endpoint == aiformat.EndpointModels {
 			h.answerModels(ai)
@@ -153,7 +161,7 @@ func (h *httpContext) OnHttpRequestBody(bodySize int, endOfStream bool) types.Ac
 func (h *httpContext) decide(body []byte, now int64) types.Action {
 	p := h.root
 	if h.endpoint == aiformat.EndpointChat {
-		req, perr := p.cfg.AI.ParseRequest(h.rec.Method, h.rec.Path, "", body)
+		req, perr := p.cfg.AI.ParseRequest(h.rec.Method, h.path, "", body)
 		if perr != nil {
 			h.rec.Error = perr.Message
 			h.reply(perr.Status, perr.Body, nil)
@@ -246,7 +254,7 @@ func (h *httpContext) route(now int64) *aiformat.Error {
 }
 
 func (h *httpContext) throttleRequest(body []byte) throttle.Request {
-	q := throttle.Request{Path: h.rec.Path, Method: h.rec.Method, Headers: h.headers}
+	q := throttle.Request{Path: h.path, Method: h.rec.Method, Headers: h.headers}
 	if h.ai != nil {
 		q.Model = h.ai.Model
 		q.Provider = h.rec.Provider
@@ -287,8 +295,12 @@ func (h *httpContext) degrade(body *[]byte, now int64) *aiformat.Error {
 // AI requests, and the throttle's request headers.
 func (h *httpContext) forward(body []byte) {
 	if h.up != nil {
+		// Removal first, so that the credential set below is the only value of its header.
+		// Only names the client sent cost a host call: most are absent from most requests.
 		for _, name := range h.up.RemoveHeaders {
-			_ = proxywasm.RemoveHttpRequestHeader(name)
+			if hasHeader(h.headers, name) {
+				_ = proxywasm.RemoveHttpRequestHeader(name)
+			}
 		}
 		for _, kv := range h.up.SetHeaders {
 			_ = proxywasm.ReplaceHttpRequestHeader(kv[0], kv[1])
@@ -308,6 +320,17 @@ func (h *httpContext) forward(body []byte) {
 			proxywasm.LogErrorf("stepgate: replacing request body: %v", err)
 		}
 	}
+}
+
+// hasHeader reports whether the client sent name (lower case; the host lower-cases names), with
+// any value, even an empty one.
+func hasHeader(headers throttle.HeaderPairs, name string) bool {
+	for _, kv := range headers {
+		if kv[0] == name {
+			return true
+		}
+	}
+	return false
 }
 
 func (h *httpContext) rejectThrottled() {
@@ -353,6 +376,8 @@ func (h *httpContext) OnHttpResponseHeaders(numHeaders int, endOfStream bool) ty
 	}
 	status, _ := proxywasm.GetHttpResponseHeader(":status")
 	h.rec.Status, _ = strconv.Atoi(status)
+	h.upstreamStatus = h.rec.Status
+	h.responseEnded = endOfStream
 	var now int64
 	if h.up != nil || h.decided {
 		now = clock.Now()
@@ -369,6 +394,10 @@ func (h *httpContext) OnHttpResponseHeaders(numHeaders int, endOfStream bool) ty
 		ct, _ := proxywasm.GetHttpResponseHeader("content-type")
 		h.rt = aiformat.NewResponseTranslator(h.ai, h.up, now)
 		head := h.rt.Headers(h.rec.Status, ct)
+		if st, body, bad := h.rt.Unanswerable(endOfStream); head.Fail || bad {
+			h.replyUpstreamFault(st, body)
+			return types.ActionPause
+		}
 		if head.Status != h.rec.Status {
 			_ = proxywasm.ReplaceHttpResponseHeader(":status", strconv.Itoa(head.Status))
 			h.rec.Status = head.Status
@@ -392,7 +421,25 @@ func (h *httpContext) OnHttpResponseHeaders(numHeaders int, endOfStream bool) ty
 	if h.rt != nil && endOfStream {
 		h.settle() // no body to translate
 	}
+	if h.buffer && !endOfStream {
+		// Held with the body: an answer that turns out unreadable is replaced by a 502, which
+		// is only possible while nothing went to the client.
+		return types.ActionPause
+	}
 	return types.ActionContinue
+}
+
+// replyUpstreamFault answers the client with status and body (a 502 in its dialect) instead of
+// a provider answer that cannot be translated. Nothing of the answer went to the client yet,
+// so Envoy sends this reply directly, without the filter's response callbacks.
+func (h *httpContext) replyUpstreamFault(status int, body []byte) {
+	h.upstreamFault = true
+	h.rec.Error = h.rt.Failure()
+	var extra []throttle.Header
+	if h.decided {
+		extra = h.decision.ResponseHeaders(nil)
+	}
+	h.reply(status, body, extra)
 }
 
 // retryAfter reads a Retry-After header given in seconds (the HTTP-date form is ignored).
@@ -412,9 +459,13 @@ func (h *httpContext) OnHttpResponseBody(bodySize int, endOfStream bool) types.A
 		if !endOfStream {
 			return types.ActionPause
 		}
+		h.responseEnded = true
 		body, _ := proxywasm.GetHttpResponseBody(0, bodySize)
 		status, out := h.rt.Finish(body)
-		_ = status // the status line has gone already; the body carries the error
+		if h.rt.Failure() != "" {
+			h.replyUpstreamFault(status, out)
+			return types.ActionPause
+		}
 		h.replaceResponseBody(out)
 		h.settle()
 		return types.ActionContinue
@@ -424,9 +475,20 @@ func (h *httpContext) OnHttpResponseBody(bodySize int, endOfStream bool) types.A
 		chunk, _ = proxywasm.GetHttpResponseBody(0, bodySize)
 	}
 	h.replaceResponseBody(h.rt.Write(chunk, endOfStream))
+	if f := h.rt.Failure(); f != "" && !h.upstreamFault {
+		h.upstreamFault = true // the client got an error event in its stream
+		h.rec.Error = f
+	}
 	if endOfStream {
+		h.responseEnded = true
 		h.settle()
 	}
+	return types.ActionContinue
+}
+
+// OnHttpResponseTrailers marks the end of an answer that ends with trailers.
+func (h *httpContext) OnHttpResponseTrailers(int) types.Action {
+	h.responseEnded = true
 	return types.ActionContinue
 }
 
@@ -468,7 +530,15 @@ func (h *httpContext) OnHttpStreamDone() {
 		_ = p.throttler.Release(now, &h.decision.Reservation)
 	}
 	h.rec.LatencyMs = (now - h.start) / int64(time.Millisecond)
-	p.metrics.call(&h.rec, !h.local && h.rec.Status != 0)
+	if h.rt != nil && !h.local && !h.responseEnded {
+		// The provider's answer stopped before its end (a reset): Envoy resets the client's
+		// stream too, so the record and the metrics are all that can tell.
+		h.upstreamFault = true
+		if h.rec.Error == "" {
+			h.rec.Error = "the provider's answer was cut before its end"
+		}
+	}
+	p.metrics.call(&h.rec, h.upstreamStatus, h.upstreamFault)
 	if p.cfg.Log.AccessLog {
 		proxywasm.LogInfo(string(h.rec.AppendJSON(make([]byte, 0, 256))))
 	}

@@ -165,16 +165,20 @@ func TestTokenBucketsSettleWithReportedUsage(t *testing.T) {
 	body := `{"model":"gpt-4o","max_tokens":200,"messages":[{"role":"user","content":"Hi"}]}`
 	// Estimate: ⌈len(body)/4⌉ + 200.
 	estimate := (len(body)+3)/4 + 200
+	answer := []byte(`{"id":"c1","object":"chat.completion","created":1,"model":"gpt-4o","choices":[{"index":0,` +
+		`"message":{"role":"assistant","content":"Yo"},"finish_reason":"stop"}],"usage":{"prompt_tokens":10,"completion_tokens":20,"total_tokens":30}}`)
+	// The response head waits for its JSON body (a 502 could still replace it); it carries
+	// the remaining tokens as they were when it arrived.
 	s := chat(h, body)
 	s.SendResponseHeaders(hostsim.Headers{{":status", "200"}, {"content-type", "application/json"}}, false)
+	s.SendResponseBody(answer, true)
 	if got, want := s.Downstream().Headers.Get("x-ratelimit-remaining"), strconv.Itoa(1000-estimate); got != want {
 		t.Errorf("remaining after the reservation = %s, want %s", got, want)
 	}
-	s.SendResponseBody([]byte(`{"id":"c1","object":"chat.completion","created":1,"model":"gpt-4o","choices":[{"index":0,`+
-		`"message":{"role":"assistant","content":"Yo"},"finish_reason":"stop"}],"usage":{"prompt_tokens":10,"completion_tokens":20,"total_tokens":30}}`), true)
 
 	s2 := chat(h, body)
 	s2.SendResponseHeaders(hostsim.Headers{{":status", "200"}, {"content-type", "application/json"}}, false)
+	s2.SendResponseBody(answer, true)
 	// The first request now holds its real 30 tokens; the second its estimate.
 	if got, want := s2.Downstream().Headers.Get("x-ratelimit-remaining"), strconv.Itoa(1000-30-estimate); got != want {
 		t.Errorf("remaining after settle + second reservation = %s, want %s", got, want)

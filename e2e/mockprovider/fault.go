@@ -30,6 +30,11 @@ type Fault struct {
 	// Malformed sends syntactically broken JSON: half of the JSON body (with a matching
 	// Content-Length), or a stream whose first content chunk carries truncated JSON.
 	Malformed bool `json:"malformed,omitempty"`
+	// HTML answers 200 with an HTML page instead of the answer, as a misrouted proxy or a
+	// login wall does, to a streaming request as well.
+	HTML bool `json:"html,omitempty"`
+	// Empty answers 200 with an empty body (Content-Length: 0), to a streaming request as well.
+	Empty bool `json:"empty,omitempty"`
 }
 
 // RateLimited is a 429 with Retry-After.
@@ -74,6 +79,12 @@ func (f Fault) String() string {
 	if f.Malformed {
 		parts = append(parts, "malformed")
 	}
+	if f.HTML {
+		parts = append(parts, "html")
+	}
+	if f.Empty {
+		parts = append(parts, "empty")
+	}
 	return strings.Join(parts, "+")
 }
 
@@ -86,6 +97,8 @@ func (f Fault) String() string {
 //	drip-MS        wait MS milliseconds between stream chunks
 //	broken         cut the connection mid-body
 //	malformed      answer broken JSON
+//	html           answer 200 with an HTML page
+//	empty          answer 200 with an empty body
 func ParseFault(spec string) (Fault, error) {
 	var f Fault
 	if strings.TrimSpace(spec) == "" {
@@ -108,6 +121,10 @@ func (f *Fault) parsePart(p string) error {
 		f.Break = true
 	case p == "malformed":
 		f.Malformed = true
+	case p == "html":
+		f.HTML = true
+	case p == "empty":
+		f.Empty = true
 	case strings.HasPrefix(p, "slow-"):
 		ms, err := strconv.Atoi(p[len("slow-"):])
 		if err != nil || ms < 0 {
@@ -124,7 +141,7 @@ func (f *Fault) parsePart(p string) error {
 		code, rest, _ := strings.Cut(p, "-")
 		status, err := strconv.Atoi(code)
 		if err != nil || status < 400 || status > 599 {
-			return fmt.Errorf("%q: want an HTTP status 400-599, slow-MS, drip-MS, broken or malformed", p)
+			return fmt.Errorf("%q: want an HTTP status 400-599, slow-MS, drip-MS, broken, malformed, html or empty", p)
 		}
 		f.Status = status
 		if rest != "" {
@@ -185,5 +202,7 @@ func (f Fault) merge(o Fault) Fault {
 	}
 	f.Break = f.Break || o.Break
 	f.Malformed = f.Malformed || o.Malformed
+	f.HTML = f.HTML || o.HTML
+	f.Empty = f.Empty || o.Empty
 	return f
 }

@@ -26,6 +26,8 @@ func TestParseFault(t *testing.T) {
 		{"drip-20", Fault{ChunkDelay: 20 * time.Millisecond}},
 		{"broken", Fault{Break: true}},
 		{"malformed", Fault{Malformed: true}},
+		{"html", Fault{HTML: true}},
+		{"empty+slow-5", Fault{Empty: true, Delay: 5 * time.Millisecond}},
 		{"slow-10+broken", Fault{Delay: 10 * time.Millisecond, Break: true}},
 		{"500+slow-5", Fault{Status: 500, Delay: 5 * time.Millisecond}},
 	} {
@@ -250,4 +252,26 @@ func doRealErr(url string, r *http.Request) (*http.Response, error) {
 	}
 	req.Header = r.Header.Clone()
 	return http.DefaultClient.Do(req)
+}
+
+// The HTML and Empty faults answer 200 with something that is not the API's answer, to
+// streaming requests too.
+func TestNonAnswerFaults(t *testing.T) {
+	for _, sc := range streamCases() {
+		sp := sc.streamPath
+		if sp == "" {
+			sp = sc.path
+		}
+		for _, f := range []Fault{{HTML: true}, {Empty: true}} {
+			srv := New(sc.kind, testOptions())
+			srv.FailNext(1, f)
+			w := httptest.NewRecorder()
+			srv.ServeHTTP(w, post(sp, sc.streamBody, sc.headers...))
+			ct := w.Header().Get("Content-Type")
+			if w.Code != 200 || f.HTML && (!strings.HasPrefix(ct, "text/html") || !strings.Contains(w.Body.String(), "<html>")) ||
+				f.Empty && w.Body.Len() != 0 {
+				t.Errorf("%s%s %v: %d %s %q", sc.kind, sp, f, w.Code, ct, w.Body)
+			}
+		}
+	}
 }

@@ -322,6 +322,9 @@ func (x *exchange) writeJSON(status int, body []byte) {
 	if !wait(x.r.Context(), x.fault.Delay) {
 		return
 	}
+	if x.writeNonAnswer() {
+		return
+	}
 	if x.fault.Malformed {
 		body = body[:len(body)/2]
 	}
@@ -349,6 +352,9 @@ func (x *exchange) writeStream(contentType string, frames [][]byte, firstContent
 	if x.fault.ChunkDelay > 0 {
 		delay = x.fault.ChunkDelay
 	}
+	if x.writeNonAnswer() {
+		return
+	}
 	firstContent = min(firstContent, len(frames)-1)
 	x.setHeaders(nil)
 	h := x.w.Header()
@@ -371,6 +377,27 @@ func (x *exchange) writeStream(contentType string, frames [][]byte, firstContent
 			panic(http.ErrAbortHandler) // ends the response without its terminating chunk
 		}
 	}
+}
+
+// htmlPage is what the HTML fault answers.
+const htmlPage = "<!DOCTYPE html><html><head><title>Sign in</title></head><body>Please sign in.</body></html>\n"
+
+// writeNonAnswer applies the HTML and Empty faults: a 200 that is not the API's answer.
+func (x *exchange) writeNonAnswer() bool {
+	h := x.w.Header()
+	switch {
+	case x.fault.HTML:
+		h.Set("Content-Type", "text/html; charset=utf-8")
+		h.Set("Content-Length", fmt.Sprint(len(htmlPage)))
+		x.w.WriteHeader(http.StatusOK)
+		_, _ = io.WriteString(x.w, htmlPage)
+	case x.fault.Empty:
+		h.Set("Content-Length", "0")
+		x.w.WriteHeader(http.StatusOK)
+	default:
+		return false
+	}
+	return true
 }
 
 func flush(w http.ResponseWriter) {

@@ -17,7 +17,7 @@ var adminEndpoints = [][2]string{
 	{"/ready", "print server state, return 200 if LIVE, otherwise return 503"},
 	{"/stats", "print server stats (the plugin's metrics); ?filter=REGEX, ?usedonly, ?format=json"},
 	{"/stats/prometheus", "print server stats in prometheus format; ?filter=REGEX, ?usedonly"},
-	{"/config", "the plugin configuration in force (dev gateway only)"},
+	{"/config", "the plugin configuration in force, secrets redacted (dev gateway only)"},
 	{"/clusters", "cluster name = URL, one per line (dev gateway only)"},
 }
 
@@ -29,7 +29,7 @@ func (g *Gateway) AdminHandler() http.Handler {
 	mux.HandleFunc("GET /stats/prometheus", g.servePrometheus)
 	mux.HandleFunc("GET /config", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		w.Write(g.PluginConfig())
+		w.Write(redactConfig(g.PluginConfig())) // provider keys never leave the process
 	})
 	mux.HandleFunc("GET /clusters", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=UTF-8")

@@ -62,12 +62,12 @@ type Provider struct {
 	AnthropicVersion string   // anthropic-version header
 	DefaultMaxTokens int64    // Anthropic: max_tokens when the request has none
 	Policy           openai.Policy
+	ForwardHeaders   []string // session headers (SessionHeaders) this provider keeps
 
 	authHeader string   // header carrying the key
 	authValues []string // per key, the header value (e.g. "Bearer sk-...")
 	index      int      // position in Config.Providers (the router's key counters)
-	// The client headers to remove upstream (credentialHeaders less those the route sets),
-	// for any client and for an Anthropic client of an Anthropic provider (which keeps
+	// The client headers to remove upstream (see headersToRemove), for any client and for an Anthropic client of an Anthropic provider (which keeps
 	// anthropic-beta).
 	removeHeaders, removeHeadersAnthropic []string
 }
@@ -231,7 +231,7 @@ func parseProvider(name string, v gjson.Result, path string) (*Provider, error) 
 		return nil, fmt.Errorf("%s: provider names must be non-empty and contain no '/' or '*'", path)
 	}
 	if err := checkKeys(v, path, "type", "cluster", "host", "base_path", "api_key", "api_keys", "api_version",
-		"anthropic_version", "default_max_tokens", "compat", "drop_fields", "rename_fields", "max_tokens_field", "stream_usage"); err != nil {
+		"anthropic_version", "default_max_tokens", "compat", "drop_fields", "rename_fields", "max_tokens_field", "stream_usage", "forward_headers"); err != nil {
 		return nil, err
 	}
 	pr := &Provider{Name: name}
@@ -269,6 +269,9 @@ func parseProvider(name string, v gjson.Result, path string) (*Provider, error) 
 		return nil, err
 	}
 	if err := parseTypeSpecific(pr, v, path); err != nil {
+		return nil, err
+	}
+	if err := parseForwardHeaders(pr, v, path); err != nil {
 		return nil, err
 	}
 	return pr, nil
@@ -541,6 +544,9 @@ func parseBackend(v gjson.Result, path string, byName map[string]*Provider) (Bac
 		return b, fmt.Errorf("%s.provider: unknown provider %q", path, prov)
 	}
 	b.Provider = pr
+	if b.Model != "" && pr.modelInPath() && !PathSegmentSafe(b.Model) {
+		return b, fmt.Errorf("%s.model: %q cannot be a path segment of %s: use letters, digits, '.', '-' and '_' only", path, b.Model, pr.Type)
+	}
 	return b, nil
 }
 

@@ -2,7 +2,6 @@ package aiformat
 
 import (
 	"encoding/binary"
-	"slices"
 
 	"github.com/stepgate/stepgate/plugin/aiformat/anthropic"
 	"github.com/stepgate/stepgate/plugin/aiformat/gemini"
@@ -32,11 +31,6 @@ func (r *Router) Config() *Config { return r.cfg }
 // provider's cluster (a route matching on it with cluster_header, or one route per value).
 const ClusterHeader = "x-stepgate-cluster"
 
-// credentialHeaders are the client's credentials in every dialect; none of them may reach a
-// provider. content-length is stale once the body is rewritten; accept-encoding is dropped so
-// the provider answers uncompressed and the response can be translated.
-var credentialHeaders = [...]string{"authorization", "x-api-key", "api-key", "x-goog-api-key", "content-length", "accept-encoding", "anthropic-version", "anthropic-beta"}
-
 // Upstream is a routed request: what to set on the request before it leaves.
 type Upstream struct {
 	Provider  *Provider
@@ -47,14 +41,16 @@ type Upstream struct {
 	// SetHeaders are headers to set (replace), pseudo-headers included: :path, :authority,
 	// x-stepgate-cluster, content-type and the provider's credentials.
 	SetHeaders [][2]string
-	// RemoveHeaders are headers to remove: the client's credentials and headers made stale.
+	// RemoveHeaders are headers to remove, every value of each, before SetHeaders are set: the
+	// client's credentials (all of them, the provider's own header included, so that a repeated
+	// client value can never ride along), its session and hop-by-hop headers, and headers made
+	// stale. Shared by every request to the provider: read it, never modify it.
 	RemoveHeaders []string
 	Body          []byte
 
 	backend *Backend
 	tripped bool // the backend had breaker state when chosen
 	hdr     [8][2]string
-	rm      [len(credentialHeaders)]string
 }
 
 // Route picks a backend for the request and builds the upstream request. now is the time in
@@ -74,6 +70,9 @@ func (r *Router) Route(req *Request, now int64, rnd uint32) (*Upstream, *Error) 
 	up := &Upstream{Provider: b.Provider, Model: b.Model, backend: b, tripped: tripped}
 	if up.Model == "" {
 		up.Model = req.Model
+	}
+	if up.Provider.modelInPath() && !PathSegmentSafe(up.Model) {
+		return nil, render(req.Dialect, unsafeModel(up.Model))
 	}
 	body, err := r.body(req, up)
 	if err != nil {
@@ -253,7 +252,7 @@ func (r *Router) headers(req *Request, up *Upstream) {
 	if pr.Type == ProviderAnthropic && req.Dialect == DialectAnthropic {
 		rm = pr.removeHeadersAnthropic
 	}
-	up.RemoveHeaders = append(up.rm[:0], rm...)
+	up.RemoveHeaders = rm
 }
 
 // nextKey returns the provider's key counter and advances it.
@@ -279,27 +278,4 @@ func (pr *Provider) path(model string, stream bool) string {
 		return pr.BasePath + ollama.Path
 	}
 	return pr.BasePath + "/chat/completions"
-}
-
-// headersToRemove lists the client headers that must not reach the provider: every
-// credential header the route does not set itself. An Anthropic client of an Anthropic
-// provider keeps anthropic-beta (beta features it opted into).
-func (pr *Provider) headersToRemove(anthropicClient bool) []string {
-	var set []string
-	if len(pr.authValues) > 0 {
-		set = append(set, pr.authHeader)
-	}
-	if pr.Type == ProviderAnthropic {
-		set = append(set, "anthropic-version")
-	}
-	var rm []string
-	for _, name := range credentialHeaders {
-		if name == "anthropic-beta" && pr.Type == ProviderAnthropic && anthropicClient {
-			continue
-		}
-		if !slices.Contains(set, name) {
-			rm = append(rm, name)
-		}
-	}
-	return rm
 }

@@ -35,6 +35,8 @@ const (
 	modeStream                  // stream translated chunk by chunk
 	modeSynthStream             // stream asked, JSON received: buffered, answered as a stream
 	modeError                   // error answer translated at Finish
+	modeInvalid                 // an answer whose content type cannot be translated: a 502 instead
+	modeFailed                  // a stream that failed mid-way: its error event went out, the rest is dropped
 )
 
 // Head is the response head to send to the client.
@@ -43,6 +45,9 @@ type Head struct {
 	ContentType string
 	// Buffer: hold the whole body and call Finish at its end; otherwise call Write per chunk.
 	Buffer bool
+	// Fail: the answer cannot be translated whatever its body (its content type says so); do
+	// not forward it, answer Unanswerable's status and body instead.
+	Fail bool
 }
 
 // ResponseTranslator rewrites one provider response into the client's dialect. Use Headers
@@ -67,6 +72,10 @@ type ResponseTranslator struct {
 	out    []byte
 	resp   hub.Response
 	usage  hub.Usage
+	// complete: the provider's stream reached its end (a finish reason, its end marker or its
+	// own error event); a stream that stops before is a cut one.
+	complete bool
+	fault    string // why the answer could not be translated ("" when it could)
 }
 
 // NewResponseTranslator prepares the translation of up's answer to req's client. now is the
@@ -85,11 +94,16 @@ func newTranslator(client, wire Dialect, stream, wantUsage bool, now int64, mode
 // Headers decides how the body will be handled from the upstream status and content type.
 func (t *ResponseTranslator) Headers(status int, contentType string) Head {
 	t.status = status
+	media := mediaOf(contentType)
 	switch {
 	case status >= 400:
 		t.mode = modeError
 		return Head{Status: errorStatus(t.client, status), ContentType: ContentType, Buffer: true}
-	case t.stream && !strings.HasPrefix(contentType, "application/json"):
+	case media == mediaOther || media == mediaStream && !t.stream:
+		t.mode = modeInvalid
+		t.fault = "the provider answered " + quote(contentType) + ", which cannot be translated"
+		return Head{Status: 502, ContentType: ContentType, Buffer: true, Fail: true}
+	case t.stream && media != mediaJSON: // a stream, or no content type: the body will tell
 		t.mode = modeStream
 		t.dec = newDecoder(t.wire)
 		if !t.passthrough {
@@ -103,6 +117,52 @@ func (t *ResponseTranslator) Headers(status int, contentType string) Head {
 	t.mode = modeJSON
 	return Head{Status: status, ContentType: ContentType, Buffer: true}
 }
+
+type media uint8
+
+const (
+	mediaNone   media = iota // no content type
+	mediaJSON                // application/json, application/*+json
+	mediaStream              // text/event-stream, NDJSON
+	mediaOther               // anything else (an HTML error page, plain text…)
+)
+
+func mediaOf(contentType string) media {
+	ct, _, _ := strings.Cut(contentType, ";")
+	ct = strings.ToLower(strings.TrimSpace(ct))
+	switch {
+	case ct == "":
+		return mediaNone
+	case ct == "application/json" || strings.HasPrefix(ct, "application/") && strings.HasSuffix(ct, "+json"):
+		return mediaJSON
+	case ct == "text/event-stream" || ct == "application/x-ndjson" || ct == "application/ndjson" || ct == "application/jsonl":
+		return mediaStream
+	}
+	return mediaOther
+}
+
+// Unanswerable reports whether the answer cannot be translated as far as its head tells (its
+// content type, or end: the head ended the answer without a body, which no successful answer
+// does), and then the status and body to send the client instead: a 502 in its dialect.
+func (t *ResponseTranslator) Unanswerable(end bool) (status int, body []byte, ok bool) {
+	switch {
+	case t.mode == modeInvalid:
+	case !end || t.mode == modeError:
+		return 0, nil, false
+	case t.mode == modeStream:
+		t.fault = "the provider sent an empty stream"
+	default:
+		st, b := t.Finish(nil)
+		return st, b, t.fault != ""
+	}
+	e := render(t.client, &hub.Error{Status: 502, Kind: hub.KindServer, Message: t.fault})
+	return e.Status, e.Body, true
+}
+
+// Failure says why the provider's answer could not be translated ("" when it could). For a
+// buffered answer Finish then returned a 502 to send instead; for a stream the client got an
+// error event in its dialect and nothing after it.
+func (t *ResponseTranslator) Failure() string { return t.fault }
 
 // errorStatus adjusts an upstream error status for the client: Anthropic calls overload 529,
 // the others 503.
@@ -143,7 +203,11 @@ func (t *ResponseTranslator) newEncoder() encoder {
 // waits for the end of the stream.
 func (t *ResponseTranslator) Write(chunk []byte, end bool) []byte {
 	t.out = t.out[:0]
-	if t.mode != modeStream {
+	switch t.mode {
+	case modeFailed:
+		return t.out
+	case modeStream:
+	default:
 		return append(t.out, chunk...)
 	}
 	t.sc.Push(chunk)
@@ -157,11 +221,16 @@ func (t *ResponseTranslator) Write(chunk []byte, end bool) []byte {
 		}
 		t.events = t.dec.Decode(ev, t.events[:0])
 		t.emit(ev)
+		if t.mode == modeFailed {
+			return t.out
+		}
 	}
 	if t.sc.Overflow() {
-		t.events = append(t.events[:0], hub.Event{Kind: hub.EvError, Err: hub.Error{Status: 502, Kind: hub.KindServer, Message: "upstream stream line too long"}})
-		t.emit(sse.Event{})
-		t.mode = modeJSON // stop translating: the rest is dropped
+		t.fail("the provider sent a stream line too long to translate")
+		return t.out
+	}
+	if end && !t.complete {
+		t.fail("the provider's stream ended before the response was complete")
 		return t.out
 	}
 	if end {
@@ -188,10 +257,16 @@ func (t *ResponseTranslator) emit(src sse.Event) {
 			}
 		}
 		switch ev.Kind {
+		case hub.EvMalformed:
+			t.fail("the provider sent a malformed stream event")
+			return
 		case hub.EvUsage:
 			t.usage.Merge(ev.Usage)
 			hide = !t.wantUsage
-		case hub.EvText, hub.EvToolStart, hub.EvToolArgs, hub.EvFinish, hub.EvError, hub.EvDone:
+		case hub.EvFinish, hub.EvError, hub.EvDone:
+			t.complete = true
+			any = true
+		case hub.EvText, hub.EvToolStart, hub.EvToolArgs:
 			any = true
 		}
 		if t.enc != nil {
@@ -211,6 +286,19 @@ func (t *ResponseTranslator) emit(src sse.Event) {
 	t.out = sse.AppendEvent(t.out, src.Name, src.Data, sep)
 }
 
+// fail ends a stream that cannot be translated further: an error event in the client's
+// dialect (a passthrough stream gets one from a fresh encoder of that dialect), then nothing.
+func (t *ResponseTranslator) fail(msg string) {
+	t.fault = msg
+	t.mode = modeFailed
+	enc := t.enc
+	if enc == nil {
+		enc = t.newEncoder()
+	}
+	ev := hub.Event{Kind: hub.EvError, Err: hub.Error{Status: 502, Kind: hub.KindServer, Message: msg}}
+	t.out = enc.Encode(t.out, &ev)
+}
+
 // Finish translates a buffered body (Head.Buffer) and returns the status and body to send.
 // The status differs from the one Headers gave only when the provider's answer could not be
 // read (502); a filter that already sent the head keeps its status.
@@ -218,12 +306,16 @@ func (t *ResponseTranslator) Finish(body []byte) (int, []byte) {
 	switch t.mode {
 	case modeError:
 		return t.finishError(body)
-	case modeStream:
+	case modeStream, modeFailed:
 		return t.status, t.Write(body, true)
+	case modeInvalid:
+		e := render(t.client, &hub.Error{Status: 502, Kind: hub.KindServer, Message: t.fault})
+		return e.Status, e.Body
 	}
 	t.resp.Reset()
 	if err := decodeResponse(t.wire, bstr(body), &t.resp); err != nil {
-		e := render(t.client, err)
+		t.fault = "the provider's answer cannot be read: " + err.Message
+		e := render(t.client, &hub.Error{Status: 502, Kind: hub.KindServer, Message: t.fault})
 		return e.Status, e.Body
 	}
 	t.usage = t.resp.Usage

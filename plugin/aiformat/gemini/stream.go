@@ -20,8 +20,11 @@ type StreamDecoder struct {
 
 // Decode appends the hub events of one SSE event to out.
 func (d *StreamDecoder) Decode(ev sse.Event, out []hub.Event) []hub.Event {
+	if ev.Data == "" {
+		return out // an event without data (a keep-alive): nothing to translate
+	}
 	if !d.doc.ParseNext(ev.Data) {
-		return out
+		return append(out, hub.Event{Kind: hub.EvMalformed})
 	}
 	var f [gCount]jsonx.Value
 	d.doc.Root().Fields(responseFields, f[:])

@@ -145,6 +145,9 @@ const (
 	EvUsage                          // Usage is set (cumulative, merge it)
 	EvError                          // Err is set; the stream ends
 	EvDone                           // the provider ended the response
+	// EvMalformed: the provider sent an event that is not what its API sends (broken JSON);
+	// the stream cannot be trusted further. Decoders emit it, translators never encode it.
+	EvMalformed
 )
 
 // Event is one hub stream event. Strings are only valid until the next decoder call.

@@ -328,8 +328,11 @@ type StreamDecoder struct {
 
 // Decode appends the hub events of one NDJSON line to out.
 func (d *StreamDecoder) Decode(ev sse.Event, out []hub.Event) []hub.Event {
-	if !d.doc.ParseNext(ev.Data) {
+	if ev.Data == "" {
 		return out
+	}
+	if !d.doc.ParseNext(ev.Data) {
+		return append(out, hub.Event{Kind: hub.EvMalformed})
 	}
 	root := d.doc.Root()
 	if e := root.Get("error"); e.Exists() {

@@ -20,8 +20,11 @@ func (d *StreamDecoder) Decode(ev sse.Event, out []hub.Event) []hub.Event {
 	if data == "[DONE]" {
 		return append(out, hub.Event{Kind: hub.EvDone})
 	}
+	if data == "" {
+		return out // an event without data (a keep-alive): nothing to translate
+	}
 	if !d.doc.ParseNext(data) {
-		return out // not JSON: a stray line from a proxy; nothing to translate
+		return append(out, hub.Event{Kind: hub.EvMalformed})
 	}
 	var f [cCount]jsonx.Value
 	d.doc.Root().Fields(chunkFields, f[:])
