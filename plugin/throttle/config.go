@@ -128,6 +128,7 @@ type Match struct {
 	Tenants      []string
 	APIKeys      []string
 	MCPTools     []string
+	MCPMethods   []string
 	Headers      []HeaderMatch
 }
 
@@ -150,10 +151,11 @@ const (
 	SelTenant                       // the tenant of the caller's API key
 	SelAPIKey                       // the id (never the secret) of the caller's API key
 	SelMCPTool                      // the MCP tool a tools/call request calls
+	SelMCPMethod                    // the JSON-RPC method of an MCP request
 	SelHeader                       // a request header, by name
 )
 
-var selectorNames = [...]string{"route", "path", "method", "model", "provider", "tenant", "api_key", "mcp_tool", "header"}
+var selectorNames = [...]string{"route", "path", "method", "model", "provider", "tenant", "api_key", "mcp_tool", "mcp_method", "header"}
 
 // Selector is one component of a key.
 type Selector struct {

@@ -36,7 +36,7 @@ func TestParseConfigErrorsNameTheField(t *testing.T) {
 		{`{"rules":[{` + ok + `,"shadow":"yes"}]}`, `throttle.rules[0].shadow: must be true or false, got "yes"`},
 		{`{"rules":[{` + ok + `,"max_keys":10}]}`, `throttle.rules[0].max_keys: a rule without a key has exactly one bucket`},
 		{`{"rules":[{` + ok + `,"key":"tenant","max_keys":0}]}`, `throttle.rules[0].max_keys: must be a whole number from 1 to 262144, got 0`},
-		{`{"rules":[{` + ok + `,"key":"tenant:colour"}]}`, `throttle.rules[0].key: unknown selector "colour" (want route, path, method, model, provider, tenant, api_key, mcp_tool or header:<name>)`},
+		{`{"rules":[{` + ok + `,"key":"tenant:colour"}]}`, `throttle.rules[0].key: unknown selector "colour" (want route, path, method, model, provider, tenant, api_key, mcp_tool, mcp_method or header:<name>)`},
 		{`{"rules":[{` + ok + `,"key":"tenant:tenant"}]}`, `throttle.rules[0].key: selector "tenant" appears twice`},
 		{`{"rules":[{` + ok + `,"key":["header:"]}]}`, `throttle.rules[0].key: empty header name`},
 		{`{"rules":[{` + ok + `,"match":{"path":"/v1"}}]}`, `throttle.rules[0].match.path: unknown field`},
