@@ -17,6 +17,8 @@ type metrics struct {
 	ids  map[string]uint32
 	last [len(metricDefs)]lastUse
 	buf  []byte
+
+	mcpTools map[string]bool // the tool names used as labels so far (see mcpToolLabel)
 }
 
 // lastUse remembers a metric's most recent label values and id: steady traffic repeats them, and
@@ -50,6 +52,7 @@ const (
 	shapeDelay
 	firstByte
 	estimateError
+	mcpRequests
 )
 
 // metricDefs are the metrics of docs/METRICS.md with their tags in order.
@@ -69,6 +72,7 @@ var metricDefs = [...]struct {
 	shapeDelay:        {"stepgate_shape_delay_ms", histogram, []string{"rule", "step"}},
 	firstByte:         {"stepgate_upstream_first_byte_ms", histogram, []string{"provider", "model"}},
 	estimateError:     {"stepgate_token_estimate_error_tokens", histogram, []string{"model", "provider"}},
+	mcpRequests:       {"stepgate_mcp_requests_total", counter, []string{"tenant", "route", "mcp_method", "tool", "step"}},
 }
 
 func (m *metrics) init() { m.ids = make(map[string]uint32) }

@@ -45,6 +45,8 @@ type httpContext struct {
 	forwardedAt int64 // ns when the request left (or will leave, when held) for the upstream
 	local       bool  // this stream's response is our own local reply
 	heldUntil   int64
+
+	mcp *mcpStream // on a route of the "mcp" section
 }
 
 func (h *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) types.Action {
@@ -58,6 +60,9 @@ func (h *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) typ
 	h.rec.RequestID = h.headers.Get("x-request-id")
 	stripInternalHeaders(h.headers)
 
+	if srv := h.root.cfg.MCP.Match(h.rec.Path); srv != nil {
+		return h.mcpHeaders(srv, endOfStream, now)
+	}
 	if ai := h.root.cfg.AI; ai != nil {
 		h.dialect, h.endpoint = aiformat.Match(h.rec.Method, h.rec.Path)
 		h.rec.Dialect = dialectName(h.dialect)
@@ -142,6 +147,9 @@ func (h *httpContext) OnHttpRequestBody(bodySize int, endOfStream bool) types.Ac
 // complete, at time now. It returns Pause when the stream is held or answered locally.
 func (h *httpContext) decide(body []byte, now int64) types.Action {
 	p := h.root
+	if h.mcp != nil {
+		return h.mcpDecide(body, now)
+	}
 	if h.endpoint == aiformat.EndpointChat {
 		req, perr := p.cfg.AI.ParseRequest(h.rec.Method, h.rec.Path, "", body)
 		if perr != nil {
@@ -364,6 +372,9 @@ func (h *httpContext) OnHttpResponseHeaders(numHeaders int, endOfStream bool) ty
 	if h.rt != nil && endOfStream {
 		h.settle() // no body to translate
 	}
+	if h.mcp != nil {
+		h.mcpResponseHeaders(endOfStream)
+	}
 	return types.ActionContinue
 }
 
@@ -377,6 +388,9 @@ func retryAfter(v string) time.Duration {
 }
 
 func (h *httpContext) OnHttpResponseBody(bodySize int, endOfStream bool) types.Action {
+	if h.mcp != nil && !h.local {
+		return h.mcpResponseBody(bodySize, endOfStream)
+	}
 	if h.local || h.rt == nil {
 		return types.ActionContinue
 	}
@@ -433,6 +447,9 @@ func (h *httpContext) OnHttpStreamDone() {
 	}
 	if h.decided && (!h.upstream || h.rec.Status == 0) {
 		_ = p.throttler.Release(now, &h.decision.Reservation)
+	}
+	if h.mcp != nil && h.decided {
+		h.mcpDone(now)
 	}
 	h.rec.LatencyMs = (now - h.start) / int64(time.Millisecond)
 	p.metrics.call(&h.rec, !h.local && h.rec.Status != 0)
