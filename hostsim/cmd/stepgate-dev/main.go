@@ -158,6 +158,7 @@ func printBanner(w io.Writer, o *options, g *devgateway.Gateway) {
 		slices.Sort(mocked)
 		fmt.Fprintf(w, "  mock providers on %s for %s\n", g.MockURL(), strings.Join(mocked, ", "))
 	}
+	printMCP(w, g)
 	model := chatModel(g.PluginConfig())
 	if model == "" {
 		return
@@ -197,4 +198,29 @@ func chatCurl(base, model, text string) string {
 func throttleLoop(base, model string) string {
 	return fmt.Sprintf("seq 60 | xargs -P 20 -I{} curl -s -o /dev/null -w '%%{http_code} %%header{x-stepgate-step}\\n' %s/v1/chat/completions -H 'content-type: application/json' -d '%s' | sort | uniq -c",
 		base, chatBody(model, "hello {}"))
+}
+
+// printMCP shows the MCP routes of the configuration: their URL, for an MCP client, and a tool
+// call the gateway refuses (on the demo server's route, the tool it forbids).
+func printMCP(w io.Writer, g *devgateway.Gateway) {
+	var lines []string
+	var demo string
+	gjson.GetBytes(g.PluginConfig(), "mcp.servers").ForEach(func(name, s gjson.Result) bool {
+		url := g.URL() + s.Get("path_prefix").String()
+		note := ""
+		if g.Clusters()[s.Get("cluster").String()] == g.MCPDemoURL() && g.MCPDemoURL() != "" {
+			note = "  (the demo server: echo; report, paced per session; delete_all, forbidden)"
+			demo = url
+		}
+		lines = append(lines, fmt.Sprintf("  %s: %s%s", name.Str, url, note))
+		return true
+	})
+	if len(lines) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nMCP servers (Streamable HTTP; point an MCP client at the URL):\n%s\n", strings.Join(lines, "\n"))
+	if demo != "" {
+		fmt.Fprintf(w, "\nA tool call the gateway refuses:\n  curl -s %s -H 'content-type: application/json' -H 'accept: application/json, text/event-stream' -d '%s'\n",
+			demo, `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"delete_all","arguments":{}}}`)
+	}
 }
