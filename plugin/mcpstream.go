@@ -34,7 +34,8 @@ type mcpStream struct {
 // mcpHeaders starts a stream on an MCP route. POST bodies are read whole before deciding; any
 // other request (the GET event stream, DELETE of a session) is decided on its headers.
 func (h *httpContext) mcpHeaders(srv *mcp.Server, endOfStream bool, now int64) types.Action {
-	h.mcp = &mcpStream{srv: srv}
+	h.mcpState.srv = srv // the context was zeroed for this stream: no allocation
+	h.mcp = &h.mcpState
 	h.rec.Route = srv.Name
 	_ = proxywasm.ReplaceHttpRequestHeader("x-stepgate-cluster", srv.Cluster)
 	if srv.Host != "" {
@@ -73,7 +74,12 @@ func (h *httpContext) mcpDecide(body []byte, now int64) types.Action {
 		h.mcpReply(400, h.mcpError(nil, mcp.InvalidRequest, "invalid request: empty batch", nil))
 		return types.ActionPause
 	}
-	fwd := make([]bool, len(m.msgs))
+	var inline [8]bool
+	fwd := inline[:0]
+	if len(m.msgs) > len(inline) {
+		fwd = make([]bool, 0, len(m.msgs))
+	}
+	fwd = fwd[:len(m.msgs)]
 	var forwarded, requests int
 	for i := range m.msgs {
 		if h.mcpMessage(&m.msgs[i], now) {

@@ -46,7 +46,8 @@ type httpContext struct {
 	local       bool  // this stream's response is our own local reply
 	heldUntil   int64
 
-	mcp *mcpStream // on a route of the "mcp" section
+	mcp      *mcpStream // on a route of the "mcp" section: &mcpState
+	mcpState mcpStream
 }
 
 func (h *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) types.Action {

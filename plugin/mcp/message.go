@@ -130,16 +130,15 @@ func parseMessage(s *scanner) (Message, error) {
 		params               []byte
 	)
 	err := s.object(0, func(key []byte, esc bool, vs, ve int) {
-		name := string(key)
 		if esc {
-			name = unescape(key)
+			key = []byte(unescape(key))
 		}
-		bit, exact := memberBit(name)
+		bit, exact := memberBit(key)
 		if bit == 0 {
 			return
 		}
 		if !exact || seen&bit != 0 {
-			reason = "member " + quote(name) + " is ambiguous (repeated, or differs only by case)"
+			reason = "member " + quote(string(key)) + " is ambiguous (repeated, or differs only by case)"
 			return
 		}
 		seen |= bit
@@ -173,7 +172,7 @@ func parseMessage(s *scanner) (Message, error) {
 	case method != nil && method[0] != '"':
 		reason = `"method" must be a string`
 	case method != nil:
-		m.Method = stringValue(method, methodEsc)
+		m.Method = methodName(method, methodEsc)
 		m.Kind = Notification
 		if id != nil {
 			m.Kind = Request
@@ -233,14 +232,45 @@ func (m *Message) readTool(params []byte) string {
 	return ""
 }
 
-func memberBit(name string) (bit int, exact bool) {
+func memberBit(name []byte) (bit int, exact bool) {
+	switch string(name) { // no allocation: the common, exact names first
+	case "jsonrpc":
+		return mJSONRPC, true
+	case "id":
+		return mID, true
+	case "method":
+		return mMethod, true
+	case "params":
+		return mParams, true
+	case "result":
+		return mResult, true
+	case "error":
+		return mError, true
+	}
 	for i, n := range memberNames {
 		// EqualFold folds as encoding/json does, "ſ" and "K" (Kelvin) included.
-		if strings.EqualFold(name, n) {
-			return 1 << i, name == n
+		if len(name) >= len(n) && len(name) <= 3*len(n) && strings.EqualFold(string(name), n) {
+			return 1 << i, false
 		}
 	}
 	return 0, false
+}
+
+// knownMethods are returned without allocating a string each time.
+var knownMethods = [...]string{MethodToolsCall, MethodToolsList, "initialize", "ping",
+	"notifications/initialized", "resources/read", "prompts/get", "resources/list", "prompts/list"}
+
+// methodName is the text of a validated "method" value.
+func methodName(v []byte, escaped bool) string {
+	if !escaped {
+		inner := v[1 : len(v)-1]
+		for _, k := range knownMethods {
+			if string(inner) == k {
+				return k
+			}
+		}
+	}
+	return stringValue(v, escaped)
 }
 
 // stringValue is the text of a validated JSON string value (with its quotes).
