@@ -3,6 +3,10 @@ package main
 // MCP traffic through the real .wasm in hostsim, checked byte for byte.
 
 import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -197,6 +201,40 @@ func TestMCPBatchWithNothingForwardedIsAnsweredLocally(t *testing.T) {
 	h, _ := startFilter(t, mcpConfig, 1)
 	_, lr := mcpSend(t, h, "["+call("1", "forbidden")+`,{"jsonrpc":"2.0","method":"resources/x"}]`)
 	wantReply(t, lr, 200, `[{"jsonrpc":"2.0","id":1,"error":{"code":-32030,"message":"tool not allowed","data":{"tool":"forbidden"}}}]`)
+	_, lr = mcpSend(t, h, `[{"jsonrpc":"2.0","method":"resources/x"},{"jsonrpc":"2.0","method":"resources/y"}]`)
+	wantReply(t, lr, 202, ``)
+}
+
+// A batch whose allowed part holds no request: the server would answer 202 without a body, so the
+// gateway answers, and its allowed notifications go to the server by an HTTP call of their own.
+func TestMCPBatchOfNotificationsAndARefusedCall(t *testing.T) {
+	upstream := make(chan string, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		upstream <- r.URL.Path + " " + r.Header.Get("mcp-session-id") + " " + string(b)
+		w.WriteHeader(202)
+	}))
+	defer srv.Close()
+	vc := hostsim.NewVirtualClock(epoch)
+	h, err := hostsim.New(context.Background(), hostsim.Config{
+		Module: filterWasm(t), PluginConfig: []byte(mcpConfig), Clock: vc, PluginName: "stepgate",
+		AllowOnHeadersStopIteration: true, Clusters: map[string]string{"mcp_demo": srv.URL},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close(context.Background())
+	notif := `{"jsonrpc":"2.0","method":"notifications/progress","params":{}}`
+	_, lr := mcpSend(t, h, "["+notif+","+call("1", "forbidden")+"]")
+	wantReply(t, lr, 200, `[{"jsonrpc":"2.0","id":1,"error":{"code":-32030,"message":"tool not allowed","data":{"tool":"forbidden"}}}]`)
+	select {
+	case got := <-upstream:
+		if want := "/mcp/demo " + session + " [" + notif + "]"; got != want {
+			t.Errorf("the server received %q, want %q", got, want)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the allowed notification never reached the server")
+	}
 }
 
 const toolsList = `{"jsonrpc":"2.0","id":9,"result":{"tools":[{"name":"cheap","inputSchema":{"type":"object"}},{"name":"costly","inputSchema":{"type":"object"}},{"name":"forbidden","inputSchema":{"type":"object"}}]}}`

@@ -100,6 +100,9 @@ func (h *httpContext) mcpDecide(body []byte, now int64) types.Action {
 		}
 		h.mcpReply(m.status, answer, m.rejected.ResponseHeaders(nil)...)
 		return types.ActionPause
+	case forwarded == 0 && len(m.answers) == 0:
+		h.mcpReply(202, nil) // only notifications, all refused: nothing to answer
+		return types.ActionPause
 	case forwarded == 0:
 		h.mcpReply(200, wrapBatch(m.answers))
 		return types.ActionPause
