@@ -199,25 +199,39 @@ func (m *Message) readTool(params []byte) string {
 	if len(params) == 0 || params[0] != '{' {
 		return `tools/call needs "params" with the tool's "name"`
 	}
-	s := scanner{b: params}
+	// params was validated with the message: its members are walked without validating again
+	// (arguments can be large).
+	s := scanner{b: params, i: 1}
 	var name []byte
 	var nameEsc bool
 	reason := ""
-	_ = s.object(0, func(key []byte, esc bool, vs, ve int) {
-		k := string(key)
+	for {
+		s.ws()
+		if s.peek() != '"' {
+			break // '}'
+		}
+		key, esc, _ := s.str()
+		s.ws()
+		s.i++ // ':'
+		s.ws()
+		vs := s.i
+		s.skip()
+		k := string(key) // compared only: no allocation
 		if esc {
 			k = unescape(key)
 		}
-		if !strings.EqualFold(k, "name") {
-			return
+		if len(k) >= 4 && len(k) <= 12 && strings.EqualFold(k, "name") {
+			if k != "name" || name != nil {
+				reason = `member "params.name" is ambiguous (repeated, or differs only by case)`
+			}
+			name, nameEsc = params[vs:s.i], hasEscape(params[vs:s.i])
 		}
-		if k != "name" || name != nil {
-			reason = `member "params.name" is ambiguous (repeated, or differs only by case)`
-			return
+		s.ws()
+		if s.peek() != ',' {
+			break
 		}
-		name = params[vs:ve]
-		nameEsc = hasEscape(name)
-	}) // params was validated with the message
+		s.i++
+	}
 	switch {
 	case reason != "":
 		return reason

@@ -78,6 +78,48 @@ func (s *scanner) value(depth int) error {
 	}
 }
 
+// skip passes one value of text already validated, without checking it again.
+func (s *scanner) skip() {
+	b, i, depth := s.b, s.i, 0
+	for i < len(b) {
+		c := b[i]
+		switch c {
+		case '"':
+			for i++; i < len(b) && b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
+			}
+			i++
+		case '{', '[':
+			depth++
+			i++
+			continue
+		case '}', ']':
+			if depth == 0 {
+				s.i = i
+				return
+			}
+			depth--
+			i++
+		case ',', ' ', '\t', '\n', '\r':
+			if depth == 0 {
+				s.i = i
+				return
+			}
+			i++
+			continue
+		default:
+			i++
+			continue
+		}
+		if depth == 0 { // a string or a container just ended
+			break
+		}
+	}
+	s.i = min(i, len(b))
+}
+
 // object walks an object; member, when not nil, is called for each member with the raw key text
 // (without quotes), whether it holds escapes, and the bounds of its value.
 func (s *scanner) object(depth int, member func(key []byte, escaped bool, start, end int)) error {
