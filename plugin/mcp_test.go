@@ -17,6 +17,7 @@ import (
 // mcpConfig fronts one MCP server: cheap and costly tools allowed, resources/* blocked, and
 // costly paced at 1/s with a burst of 2, held up to 1 s beyond it, then rejected.
 const mcpConfig = `{
+  "limits": {"max_request_body_bytes": 2048},
   "mcp": {"servers": {"demo": {"path_prefix": "/mcp/demo", "cluster": "mcp_demo",
     "allowed_tools": ["cheap", "cost*"], "blocked_methods": ["resources/*"]}}},
   "throttle": {"rules": [{"name": "costly-tool", "match": {"mcp_tools": ["costly"]}, "key": "mcp_tool",
@@ -121,6 +122,8 @@ func TestMCPRefusalsAnswerInJSONRPC(t *testing.T) {
 			`{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"invalid request: empty batch"}}`},
 		{"smuggled method", `{"jsonrpc":"2.0","id":4,"method":"tools/list","Method":"tools/call"}`, 400,
 			`{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"invalid request: member \"Method\" is ambiguous (repeated, or differs only by case)"}}`},
+		{"body over the limit", `{"jsonrpc":"2.0","id":1,"method":"ping","params":{"pad":"` + strings.Repeat("x", 2048) + `"}}`, 413,
+			`{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"invalid request: body over the gateway's limit"}}`},
 		{"refused notification", `{"jsonrpc":"2.0","method":"resources/updated"}`, 403,
 			`{"jsonrpc":"2.0","id":null,"error":{"code":-32030,"message":"notification refused"}}`},
 	}

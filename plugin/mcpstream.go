@@ -45,17 +45,23 @@ func (h *httpContext) mcpHeaders(srv *mcp.Server, endOfStream bool, now int64) t
 		return h.decide(nil, now)
 	}
 	if err := h.checkContentLength(); err != nil {
-		h.mcpReply(413, h.mcpError(nil, mcp.InvalidRequest, "request body too large", nil))
+		h.mcpTooLarge()
 		return types.ActionPause
 	}
 	h.waiting = true
 	return types.ActionPause
 }
 
+// mcpTooLarge refuses a body over limits.max_request_body_bytes, in JSON-RPC.
+func (h *httpContext) mcpTooLarge() {
+	h.rec.Error = "request body too large"
+	h.mcpReply(413, h.mcpError(nil, mcp.InvalidRequest, "invalid request: body over the gateway's limit", nil))
+}
+
 // mcpDecide decides a whole request on an MCP route.
 func (h *httpContext) mcpDecide(body []byte, now int64) types.Action {
-	m, p := h.mcp, h.root
-	if !mcp.Allowed(p.cfg.MCP.AllowedServers, m.srv.Name) && body == nil {
+	m := h.mcp
+	if body == nil && !h.serverAllowed() {
 		h.mcpReply(403, h.mcpError(nil, mcp.Forbidden, "server not allowed", func(e *mcp.Error) { e.Server = m.srv.Name }))
 		return types.ActionPause
 	}
@@ -148,11 +154,11 @@ func (h *httpContext) mcpMessage(msg *mcp.Message, now int64) bool {
 		return true
 	case msg.Kind == mcp.Invalid:
 		return refuse(400, mcp.InvalidRequest, "invalid request: "+msg.Reason, nil)
-	case !mcp.Allowed(p.cfg.MCP.AllowedServers, m.srv.Name):
+	case !h.serverAllowed():
 		return refuse(403, mcp.Forbidden, "server not allowed", func(e *mcp.Error) { e.Server = m.srv.Name })
 	case m.srv.Blocks(msg.Method):
 		return refuse(200, mcp.MethodNotFound, "method not found", func(e *mcp.Error) { e.Method = msg.Method })
-	case msg.Method == mcp.MethodToolsCall && !mcp.Allowed(m.srv.AllowedTools, msg.Tool):
+	case msg.Method == mcp.MethodToolsCall && !m.allowTool(msg.Tool):
 		return refuse(200, mcp.Forbidden, "tool not allowed", func(e *mcp.Error) { e.Tool = msg.Tool })
 	}
 	if msg.Kind == mcp.Request {
@@ -167,7 +173,7 @@ func (h *httpContext) mcpMessage(msg *mcp.Message, now int64) bool {
 		}
 		h.mcpKeep(d)
 		p.metrics.mcp(h.rec.Tenant, m.srv.Name, msg.Method, msg.Tool, d.Action.String())
-		if msg.Method == mcp.MethodToolsList && m.srv.AllowedTools != nil {
+		if msg.Method == mcp.MethodToolsList && m.restrictsTools() {
 			m.filter.IDs = append(m.filter.IDs, msg.ID)
 			m.filter.Allow = m.allowTool
 		}
@@ -177,8 +183,18 @@ func (h *httpContext) mcpMessage(msg *mcp.Message, now int64) bool {
 	return true
 }
 
-// allowTool is the allow-list check of tools/list filtering: the same one as for calls.
+// allowTool is the one place a tool is checked, for calls and for tools/list alike: the
+// server's allowed_tools today; a caller's tenant list (Tenant.AllowsTool) joins it here.
 func (m *mcpStream) allowTool(name string) bool { return mcp.Allowed(m.srv.AllowedTools, name) }
+
+// serverAllowed is the one place a server is checked: the section's allowed_servers today; a
+// caller's tenant list joins it here.
+func (h *httpContext) serverAllowed() bool {
+	return mcp.Allowed(h.root.cfg.MCP.AllowedServers, h.mcp.srv.Name)
+}
+
+// restrictsTools says whether some tools may be hidden from tools/list.
+func (m *mcpStream) restrictsTools() bool { return m.srv.AllowedTools != nil }
 
 // mcpThrottle runs the throttle for one MCP message (or a request without a body).
 func (h *httpContext) mcpThrottle(now int64, method, tool string) throttle.Decision {

@@ -126,6 +126,10 @@ func (h *httpContext) OnHttpRequestBody(bodySize int, endOfStream bool) types.Ac
 	}
 	if limit := h.root.cfg.Limits.MaxRequestBodyBytes; int64(bodySize) > limit {
 		h.waiting = false
+		if h.mcp != nil {
+			h.mcpTooLarge()
+			return types.ActionPause
+		}
 		err := tooLarge(h.dialect, int64(bodySize), limit)
 		h.reply(err.Status, err.Body, nil)
 		return types.ActionPause

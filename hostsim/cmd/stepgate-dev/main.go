@@ -13,7 +13,8 @@
 //	-workers N          worker VMs (default 2)
 //	-cluster NAME=URL   an Envoy cluster's upstream, repeatable
 //	-default-cluster NAME   where requests the filter did not route go (default: a 404 as envoy.yaml)
-//	-mock               serve the mock providers for every provider cluster not given by -cluster
+//	-mock               serve the mock providers for every provider cluster not given by -cluster,
+//	                    and the demo MCP server for every MCP cluster
 //	-access-log         one line per request, with envoy.yaml's access log fields
 //	-allow-on-headers-stop-iteration  as envoy.yaml (default true)
 //	-reload             reload -config when it changes (default true)
@@ -81,7 +82,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil
 	})
 	fs.StringVar(&o.cfg.DefaultCluster, "default-cluster", "", "the cluster for requests the filter does not route (default: 404, as envoy.yaml)")
-	fs.BoolVar(&o.cfg.Mock, "mock", false, "serve the built-in mock providers for every provider cluster not given by -cluster")
+	fs.BoolVar(&o.cfg.Mock, "mock", false, "serve the built-in mock providers for every provider cluster, and the demo MCP server for every MCP cluster, not given by -cluster")
 	fs.BoolVar(&o.cfg.AccessLog, "access-log", false, "print one line per request")
 	fs.BoolVar(&o.cfg.AllowOnHeadersStopIteration, "allow-on-headers-stop-iteration", true, "Envoy's allow_on_headers_stop_iteration, on in envoy.yaml")
 	if err := fs.Parse(args); err != nil {
