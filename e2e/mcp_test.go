@@ -377,3 +377,35 @@ func TestMCPBatchesAndMalformedMessages(t *testing.T) {
 		t.Errorf("the servers ran %d tool calls, want 2 (one echo each)", r.sse.Calls()+r.jsn.Calls())
 	}
 }
+
+// The example configuration, as `make run` serves it: the demo server behind /mcp/demo.
+func TestMCPDemoOfTheExampleConfiguration(t *testing.T) {
+	needsInProcess(t, "the dev gateway's demo MCP server")
+	g := exampleGateway(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c := sdk.NewClient(&sdk.Implementation{Name: "stepgate-e2e", Version: "1.0.0"}, nil)
+	s, err := c.Connect(ctx, &sdk.StreamableClientTransport{Endpoint: g.URL + "/mcp/demo", DisableStandaloneSSE: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	list, err := s.ListTools(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, tool := range list.Tools {
+		names = append(names, tool.Name)
+	}
+	slices.Sort(names)
+	if !slices.Equal(names, []string{"echo", "report"}) {
+		t.Errorf("tools/list = %v, want [echo report]", names)
+	}
+	if res, err := callTool(s, mcpdemo.ToolReport); err != nil || textOf(res) != "words: 3" {
+		t.Errorf("report: %v %v", textOf(res), err)
+	}
+	if _, err := callTool(s, mcpdemo.ToolDeleteAll); wireCode(err) != -32030 {
+		t.Errorf("delete_all: %v", err)
+	}
+}
