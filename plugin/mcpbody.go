@@ -51,6 +51,8 @@ func mergeAnswers(body []byte, answers [][]byte) []byte {
 	}
 	trimmed := strings.TrimSpace(string(body))
 	switch {
+	case trimmed == "":
+		return wrapBatch(answers)
 	case strings.HasPrefix(trimmed, "[") && strings.HasSuffix(trimmed, "]"):
 		inner := strings.TrimSpace(trimmed[1 : len(trimmed)-1])
 		out := make([]byte, 0, len(body)+64*len(answers))

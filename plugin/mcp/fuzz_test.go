@@ -64,6 +64,28 @@ func firstID(b Body) []byte {
 	return nil
 }
 
+// FuzzToolFilter: any answer, JSON or not, is filtered without a panic, and a tool the filter
+// refuses never survives in a well-formed tools/list answer.
+func FuzzToolFilter(f *testing.F) {
+	f.Add([]byte(`{"jsonrpc":"2.0","id":3,"result":{"tools":[{"name":"cheap"},{"name":"forbidden"}]}}`))
+	f.Add([]byte(`[{"id":3,"result":{"tools":[{"name":"forbidden"}]}},{"id":"3"}]`))
+	f.Add([]byte(`{"id":3.0,"result":{"tools":"x"}}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		filter := &ToolFilter{IDs: [][]byte{[]byte("3")}, Allow: func(n string) bool { return n != "forbidden" }}
+		out := filter.Body(body)
+		if !json.Valid(body) || !gjson.GetBytes(body, "result.tools").IsArray() {
+			return
+		}
+		for _, tool := range gjson.GetBytes(out, "result.tools").Array() {
+			if tool.Get("name").String() == "forbidden" && gjson.GetBytes(body, "id").Raw == "3" {
+				t.Fatalf("%s\nfiltered to %s", body, out)
+			}
+		}
+		w := EventRewriter{Rewrite: filter.Message}
+		_ = w.Write(body, true)
+	})
+}
+
 // FuzzEventRewriter: any stream, cut anywhere, comes out whole when nothing is rewritten.
 func FuzzEventRewriter(f *testing.F) {
 	f.Add([]byte("event: message\ndata: {}\n\n"), uint8(3))

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
 )
 
 // ToolFilter rewrites the results of tools/list requests so that they list only allowed tools.
@@ -47,6 +48,13 @@ func (f *ToolFilter) Message(msg []byte) []byte {
 		return msg
 	}
 	kept = append(kept, ']')
+	i := tools.Index
+	if i <= 0 || i+len(tools.Raw) > len(msg) || string(msg[i:i+len(tools.Raw)]) != tools.Raw {
+		if out, err := sjson.SetRawBytes(msg, "result.tools", kept); err == nil {
+			return out
+		}
+		return msg
+	}
 	// tools.Index is the array's offset in msg: splice the new array in, nothing else moves.
 	out := make([]byte, 0, len(msg)-len(tools.Raw)+len(kept))
 	out = append(out, msg[:tools.Index]...)
