@@ -13,8 +13,9 @@ import (
 // BenchmarkMCPToolsCall is one tools/call POST and its JSON answer, on an MCP route (buffered,
 // parsed, checked against the allow-list, forwarded) and the same request on a route outside the
 // mcp section: passed through, and with its body buffered as the MCP route buffers it (a
-// token-counting rule that matches nothing makes the filter read every body). MCP parsing costs
-// the difference between the last two; buffering the body is what any body-reading feature pays.
+// token-counting rule that matches nothing makes the filter read every body, and look up its
+// completion limit for the estimate). MCP parsing costs about the difference between the last
+// two; buffering the body is what any body-reading feature pays.
 func BenchmarkMCPToolsCall(b *testing.B) {
 	const config = `{"log":{"access_log":false},"mcp":{"servers":{"demo":{"path_prefix":"/mcp/demo","cluster":"mcp_demo",
 		"allowed_tools":["echo","report"],"blocked_methods":["resources/*"]}}}}`
