@@ -269,6 +269,22 @@ func TestMCPToolsListIsFilteredAsJSONAndAsSSE(t *testing.T) {
 	}
 }
 
+// A GET stream resumed with Last-Event-ID may replay a tools/list answer: it is filtered too.
+func TestMCPToolListsOnTheGETStreamAreFiltered(t *testing.T) {
+	h, _ := startFilter(t, mcpConfig, 1)
+	s := h.NewStream()
+	s.SendRequestHeaders(get("/mcp/demo", [2]string{"accept", "text/event-stream"}, [2]string{"mcp-session-id", session},
+		[2]string{"last-event-id", "ev-0"}), true)
+	if s.LocalReply() != nil || s.Paused() {
+		t.Fatalf("GET stream refused or held: %+v", s.LocalReply())
+	}
+	s.SendResponseHeaders(hostsim.Headers{{":status", "200"}, {"content-type", "text/event-stream"}}, false)
+	s.SendResponseBody([]byte("id: ev-1\ndata: "+toolsList+"\n\n"), false)
+	if got, want := string(s.Downstream().Body), "id: ev-1\ndata: "+toolsListFiltered+"\n\n"; got != want {
+		t.Errorf("GET stream\n%q\nwant\n%q", got, want)
+	}
+}
+
 func TestMCPSessionIDCanKeyAThrottleRule(t *testing.T) {
 	h, _ := startFilter(t, `{"mcp":{"servers":{"demo":{"path_prefix":"/mcp/demo","cluster":"mcp_demo"}}},
 	  "throttle":{"rules":[{"name":"per-session","match":{"path_prefix":"/mcp/"},"key":"header:mcp-session-id","rate":"1/min","burst":1}]}}`, 1)

@@ -66,6 +66,11 @@ func (h *httpContext) mcpDecide(body []byte, now int64) types.Action {
 		return types.ActionPause
 	}
 	if body == nil {
+		if m.restrictsTools() {
+			// A GET stream may replay answers to earlier POSTs (Last-Event-ID): any tool list
+			// on it is filtered.
+			m.filter.AnyID, m.filter.Allow = true, m.allowTool
+		}
 		return h.mcpSend(nil, now, h.mcpThrottle(now, "", ""))
 	}
 	parsed, err := mcp.Parse(body, m.msgs)

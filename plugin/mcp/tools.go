@@ -12,18 +12,23 @@ import (
 // IDs are the ids of the tools/list requests forwarded in one POST: only answers to those are
 // touched, whatever else the stream carries.
 type ToolFilter struct {
-	IDs   [][]byte
+	IDs [][]byte
+	// AnyID rewrites every answer that lists tools, whatever its id: on a stream that carries
+	// answers to requests of other POSTs (a GET stream resumed with Last-Event-ID).
+	AnyID bool
 	Allow func(tool string) bool
 }
 
 // Active reports whether the filter has anything to do.
-func (f *ToolFilter) Active() bool { return f != nil && len(f.IDs) > 0 && f.Allow != nil }
+func (f *ToolFilter) Active() bool {
+	return f != nil && (len(f.IDs) > 0 || f.AnyID) && f.Allow != nil
+}
 
 // Message rewrites one JSON-RPC message; it returns msg itself when it is not an answer to one
 // of f's requests or lists no tool to remove.
 func (f *ToolFilter) Message(msg []byte) []byte {
 	r := gjson.ParseBytes(msg)
-	if !r.IsObject() || !f.matches(r.Get("id")) {
+	if !r.IsObject() || !f.AnyID && !f.matches(r.Get("id")) {
 		return msg
 	}
 	tools := r.Get("result.tools")

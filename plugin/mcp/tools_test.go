@@ -28,6 +28,14 @@ func TestToolFilterKeepsOnlyAllowedTools(t *testing.T) {
 	}
 }
 
+func TestToolFilterAnyID(t *testing.T) {
+	f := &ToolFilter{AnyID: true, Allow: allowCheapCostly}
+	other := strings.Replace(listResult, `"id":3`, `"id":"x"`, 1)
+	if got := string(f.Message([]byte(other))); strings.Contains(got, "forbidden") {
+		t.Errorf("AnyID left a refused tool: %s", got)
+	}
+}
+
 func TestEventRewriterFiltersAcrossChunksAndKeepsFields(t *testing.T) {
 	f := &ToolFilter{IDs: [][]byte{[]byte("3")}, Allow: allowCheapCostly}
 	stream := ": keep-alive\n\nevent: message\nid: s1_0\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\"}\n\n" +
