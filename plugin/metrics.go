@@ -17,6 +17,8 @@ type metrics struct {
 	ids  map[string]uint32
 	last [len(metricDefs)]lastUse
 	buf  []byte
+
+	mcpTools map[string]bool // the tool names used as labels so far (see mcpToolLabel)
 }
 
 // lastUse remembers a metric's most recent label values and id: steady traffic repeats them, and
@@ -51,6 +53,7 @@ const (
 	firstByte
 	estimateError
 	throttleOverflow
+	mcpRequests
 )
 
 // metricDefs are the metrics of docs/METRICS.md with their tags in order.
@@ -71,6 +74,7 @@ var metricDefs = [...]struct {
 	firstByte:         {"stepgate_upstream_first_byte_ms", histogram, []string{"provider", "model"}},
 	estimateError:     {"stepgate_token_estimate_error_tokens", histogram, []string{"model", "provider"}},
 	throttleOverflow:  {"stepgate_throttle_overflow_total", counter, []string{"rule", "step"}},
+	mcpRequests:       {"stepgate_mcp_requests_total", counter, []string{"tenant", "route", "mcp_method", "tool", "step"}},
 }
 
 func (m *metrics) init() { m.ids = make(map[string]uint32) }

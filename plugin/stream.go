@@ -51,6 +51,9 @@ type httpContext struct {
 	upstreamStatus int  // the provider's own status (before translation); 0 before it answers
 	upstreamFault  bool // the provider's answer could not be translated, or its stream was cut
 	responseEnded  bool // the provider's answer reached its end
+
+	mcp      *mcpStream // on a route of the "mcp" section: &mcpState
+	mcpState mcpStream
 }
 
 func (h *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) types.Action {
@@ -70,6 +73,9 @@ func (h *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) typ
 	h.rec.RequestID = h.headers.Get("x-request-id")
 	stripInternalHeaders(h.headers)
 
+	if srv := h.root.cfg.MCP.Match(h.rec.Path); srv != nil {
+		return h.mcpHeaders(srv, endOfStream, now)
+	}
 	if ai := h.root.cfg.AI; ai != nil {
 		h.dialect, h.endpoint = aiformat.Match(h.rec.Method, h.path)
 		h.rec.Dialect = dialectName(h.dialect)
@@ -138,6 +144,10 @@ func (h *httpContext) OnHttpRequestBody(bodySize int, endOfStream bool) types.Ac
 	}
 	if limit := h.root.cfg.Limits.MaxRequestBodyBytes; int64(bodySize) > limit {
 		h.waiting = false
+		if h.mcp != nil {
+			h.mcpTooLarge()
+			return types.ActionPause
+		}
 		err := tooLarge(h.dialect, int64(bodySize), limit)
 		h.reply(err.Status, err.Body, nil)
 		return types.ActionPause
@@ -160,6 +170,9 @@ func (h *httpContext) OnHttpRequestBody(bodySize int, endOfStream bool) types.Ac
 // complete, at time now. It returns Pause when the stream is held or answered locally.
 func (h *httpContext) decide(body []byte, now int64) types.Action {
 	p := h.root
+	if h.mcp != nil {
+		return h.mcpDecide(body, now)
+	}
 	if h.endpoint == aiformat.EndpointChat {
 		req, perr := p.cfg.AI.ParseRequest(h.rec.Method, h.path, "", body)
 		if perr != nil {
@@ -421,6 +434,9 @@ func (h *httpContext) OnHttpResponseHeaders(numHeaders int, endOfStream bool) ty
 	if h.rt != nil && endOfStream {
 		h.settle() // no body to translate
 	}
+	if h.mcp != nil {
+		h.mcpResponseHeaders(endOfStream)
+	}
 	if h.buffer && !endOfStream {
 		// Held with the body: an answer that turns out unreadable is replaced by a 502, which
 		// is only possible while nothing went to the client.
@@ -452,6 +468,9 @@ func retryAfter(v string) time.Duration {
 }
 
 func (h *httpContext) OnHttpResponseBody(bodySize int, endOfStream bool) types.Action {
+	if h.mcp != nil && !h.local {
+		return h.mcpResponseBody(bodySize, endOfStream)
+	}
 	if h.local || h.rt == nil {
 		return types.ActionContinue
 	}
@@ -528,6 +547,9 @@ func (h *httpContext) OnHttpStreamDone() {
 	}
 	if h.decided && (!h.upstream || h.rec.Status == 0) {
 		_ = p.throttler.Release(now, &h.decision.Reservation)
+	}
+	if h.mcp != nil && h.decided {
+		h.mcpDone(now)
 	}
 	h.rec.LatencyMs = (now - h.start) / int64(time.Millisecond)
 	if h.rt != nil && !h.local && !h.responseEnded {

@@ -16,9 +16,9 @@
 //
 // What it mirrors of envoy/envoy.yaml: every request runs through the filter on Config.Workers
 // worker VMs (hostsim.Proxy), streaming both ways; the route is chosen on the request headers as
-// the filter forwards them: an x-stepgate-cluster header matching provider_[a-z0-9_]+ picks that
-// cluster (Envoy's cluster_header route), anything else gets the catch-all route's 404 JSON (or
-// goes to Config.DefaultCluster when set); the internal x-stepgate-* request headers are removed
+// the filter forwards them: an x-stepgate-cluster header matching provider_[a-z0-9_]+ or
+// mcp_[a-z0-9_]+ picks that cluster (Envoy's cluster_header routes), anything else gets the
+// catch-all route's 404 JSON (or goes to Config.DefaultCluster when set); the internal x-stepgate-* request headers are removed
 // before the upstream; the listener's buffer limit is 5 MiB; plugin name, root_id and vm_id are
 // "stepgate"; the connection manager adds x-request-id (when absent) and x-forwarded-for, and
 // normalizes the path (dot segments, merged slashes). The listener speaks HTTP/1.1 and

@@ -48,7 +48,8 @@ type Config struct {
 	// Mock starts the mock providers of e2e/mockprovider (all of them, on one loopback port)
 	// and maps every cluster named by the plugin configuration's providers.<name>.cluster that
 	// Clusters does not map to them. The mocks accept the api_key and api_keys of the plugin
-	// configuration's providers.
+	// configuration's providers. It also serves the demo MCP server (mcpdemo) for every
+	// mcp.servers.<name>.cluster that Clusters does not map.
 	Mock bool
 	// Clock drives the plugin's clocks and ticks (default: real time).
 	Clock hostsim.Clock
@@ -80,6 +81,7 @@ type Gateway struct {
 	logf      func(string, ...any)
 	transport *http.Transport
 	mock      *mockServer
+	mcpDemo   *demoServer
 
 	ln, adminLn net.Listener
 	srv, admin  *http.Server
@@ -130,6 +132,9 @@ func Start(ctx context.Context, cfg Config) (*Gateway, error) {
 			return nil, err
 		}
 		g.mock = m
+		if g.mcpDemo, err = startMCPDemo(); err != nil {
+			return nil, err
+		}
 	}
 	if !cfg.AllowOnHeadersStopIteration {
 		g.logf("devgateway: AllowOnHeadersStopIteration is off: a filter that pauses request headers never sees the body (envoy/envoy.yaml turns it on)")
@@ -303,6 +308,7 @@ func (g *Gateway) shutdown(ctx context.Context) error {
 	if g.mock != nil {
 		g.mock.close()
 	}
+	g.mcpDemo.close()
 	g.transport.CloseIdleConnections()
 	g.bg.Wait()
 	return errors.Join(errs...)
@@ -318,6 +324,7 @@ func (g *Gateway) abort() {
 	if g.mock != nil {
 		g.mock.close()
 	}
+	g.mcpDemo.close()
 }
 
 // ServeHTTP runs one request through the filter: the connection manager's part (path

@@ -81,6 +81,7 @@ func (g *Gateway) clusterMap(config []byte) map[string]string {
 		}
 		g.logf("devgateway: providers.%s.cluster %q has no URL: its requests get 503 (map it with Clusters or turn Mock on)", p.provider, p.cluster)
 	}
+	g.mapMCPClusters(config, clusters)
 	clusters[unroutedCluster] = unroutedURL
 	return clusters
 }

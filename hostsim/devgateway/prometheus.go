@@ -25,7 +25,7 @@ type statsTag struct {
 // Each regex walks a metric name pair by pair and captures ".TAG.value": the first group is
 // removed from the name, the second is the label's value (Envoy's regex tag extractor).
 var statsTags = func() []statsTag {
-	names := []string{"tenant", "key", "route", "model", "provider", "rule", "step", "mode", "status", "direction", "tool"}
+	names := []string{"tenant", "key", "route", "model", "provider", "rule", "step", "mode", "status", "direction", "tool", "mcp_method"}
 	tags := make([]statsTag, len(names))
 	for i, n := range names {
 		tags[i] = statsTag{n, regexp.MustCompile(`^wasmcustom\.stepgate_[a-z0-9_]+(?:\.[a-z_]+\.[^.]+)*?(\.` + n + `\.([^.]+))`)}

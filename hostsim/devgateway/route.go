@@ -49,6 +49,8 @@ func (g *Gateway) routeCluster(v string, ok bool) string {
 	switch {
 	case ok && providerClusterName.MatchString(v):
 		return v // route "provider": cluster_header
+	case ok && mcpClusterName.MatchString(v):
+		return v // route "mcp": cluster_header
 	case g.cfg.DefaultCluster != "":
 		return g.cfg.DefaultCluster
 	}

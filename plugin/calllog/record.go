@@ -26,6 +26,8 @@ type Record struct {
 	UpstreamModel string // as sent to the provider
 	Provider      string
 	Step          string // throttle step taken: allow, shape, degrade, reject
+	MCPMethod     string // the JSON-RPC method of an MCP request (the first request's, in a batch)
+	Tool          string // the tool of an MCP tools/call
 	Status        int
 	TokensIn      int64
 	TokensOut     int64
@@ -51,6 +53,8 @@ func (r *Record) AppendJSON(dst []byte) []byte {
 	dst = field(dst, "upstream_model", r.UpstreamModel)
 	dst = field(dst, "provider", r.Provider)
 	dst = field(dst, "step", r.Step)
+	dst = field(dst, "mcp_method", r.MCPMethod)
+	dst = field(dst, "tool", r.Tool)
 	dst = number(dst, "status", int64(r.Status))
 	dst = number(dst, "tokens_in", r.TokensIn)
 	dst = number(dst, "tokens_out", r.TokensOut)

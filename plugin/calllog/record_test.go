@@ -43,3 +43,11 @@ func FuzzAppendString(f *testing.F) {
 		}
 	})
 }
+
+func TestAppendJSONCarriesMCPFields(t *testing.T) {
+	r := Record{Route: "demo", Step: "reject", MCPMethod: "tools/call", Tool: "costly", Status: 429}
+	want := `{"ts_ms":0,"route":"demo","step":"reject","mcp_method":"tools/call","tool":"costly","status":429,"latency_ms":0}`
+	if got := string(r.AppendJSON(nil)); got != want {
+		t.Errorf("AppendJSON =\n%s\nwant\n%s", got, want)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/stepgate/stepgate/plugin/aiformat"
+	"github.com/stepgate/stepgate/plugin/mcp"
 	"github.com/stepgate/stepgate/plugin/throttle"
 )
 
@@ -31,6 +32,8 @@ type Config struct {
 	// AI is the unified AI format's routing (sections "providers" and "models"); nil when the
 	// document has neither, and the filter then only throttles.
 	AI *aiformat.Config
+	// MCP lists the MCP servers behind the gateway (section "mcp"); nil when there are none.
+	MCP *mcp.Config
 }
 
 // Log controls the filter's own logging.
@@ -87,7 +90,7 @@ func Parse(data []byte) (*Config, error) {
 	if !root.IsObject() {
 		return nil, errors.New("configuration: must be a JSON object")
 	}
-	if err := knownFields(root, "", "log", "limits", "response_headers", "throttle", "providers", "models"); err != nil {
+	if err := knownFields(root, "", "log", "limits", "response_headers", "throttle", "providers", "models", "mcp"); err != nil {
 		return nil, err
 	}
 	if err := parseLog(root.Get("log"), &cfg.Log); err != nil {
@@ -112,6 +115,13 @@ func Parse(data []byte) (*Config, error) {
 			return nil, err
 		}
 		cfg.AI = ai
+	}
+	if m := root.Get("mcp"); m.Exists() {
+		mc, err := mcp.ParseConfig(m, "mcp")
+		if err != nil {
+			return nil, err
+		}
+		cfg.MCP = mc
 	}
 	return cfg, nil
 }

@@ -144,6 +144,7 @@ type Match struct {
 	Tenants      []string
 	APIKeys      []string
 	MCPTools     []string
+	MCPMethods   []string
 	Headers      []HeaderMatch
 }
 
@@ -158,18 +159,19 @@ type HeaderMatch struct {
 type SelectorKind uint8
 
 const (
-	SelRoute    SelectorKind = iota // the path prefix of the rule that matched (the path when none)
-	SelPath                         // the request path without the query
-	SelMethod                       // :method
-	SelModel                        // the model the request asks for
-	SelProvider                     // the provider the request is routed to
-	SelTenant                       // the tenant of the caller's API key
-	SelAPIKey                       // the id (never the secret) of the caller's API key
-	SelMCPTool                      // the MCP tool a tools/call request calls
-	SelHeader                       // a request header, by name
+	SelRoute     SelectorKind = iota // the path prefix of the rule that matched (the path when none)
+	SelPath                          // the request path without the query
+	SelMethod                        // :method
+	SelModel                         // the model the request asks for
+	SelProvider                      // the provider the request is routed to
+	SelTenant                        // the tenant of the caller's API key
+	SelAPIKey                        // the id (never the secret) of the caller's API key
+	SelMCPTool                       // the MCP tool a tools/call request calls
+	SelMCPMethod                     // the JSON-RPC method of an MCP request
+	SelHeader                        // a request header, by name
 )
 
-var selectorNames = [...]string{"route", "path", "method", "model", "provider", "tenant", "api_key", "mcp_tool", "header"}
+var selectorNames = [...]string{"route", "path", "method", "model", "provider", "tenant", "api_key", "mcp_tool", "mcp_method", "header"}
 
 // Selector is one component of a key.
 type Selector struct {

@@ -167,3 +167,16 @@ func TestMatchAndKeys(t *testing.T) {
 		t.Fatalf("long key: %d bytes", len(key))
 	}
 }
+
+func TestMCPMethodMatchesAndKeys(t *testing.T) {
+	th := newThrottler(t, oneRule(`{"name":"r","rate":"1/s","burst":1,"key":"mcp_method:mcp_tool",
+		"match":{"mcp_methods":["tools/*"]}}`), nil)
+	r := &th.rules[0]
+	q := Request{MCPMethod: "tools/call", MCPTool: "search"}
+	if !r.matches(&q) || displayKey(r.appendKey(nil, &q)) != "tools/call:search" {
+		t.Fatalf("tools/call: matches=%v key=%q", r.matches(&q), displayKey(r.appendKey(nil, &q)))
+	}
+	if q.MCPMethod = "resources/read"; r.matches(&q) {
+		t.Error("resources/read matches tools/*")
+	}
+}

@@ -208,7 +208,7 @@ func parseUnit(v gjson.Result, p string) (Unit, error) {
 	return 0, errorf(p, "unknown unit %s (want \"requests\" or \"llm_tokens\")", short(v.Raw))
 }
 
-var matchFields = []string{"path_prefix", "methods", "models", "providers", "tenants", "api_keys", "mcp_tools", "headers"}
+var matchFields = []string{"path_prefix", "methods", "models", "providers", "tenants", "api_keys", "mcp_tools", "mcp_methods", "headers"}
 
 func parseMatch(v gjson.Result, p string) (Match, error) {
 	var m Match
@@ -218,7 +218,7 @@ func parseMatch(v gjson.Result, p string) (Match, error) {
 	if err := object(v, p, matchFields...); err != nil {
 		return m, err
 	}
-	lists := []*[]string{&m.PathPrefixes, &m.Methods, &m.Models, &m.Providers, &m.Tenants, &m.APIKeys, &m.MCPTools}
+	lists := []*[]string{&m.PathPrefixes, &m.Methods, &m.Models, &m.Providers, &m.Tenants, &m.APIKeys, &m.MCPTools, &m.MCPMethods}
 	for i, dst := range lists {
 		l, err := stringList(v.Get(matchFields[i]), join(p, matchFields[i]))
 		if err != nil {
@@ -315,7 +315,7 @@ func parseSelector(s, p string) (Selector, error) {
 			return Selector{Kind: SelectorKind(i)}, nil
 		}
 	}
-	return Selector{}, errorf(p, "unknown selector %q (want route, path, method, model, provider, tenant, api_key, mcp_tool or header:<name>)", s)
+	return Selector{}, errorf(p, "unknown selector %q (want route, path, method, model, provider, tenant, api_key, mcp_tool, mcp_method or header:<name>)", s)
 }
 
 func checkHeaderName(name, p string) error {

@@ -42,7 +42,7 @@ func TestParseConfigErrorsNameTheField(t *testing.T) {
 		{`{"rules":[{` + ok + `,"key":"tenant","overflow":{"burst":0}}]}`, `throttle.rules[0].overflow.burst: must be a whole number from 1 to 1000000000000, got 0`},
 		{`{"rules":[{` + ok + `,"key":"tenant","overflow":{"rate":"1/day","burst":100000000}}]}`, `throttle.rules[0].overflow.burst: burst 100000000 at 1 tokens per 24h0m0s is too large to count exactly; lower the burst or raise the rate`},
 		{`{"rules":[{"name":"r","rate":"1/s","burst":1,"key":"tenant","overflow":{"rate":"100000000000/1ms"},"steps":[{"action":"shape","max_delay":"1h"}]}]}`, `throttle.rules[0].steps[0].max_delay: 1h0m0s at this rate is too large to count exactly`},
-		{`{"rules":[{` + ok + `,"key":"tenant:colour"}]}`, `throttle.rules[0].key: unknown selector "colour" (want route, path, method, model, provider, tenant, api_key, mcp_tool or header:<name>)`},
+		{`{"rules":[{` + ok + `,"key":"tenant:colour"}]}`, `throttle.rules[0].key: unknown selector "colour" (want route, path, method, model, provider, tenant, api_key, mcp_tool, mcp_method or header:<name>)`},
 		{`{"rules":[{` + ok + `,"key":"tenant:tenant"}]}`, `throttle.rules[0].key: selector "tenant" appears twice`},
 		{`{"rules":[{` + ok + `,"key":["header:"]}]}`, `throttle.rules[0].key: empty header name`},
 		{`{"rules":[{` + ok + `,"match":{"path":"/v1"}}]}`, `throttle.rules[0].match.path: unknown field`},

@@ -20,6 +20,8 @@ type Request struct {
 	Tenant   string
 	KeyID    string // the id of the caller's API key, never the key itself
 	MCPTool  string
+	// MCPMethod is the JSON-RPC method of an MCP message (tools/call, tools/list …).
+	MCPMethod string
 	// Headers are the request's headers; a header selector uses the first value of its name.
 	Headers HeaderPairs
 	// PromptChars, MaxTokens and Choices feed the token estimate of LLMTokens rules:
@@ -95,7 +97,8 @@ func (r *rule) matches(q *Request) bool {
 		return false
 	}
 	if !anyMatch(m.Methods, q.Method) || !anyMatch(m.Models, q.Model) || !anyMatch(m.Providers, q.Provider) ||
-		!anyMatch(m.Tenants, q.Tenant) || !anyMatch(m.APIKeys, q.KeyID) || !anyMatch(m.MCPTools, q.MCPTool) {
+		!anyMatch(m.Tenants, q.Tenant) || !anyMatch(m.APIKeys, q.KeyID) || !anyMatch(m.MCPTools, q.MCPTool) ||
+		!anyMatch(m.MCPMethods, q.MCPMethod) {
 		return false
 	}
 	for i := range m.Headers {
@@ -178,6 +181,8 @@ func (r *rule) selectorValue(s Selector, q *Request) string {
 		return q.KeyID
 	case SelMCPTool:
 		return q.MCPTool
+	case SelMCPMethod:
+		return q.MCPMethod
 	case SelHeader:
 		return q.Headers.Get(s.Header)
 	}

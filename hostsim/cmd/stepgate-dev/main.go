@@ -13,7 +13,8 @@
 //	-workers N          worker VMs (default 2)
 //	-cluster NAME=URL   an Envoy cluster's upstream, repeatable
 //	-default-cluster NAME   where requests the filter did not route go (default: a 404 as envoy.yaml)
-//	-mock               serve the mock providers for every provider cluster not given by -cluster
+//	-mock               serve the mock providers for every provider cluster not given by -cluster,
+//	                    and the demo MCP server for every MCP cluster
 //	-access-log         one line per request, with envoy.yaml's access log fields
 //	-allow-on-headers-stop-iteration  as envoy.yaml (default true)
 //	-reload             reload -config when it changes (default true)
@@ -81,7 +82,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil
 	})
 	fs.StringVar(&o.cfg.DefaultCluster, "default-cluster", "", "the cluster for requests the filter does not route (default: 404, as envoy.yaml)")
-	fs.BoolVar(&o.cfg.Mock, "mock", false, "serve the built-in mock providers for every provider cluster not given by -cluster")
+	fs.BoolVar(&o.cfg.Mock, "mock", false, "serve the built-in mock providers for every provider cluster, and the demo MCP server for every MCP cluster, not given by -cluster")
 	fs.BoolVar(&o.cfg.AccessLog, "access-log", false, "print one line per request")
 	fs.BoolVar(&o.cfg.AllowOnHeadersStopIteration, "allow-on-headers-stop-iteration", true, "Envoy's allow_on_headers_stop_iteration, on in envoy.yaml")
 	if err := fs.Parse(args); err != nil {
@@ -158,6 +159,7 @@ func printBanner(w io.Writer, o *options, g *devgateway.Gateway) {
 		slices.Sort(mocked)
 		fmt.Fprintf(w, "  mock providers on %s for %s\n", g.MockURL(), strings.Join(mocked, ", "))
 	}
+	printMCP(w, g)
 	model := chatModel(g.PluginConfig())
 	if model == "" {
 		return
@@ -197,4 +199,29 @@ func chatCurl(base, model, text string) string {
 func throttleLoop(base, model string) string {
 	return fmt.Sprintf("seq 60 | xargs -P 20 -I{} curl -s -o /dev/null -w '%%{http_code} %%header{x-stepgate-step}\\n' %s/v1/chat/completions -H 'content-type: application/json' -d '%s' | sort | uniq -c",
 		base, chatBody(model, "hello {}"))
+}
+
+// printMCP shows the MCP routes of the configuration: their URL, for an MCP client, and a tool
+// call the gateway refuses (on the demo server's route, the tool it forbids).
+func printMCP(w io.Writer, g *devgateway.Gateway) {
+	var lines []string
+	var demo string
+	gjson.GetBytes(g.PluginConfig(), "mcp.servers").ForEach(func(name, s gjson.Result) bool {
+		url := g.URL() + s.Get("path_prefix").String()
+		note := ""
+		if g.Clusters()[s.Get("cluster").String()] == g.MCPDemoURL() && g.MCPDemoURL() != "" {
+			note = "  (the demo server: echo; report, paced per session; delete_all, forbidden)"
+			demo = url
+		}
+		lines = append(lines, fmt.Sprintf("  %s: %s%s", name.Str, url, note))
+		return true
+	})
+	if len(lines) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nMCP servers (Streamable HTTP; point an MCP client at the URL):\n%s\n", strings.Join(lines, "\n"))
+	if demo != "" {
+		fmt.Fprintf(w, "\nA tool call the gateway refuses:\n  curl -s %s -H 'content-type: application/json' -H 'accept: application/json, text/event-stream' -d '%s'\n",
+			demo, `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"delete_all","arguments":{}}}`)
+	}
 }

@@ -151,6 +151,27 @@ func TestRunServesWhatItPrints(t *testing.T) {
 		t.Errorf("the printed chat completion: %d %s", resp.StatusCode, body)
 	}
 
+	// The MCP route and the printed refused tool call.
+	if !strings.Contains(out, "demo: http://127.0.0.1:") || !strings.Contains(out, "/mcp/demo  (the demo server") {
+		t.Errorf("banner lacks the demo MCP server")
+	}
+	m = regexp.MustCompile(`curl -s (\S+) -H 'content-type: application/json' -H 'accept: ([^']+)' -d '([^']+)'`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatal("no MCP curl line in the banner")
+	}
+	req, _ := http.NewRequest("POST", m[1], strings.NewReader(m[3]))
+	req.Header.Set("content-type", "application/json")
+	req.Header.Set("accept", m[2])
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || gjson.GetBytes(body, "error.code").Int() != -32030 {
+		t.Errorf("the printed MCP call: %d %s", resp.StatusCode, body)
+	}
+
 	hup <- syscall.SIGHUP
 	for !strings.Contains(stderr.String(), "SIGHUP: configuration reloaded") {
 		if time.Now().After(deadline) {
