@@ -32,7 +32,7 @@ const mcpGatewayConfig = `{
     "sse":  {"path_prefix": "/mcp/sse",  "cluster": "mcp_sse",  "allowed_tools": ["echo", "report"], "blocked_methods": ["prompts/*"]},
     "json": {"path_prefix": "/mcp/json", "cluster": "mcp_json", "allowed_tools": ["echo", "report"], "blocked_methods": ["prompts/*"]}}},
   "throttle": {"rules": [{"name": "report", "match": {"mcp_tools": ["report"]}, "key": ["header:mcp-session-id"],
-    "rate": "1/min", "burst": 2, "steps": [{"below": 0, "action": "shape", "max_delay": "1m", "max_queue": 1}]}]}
+    "rate": "1/min", "burst": 2, "steps": [{"below": 0, "action": "shape", "max_delay": "90s", "max_queue": 1}]}]}
 }`
 
 // upstreamLog records what an MCP server received: the session id and body of each POST.

@@ -21,7 +21,7 @@ const mcpConfig = `{
   "mcp": {"servers": {"demo": {"path_prefix": "/mcp/demo", "cluster": "mcp_demo",
     "allowed_tools": ["cheap", "cost*"], "blocked_methods": ["resources/*"]}}},
   "throttle": {"rules": [{"name": "costly-tool", "match": {"mcp_tools": ["costly"]}, "key": "mcp_tool",
-    "rate": "1/s", "burst": 2, "steps": [{"below": 0, "action": "shape", "max_delay": "1s", "max_queue": 4}]}]}
+    "rate": "1/s", "burst": 2, "steps": [{"below": 0, "action": "shape", "max_delay": "1500ms", "max_queue": 4}]}]}
 }`
 
 const session = "4f0c2a1e-mcp-session"

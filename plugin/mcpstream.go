@@ -257,7 +257,7 @@ func (h *httpContext) mcpSend(body []byte, now int64, d throttle.Decision) types
 	if d.Delay > 0 {
 		h.heldUntil = now + int64(d.Delay)
 		h.forwardedAt = h.heldUntil
-		h.root.hold(h.id, held{since: now, until: h.heldUntil, rule: shapingRule(&d), step: h.rec.Step})
+		h.root.hold(h.id, held{since: now, until: h.heldUntil, rule: shapingRule(&d), step: h.rec.Step, stream: h})
 		return types.ActionPause
 	}
 	return types.ActionContinue

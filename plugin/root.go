@@ -173,6 +173,11 @@ func (p *pluginContext) releaseDue(now int64) bool {
 			}
 		}
 		_ = p.throttler.Resume(now, &hd.stream.decision.Reservation)
+		if m := hd.stream.mcp; m != nil {
+			for i := range m.extra { // a batch's other held messages share this stream's hold
+				_ = p.throttler.Resume(now, &m.extra[i].Reservation)
+			}
+		}
 	}
 	p.nextDue = next
 	return true
