@@ -116,8 +116,10 @@ func tooLarge(d aiformat.Dialect, n, limit int64) *aiformat.Error {
 
 func (h *httpContext) OnHttpRequestBody(bodySize int, endOfStream bool) types.Action {
 	if !h.waiting {
+		h.rec.RequestBytes += int64(bodySize) // each call brings a new chunk
 		return types.ActionContinue
 	}
+	h.rec.RequestBytes = int64(bodySize) // all of the body buffered so far
 	if limit := h.root.cfg.Limits.MaxRequestBodyBytes; int64(bodySize) > limit {
 		h.waiting = false
 		err := tooLarge(h.dialect, int64(bodySize), limit)
@@ -164,6 +166,7 @@ func (h *httpContext) decide(body []byte, now int64) types.Action {
 		h.decision = p.throttler.Decide(now, &q)
 		if len(h.decision.Reservation.Outcomes()) > 0 { // else no rule applies: no step taken
 			h.rec.Step = h.decision.Action.String()
+			h.rec.Rule = decidingRule(&h.decision)
 		}
 		p.metrics.decisions(&h.decision)
 		switch h.decision.Action {
@@ -184,6 +187,7 @@ func (h *httpContext) decide(body []byte, now int64) types.Action {
 	h.forwardedAt = now
 	if h.decided && h.decision.Delay > 0 {
 		h.heldUntil = now + int64(h.decision.Delay)
+		h.rec.ShapeDelayMs = int64(h.decision.Delay / time.Millisecond)
 		h.forwardedAt = h.heldUntil
 		p.hold(h.id, held{since: now, until: h.heldUntil, rule: shapingRule(&h.decision), step: h.rec.Step})
 		return types.ActionPause
@@ -197,6 +201,26 @@ func shapingRule(d *throttle.Decision) string {
 	best := -1
 	for i := range outs {
 		if outs[i].Delay > 0 && (best < 0 || outs[i].Delay > outs[best].Delay) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return ""
+	}
+	return outs[best].Rule()
+}
+
+// decidingRule names the enforced rule whose step the decision took: the most severe outcome,
+// and among shaping ones the longest hold.
+func decidingRule(d *throttle.Decision) string {
+	outs := d.Reservation.Outcomes()
+	best := -1
+	for i := range outs {
+		o := &outs[i]
+		if o.Shadow {
+			continue
+		}
+		if best < 0 || o.Action > outs[best].Action || o.Action == outs[best].Action && o.Delay > outs[best].Delay {
 			best = i
 		}
 	}
@@ -306,6 +330,7 @@ func (h *httpContext) answerModels(ai *aiformat.Config) {
 func (h *httpContext) reply(status int, body []byte, extra []throttle.Header) {
 	h.local = true
 	h.rec.Status = status
+	h.rec.ResponseBytes = int64(len(body))
 	headers := make([][2]string, 0, 2+len(extra))
 	headers = append(headers, [2]string{"content-type", aiformat.ContentType})
 	for _, hd := range extra {
@@ -326,8 +351,11 @@ func (h *httpContext) OnHttpResponseHeaders(numHeaders int, endOfStream bool) ty
 	status, _ := proxywasm.GetHttpResponseHeader(":status")
 	h.rec.Status, _ = strconv.Atoi(status)
 	var now int64
-	if h.up != nil || h.decided {
+	if h.up != nil || h.decided || h.upstream {
 		now = clock.Now()
+	}
+	if h.upstream {
+		h.rec.FirstByteMs, h.rec.FirstByte = (now-h.forwardedAt)/int64(time.Millisecond), true
 	}
 	if h.up != nil {
 		h.root.router.Report(h.up, h.rec.Status, now)
@@ -377,7 +405,11 @@ func retryAfter(v string) time.Duration {
 }
 
 func (h *httpContext) OnHttpResponseBody(bodySize int, endOfStream bool) types.Action {
-	if h.local || h.rt == nil {
+	if h.local {
+		return types.ActionContinue
+	}
+	if h.rt == nil {
+		h.rec.ResponseBytes += int64(bodySize)
 		return types.ActionContinue
 	}
 	if h.buffer {
@@ -403,6 +435,7 @@ func (h *httpContext) OnHttpResponseBody(bodySize int, endOfStream bool) types.A
 }
 
 func (h *httpContext) replaceResponseBody(out []byte) {
+	h.rec.ResponseBytes += int64(len(out))
 	if err := proxywasm.ReplaceHttpResponseBody(out); err != nil {
 		proxywasm.LogErrorf("stepgate: replacing response body: %v", err)
 	}
@@ -435,11 +468,28 @@ func (h *httpContext) OnHttpStreamDone() {
 		_ = p.throttler.Release(now, &h.decision.Reservation)
 	}
 	h.rec.LatencyMs = (now - h.start) / int64(time.Millisecond)
+	h.finishRecord()
 	p.metrics.call(&h.rec, !h.local && h.rec.Status != 0)
 	if p.cfg.Log.AccessLog {
 		proxywasm.LogInfo(string(h.rec.AppendJSON(make([]byte, 0, 256))))
 	}
 	p.recycle(h)
+}
+
+// finishRecord fills the call record's fields that are known only once the call is over.
+func (h *httpContext) finishRecord() {
+	if h.ai != nil {
+		h.rec.TokensEstimated = h.tokenEstimate()
+		h.rec.Stream = h.ai.Stream
+	}
+	origin := calllog.FromUpstream
+	if h.local {
+		origin = calllog.FromFilter
+		if h.decided && h.decision.Action == throttle.Reject {
+			origin = calllog.FromThrottle
+		}
+	}
+	h.rec.ErrorType = calllog.ErrorType(h.rec.Status, origin)
 }
 
 func dialectName(d aiformat.Dialect) string {
