@@ -16,9 +16,10 @@ wasm:
 test: wasm
 	$(GO) test -count=1 ./...
 
-# Start the dev gateway (hostsim + the filter + a built-in mock provider) on 127.0.0.1:10000.
+# Start the dev gateway (hostsim + the filter + a built-in mock provider) on 127.0.0.1:10000;
+# the call records also go to build/calls.jsonl for `make report`.
 run: wasm
-	$(GO) run ./hostsim/cmd/stepgate-dev -wasm $(OUT) -config $(CONFIG) -mock
+	$(GO) run ./hostsim/cmd/stepgate-dev -wasm $(OUT) -config $(CONFIG) -mock -call-log build/calls.jsonl
 
 # Envoy + the filter + mock providers + Redis/ratelimit + Prometheus (needs Docker).
 up: wasm

@@ -56,6 +56,11 @@ type Config struct {
 	Logf func(format string, args ...any)
 	// AccessLog prints one line per request, with envoy.yaml's access log fields.
 	AccessLog bool
+	// CallLog, if set, is a file the filter's call records (docs/CALL-RECORD.md) are appended
+	// to as JSON lines, besides the log. It is rotated when it would grow over CallLogMaxBytes
+	// (default 100 MiB): FILE becomes FILE.1, FILE.1 FILE.2, up to FILE.3.
+	CallLog         string
+	CallLogMaxBytes int64
 	// AllowOnHeadersStopIteration is Envoy's allow_on_headers_stop_iteration, which
 	// envoy/envoy.yaml turns on: a filter that pauses the request headers still receives the
 	// request body. stepgate's filter needs it (it reads the model from the body before it
@@ -80,6 +85,7 @@ type Gateway struct {
 	logf      func(string, ...any)
 	transport *http.Transport
 	mock      *mockServer
+	calls     *callLog // nil without Config.CallLog
 
 	ln, adminLn net.Listener
 	srv, admin  *http.Server
@@ -124,6 +130,13 @@ func Start(ctx context.Context, cfg Config) (*Gateway, error) {
 			g.abort()
 		}
 	}()
+	if cfg.CallLog != "" {
+		c, err := openCallLog(cfg.CallLog, cfg.CallLogMaxBytes)
+		if err != nil {
+			return nil, err
+		}
+		g.calls = c
+	}
 	if cfg.Mock {
 		m, err := startMock(providerKeys(g.cfg.PluginConfig))
 		if err != nil {
@@ -305,6 +318,11 @@ func (g *Gateway) shutdown(ctx context.Context) error {
 	}
 	g.transport.CloseIdleConnections()
 	g.bg.Wait()
+	if g.calls != nil {
+		if err := g.calls.close(); err != nil {
+			errs = append(errs, fmt.Errorf("devgateway: call log: %w", err))
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -317,6 +335,9 @@ func (g *Gateway) abort() {
 	}
 	if g.mock != nil {
 		g.mock.close()
+	}
+	if g.calls != nil {
+		g.calls.close()
 	}
 }
 
