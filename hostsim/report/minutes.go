@@ -68,7 +68,7 @@ func (m *minuteTop) push(c MinuteCount) {
 			return
 		}
 	}
-	if len(m.top) == topMinutes && c.Calls <= m.top[topMinutes-1].Calls {
+	if len(m.top) == topMinutes && !busier(c, m.top[topMinutes-1]) {
 		return
 	}
 	m.top = append(m.top, c)
@@ -79,12 +79,16 @@ func (m *minuteTop) push(c MinuteCount) {
 }
 
 func (m *minuteTop) sort() {
-	sort.Slice(m.top, func(i, j int) bool {
-		if m.top[i].Calls != m.top[j].Calls {
-			return m.top[i].Calls > m.top[j].Calls
-		}
-		return m.top[i].StartMs < m.top[j].StartMs
-	})
+	sort.Slice(m.top, func(i, j int) bool { return busier(m.top[i], m.top[j]) })
+}
+
+// busier orders minutes: more calls first, then the earlier one. Settling order must not
+// matter, so ties are broken the same way everywhere.
+func busier(a, b MinuteCount) bool {
+	if a.Calls != b.Calls {
+		return a.Calls > b.Calls
+	}
+	return a.StartMs < b.StartMs
 }
 
 // result settles every minute and returns the top list.

@@ -176,7 +176,8 @@ func TestReportOfTheFixture(t *testing.T) {
 	if top := s.Top["key"]; len(top) == 0 || top[0].Name != "key-globex-0" && top[0].Name != "key-acme-0" {
 		t.Errorf("top keys %+v", top)
 	}
-	if len(s.NoisiestMinutes) == 0 || s.NoisiestMinutes[0].Calls != 4 {
+	// Every 5 minutes has 4 calls; mixed.log's late record adds a fifth to the very first minute.
+	if len(s.NoisiestMinutes) == 0 || s.NoisiestMinutes[0].Calls != 5 || s.NoisiestMinutes[1].Calls != 4 {
 		t.Errorf("noisiest minutes %+v", s.NoisiestMinutes)
 	}
 }
