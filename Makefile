@@ -4,7 +4,7 @@ PLUGIN  ?= ./plugin
 OUT     ?= build/stepgate.wasm
 CONFIG  ?= envoy/stepgate.json
 
-.PHONY: all wasm test run up down e2e e2e-envoy bench lint fuzz clean
+.PHONY: all wasm test run report up down e2e e2e-envoy bench lint fuzz clean
 
 all: wasm
 
@@ -20,6 +20,11 @@ test: wasm
 # the call records also go to build/calls.jsonl for `make report`.
 run: wasm
 	$(GO) run ./hostsim/cmd/stepgate-dev -wasm $(OUT) -config $(CONFIG) -mock -call-log build/calls.jsonl
+
+# Turn the call records `make run` wrote into build/report.html and print the summary.
+CALLS ?= build/calls.jsonl
+report:
+	$(GO) run ./hostsim/cmd/stepgate-report -o build/report.html $(CALLS)
 
 # Envoy + the filter + mock providers + Redis/ratelimit + Prometheus (needs Docker).
 up: wasm
