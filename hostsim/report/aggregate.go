@@ -54,7 +54,8 @@ type Aggregator struct {
 	widthIdx int
 	buckets  map[int64]*bucket
 	series   [seriesDims]map[string]struct{} // the values with their own series
-	tables   [numDims]map[string]*cell
+	tables   [numDims]map[string]*entry
+	last     *bucket // the bucket of the previous record: records come in time order
 	all      *cell
 	minTs    int64
 	maxTs    int64
@@ -68,7 +69,7 @@ func NewAggregator() *Aggregator {
 		a.series[d] = map[string]struct{}{}
 	}
 	for d := range a.tables {
-		a.tables[d] = map[string]*cell{}
+		a.tables[d] = map[string]*entry{}
 	}
 	a.minutes.init()
 	return a
@@ -92,17 +93,41 @@ func (a *Aggregator) Add(r *Record) {
 		if v == "" {
 			v = noneName
 		}
+		e := a.entry(d, v)
+		e.cell.add(&o)
 		if d < seriesDims {
-			name := a.seriesName(d, v)
-			cellFor(b.dims[d], name, sketched[d]).add(&o)
+			cellFor(b.dims[d], e.series, sketched[d]).add(&o)
 		}
-		name := v
-		if _, ok := a.tables[d][v]; !ok && len(a.tables[d]) >= maxTableValues {
-			name = otherName
-		}
-		cellFor(a.tables[d], name, sketched[d]).add(&o)
 	}
 	a.minutes.add(r.TsMs)
+}
+
+// entry is one value of a dimension: its totals for the tables, and the name of the time series
+// it is counted in (itself, or otherName once maxSeriesValues values have their own).
+type entry struct {
+	cell   *cell
+	series string
+}
+
+// entry finds or makes the entry of value v of dimension d; past maxTableValues values, new ones
+// share the entry of otherName.
+func (a *Aggregator) entry(d int, v string) *entry {
+	if e, ok := a.tables[d][v]; ok {
+		return e
+	}
+	if len(a.tables[d]) >= maxTableValues {
+		v = otherName
+		if e, ok := a.tables[d][v]; ok {
+			return e
+		}
+	}
+	v = strings.Clone(v)
+	e := &entry{cell: newCell(sketched[d]), series: v}
+	if d < seriesDims {
+		e.series = a.seriesName(d, v)
+	}
+	a.tables[d][v] = e
+	return e
 }
 
 // cellFor finds or makes the cell of name in m; a new name is copied, since record strings
@@ -131,9 +156,14 @@ func (a *Aggregator) seriesName(d int, v string) string {
 // bucket returns the bucket holding ts, stepping the width up when there would be too many.
 func (a *Aggregator) bucket(ts int64) *bucket {
 	start := ts - ts%a.width()
+	if a.last != nil && a.last.start == start {
+		return a.last
+	}
 	if b, ok := a.buckets[start]; ok {
+		a.last = b
 		return b
 	}
+	a.last = nil // set again below, once the width is settled
 	for len(a.buckets) >= maxBuckets && a.widthIdx < len(bucketWidths)-1 {
 		a.coarsen()
 		start = ts - ts%a.width()
@@ -143,6 +173,7 @@ func (a *Aggregator) bucket(ts int64) *bucket {
 	}
 	b := newBucket(start)
 	a.buckets[start] = b
+	a.last = b
 	return b
 }
 
@@ -175,6 +206,7 @@ func (a *Aggregator) coarsen() {
 		}
 	}
 	a.buckets = merged
+	a.last = nil
 }
 
 // Read scans r (plain or gzip call records, see Scan) into the aggregate.

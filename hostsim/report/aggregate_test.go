@@ -52,8 +52,8 @@ func TestDimensionValuesAreCapped(t *testing.T) {
 	if len(a.series[dimTenant]) != maxSeriesValues || len(a.tables[dimKey]) != maxTableValues+1 {
 		t.Errorf("series %d, key table %d", len(a.series[dimTenant]), len(a.tables[dimKey]))
 	}
-	if c := a.tables[dimKey][otherName]; c == nil || c.N != 50 {
-		t.Errorf("(other) = %+v", c)
+	if e := a.tables[dimKey][otherName]; e == nil || e.cell.N != 50 {
+		t.Errorf("(other) = %+v", e)
 	}
 }
 

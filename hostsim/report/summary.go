@@ -157,9 +157,10 @@ func (a *Aggregator) dimSeries(d int, buckets []*bucket) []dimSeries {
 	return out
 }
 
-func topTable(m map[string]*cell, withLatency bool) []Row {
+func topTable(m map[string]*entry, withLatency bool) []Row {
 	rows := make([]Row, 0, len(m))
-	for name, c := range m {
+	for name, e := range m {
+		c := e.cell
 		r := Row{Name: name, Requests: c.N, TokensIn: c.TokensIn, TokensOut: c.TokensOut,
 			ErrorRate: round4(c.share(c.errorsTotal())), RejectShare: round4(c.share(c.Steps[reject]))}
 		if withLatency && c.lat != nil {
