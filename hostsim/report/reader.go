@@ -21,13 +21,18 @@ type Input struct {
 	Malformed     int64 `json:"malformed_lines"`      // truncated or invalid JSON, wrong field types, no ts_ms
 	TooLong       int64 `json:"too_long_lines"`       // lines over MaxLineBytes
 	UnknownFields int64 `json:"unknown_fields"`       // fields this report does not know (records are kept)
-	OutOfOrder    int64 `json:"out_of_order_records"` // records older than one read before them (kept)
+	OutOfOrder    int64 `json:"out_of_order_records"` // records over lateMs older than one read before them (kept)
 	ReadErrors    int64 `json:"read_errors"`          // inputs that ended with an error (a truncated gzip, say)
 	maxTs         int64
 }
 
 // Bad is the number of lines that looked like records but could not be used.
 func (in *Input) Bad() int64 { return in.Malformed + in.TooLong }
+
+// lateMs is how much older than a record read before it a record may be and still count as in
+// order: the filter writes a record when its call ends, stamped with its start, so a long call's
+// record follows those of shorter calls that started after it.
+const lateMs = 5 * 60e3
 
 // MaxLineBytes bounds a line: the filter's records are well under 1 KiB.
 const MaxLineBytes = 1 << 20
@@ -135,7 +140,7 @@ func (in *Input) line(line []byte, rec *Record, fn func(*Record)) {
 	if unknown > 0 {
 		in.UnknownFields += int64(unknown)
 	}
-	if rec.TsMs < in.maxTs {
+	if rec.TsMs < in.maxTs-lateMs {
 		in.OutOfOrder++
 	}
 	in.maxTs = max(in.maxTs, rec.TsMs)
