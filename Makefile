@@ -4,7 +4,7 @@ PLUGIN  ?= ./plugin
 OUT     ?= build/stepgate.wasm
 CONFIG  ?= envoy/stepgate.json
 
-.PHONY: all wasm test run up down e2e e2e-envoy bench lint fuzz clean
+.PHONY: all wasm test run report up down e2e e2e-envoy bench lint fuzz clean
 
 all: wasm
 
@@ -16,9 +16,15 @@ wasm:
 test: wasm
 	$(GO) test -count=1 ./...
 
-# Start the dev gateway (hostsim + the filter + a built-in mock provider) on 127.0.0.1:10000.
+# Start the dev gateway (hostsim + the filter + a built-in mock provider) on 127.0.0.1:10000;
+# the call records also go to build/calls.jsonl for `make report`.
 run: wasm
-	$(GO) run ./hostsim/cmd/stepgate-dev -wasm $(OUT) -config $(CONFIG) -mock
+	$(GO) run ./hostsim/cmd/stepgate-dev -wasm $(OUT) -config $(CONFIG) -mock -call-log build/calls.jsonl
+
+# Turn the call records `make run` wrote into build/report.html and print the summary.
+CALLS ?= build/calls.jsonl
+report:
+	$(GO) run ./hostsim/cmd/stepgate-report -o build/report.html $(CALLS)
 
 # Envoy + the filter + mock providers + Redis/ratelimit + Prometheus (needs Docker with Compose
 # v2). --wait returns once every service's health check passes, so `make e2e-envoy` can follow.

@@ -140,8 +140,10 @@ func tooLarge(d aiformat.Dialect, n, limit int64) *aiformat.Error {
 
 func (h *httpContext) OnHttpRequestBody(bodySize int, endOfStream bool) types.Action {
 	if !h.waiting {
+		h.rec.RequestBytes += int64(bodySize) // each call brings a new chunk
 		return types.ActionContinue
 	}
+	h.rec.RequestBytes = int64(bodySize) // all of the body buffered so far
 	if limit := h.root.cfg.Limits.MaxRequestBodyBytes; int64(bodySize) > limit {
 		h.waiting = false
 		if h.mcp != nil {
@@ -197,6 +199,7 @@ func (h *httpContext) decide(body []byte, now int64) types.Action {
 		if len(h.decision.Reservation.Outcomes()) > 0 { // else no rule applies: no step taken
 			h.rec.Step = h.decision.Action.String()
 			h.rec.ThrottleOverflow = overflowRules(&h.decision)
+			h.rec.Rule = decidingRule(&h.decision)
 		}
 		p.metrics.decisions(&h.decision)
 		switch h.decision.Action {
@@ -217,6 +220,7 @@ func (h *httpContext) decide(body []byte, now int64) types.Action {
 	h.forwardedAt = now
 	if h.decided && h.decision.Delay > 0 {
 		h.heldUntil = now + int64(h.decision.Delay)
+		h.rec.ShapeDelayMs = int64(h.decision.Delay / time.Millisecond)
 		h.forwardedAt = h.heldUntil
 		p.hold(h.id, held{since: now, until: h.heldUntil, rule: shapingRule(&h.decision), step: h.rec.Step, stream: h})
 		return types.ActionPause
@@ -245,6 +249,26 @@ func shapingRule(d *throttle.Decision) string {
 	best := -1
 	for i := range outs {
 		if outs[i].Delay > 0 && (best < 0 || outs[i].Delay > outs[best].Delay) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return ""
+	}
+	return outs[best].Rule()
+}
+
+// decidingRule names the enforced rule whose step the decision took: the most severe outcome,
+// and among shaping ones the longest hold.
+func decidingRule(d *throttle.Decision) string {
+	outs := d.Reservation.Outcomes()
+	best := -1
+	for i := range outs {
+		o := &outs[i]
+		if o.Shadow {
+			continue
+		}
+		if best < 0 || o.Action > outs[best].Action || o.Action == outs[best].Action && o.Delay > outs[best].Delay {
 			best = i
 		}
 	}
@@ -370,6 +394,7 @@ func (h *httpContext) answerModels(ai *aiformat.Config) {
 func (h *httpContext) reply(status int, body []byte, extra []throttle.Header) {
 	h.local = true
 	h.rec.Status = status
+	h.rec.ResponseBytes = int64(len(body))
 	headers := make([][2]string, 0, 2+len(extra))
 	headers = append(headers, [2]string{"content-type", aiformat.ContentType})
 	for _, hd := range extra {
@@ -392,8 +417,11 @@ func (h *httpContext) OnHttpResponseHeaders(numHeaders int, endOfStream bool) ty
 	h.upstreamStatus = h.rec.Status
 	h.responseEnded = endOfStream
 	var now int64
-	if h.up != nil || h.decided {
+	if h.up != nil || h.decided || h.upstream {
 		now = clock.Now()
+	}
+	if h.upstream {
+		h.rec.FirstByteMs, h.rec.FirstByte = (now-h.forwardedAt)/int64(time.Millisecond), true
 	}
 	if h.up != nil {
 		h.root.router.Report(h.up, h.rec.Status, now)
@@ -471,7 +499,11 @@ func (h *httpContext) OnHttpResponseBody(bodySize int, endOfStream bool) types.A
 	if h.mcp != nil && !h.local {
 		return h.mcpResponseBody(bodySize, endOfStream)
 	}
-	if h.local || h.rt == nil {
+	if h.local {
+		return types.ActionContinue
+	}
+	if h.rt == nil {
+		h.rec.ResponseBytes += int64(bodySize)
 		return types.ActionContinue
 	}
 	if h.buffer {
@@ -512,6 +544,7 @@ func (h *httpContext) OnHttpResponseTrailers(int) types.Action {
 }
 
 func (h *httpContext) replaceResponseBody(out []byte) {
+	h.rec.ResponseBytes += int64(len(out))
 	if err := proxywasm.ReplaceHttpResponseBody(out); err != nil {
 		proxywasm.LogErrorf("stepgate: replacing response body: %v", err)
 	}
@@ -560,11 +593,31 @@ func (h *httpContext) OnHttpStreamDone() {
 			h.rec.Error = "the provider's answer was cut before its end"
 		}
 	}
+	h.finishRecord()
 	p.metrics.call(&h.rec, h.upstreamStatus, h.upstreamFault)
 	if p.cfg.Log.AccessLog {
 		proxywasm.LogInfo(string(h.rec.AppendJSON(make([]byte, 0, 256))))
 	}
 	p.recycle(h)
+}
+
+// finishRecord fills the call record's fields that are known only once the call is over.
+func (h *httpContext) finishRecord() {
+	if h.ai != nil {
+		h.rec.TokensEstimated = h.tokenEstimate()
+		h.rec.Stream = h.ai.Stream
+	}
+	origin := calllog.FromUpstream
+	if h.local {
+		origin = calllog.FromFilter
+		if h.decided && h.decision.Action == throttle.Reject {
+			origin = calllog.FromThrottle
+		}
+	}
+	if h.upstreamFault {
+		origin = calllog.FromUpstream // a 502 for an answer the filter could not translate
+	}
+	h.rec.ErrorType = calllog.ErrorType(h.rec.Status, origin)
 }
 
 func dialectName(d aiformat.Dialect) string {

@@ -57,6 +57,11 @@ type Config struct {
 	Logf func(format string, args ...any)
 	// AccessLog prints one line per request, with envoy.yaml's access log fields.
 	AccessLog bool
+	// CallLog, if set, is a file the filter's call records (docs/CALL-RECORD.md) are appended
+	// to as JSON lines, besides the log. It is rotated when it would grow over CallLogMaxBytes
+	// (default 100 MiB): FILE becomes FILE.1, FILE.1 FILE.2, up to FILE.3.
+	CallLog         string
+	CallLogMaxBytes int64
 	// AllowOnHeadersStopIteration is Envoy's allow_on_headers_stop_iteration, which
 	// envoy/envoy.yaml turns on: a filter that pauses the request headers still receives the
 	// request body. stepgate's filter needs it (it reads the model from the body before it
@@ -82,6 +87,7 @@ type Gateway struct {
 	transport *http.Transport
 	mock      *mockServer
 	mcpDemo   *demoServer
+	calls     *callLog // nil without Config.CallLog
 
 	ln, adminLn net.Listener
 	srv, admin  *http.Server
@@ -126,6 +132,13 @@ func Start(ctx context.Context, cfg Config) (*Gateway, error) {
 			g.abort()
 		}
 	}()
+	if cfg.CallLog != "" {
+		c, err := openCallLog(cfg.CallLog, cfg.CallLogMaxBytes)
+		if err != nil {
+			return nil, err
+		}
+		g.calls = c
+	}
 	if cfg.Mock {
 		m, err := startMock(providerKeys(g.cfg.PluginConfig))
 		if err != nil {
@@ -311,6 +324,11 @@ func (g *Gateway) shutdown(ctx context.Context) error {
 	g.mcpDemo.close()
 	g.transport.CloseIdleConnections()
 	g.bg.Wait()
+	if g.calls != nil {
+		if err := g.calls.close(); err != nil {
+			errs = append(errs, fmt.Errorf("devgateway: call log: %w", err))
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -325,6 +343,9 @@ func (g *Gateway) abort() {
 		g.mock.close()
 	}
 	g.mcpDemo.close()
+	if g.calls != nil {
+		g.calls.close()
+	}
 }
 
 // ServeHTTP runs one request through the filter: the connection manager's part (path

@@ -93,6 +93,11 @@ func (g *Gateway) pluginLog(e hostsim.LogEntry) {
 		who = "hostsim"
 	}
 	g.logf("[%s][%s] %s", who, e.Level, e.Message)
+	if g.calls != nil && !e.Host && isCallRecord(e.Message) {
+		if err := g.calls.write(e.Message); err != nil {
+			g.logf("%v", err)
+		}
+	}
 }
 
 // acquire counts a request against the current generation.

@@ -12,7 +12,8 @@ import (
 	"unicode/utf8"
 )
 
-// Record is one call. Empty strings and zero numbers are left out of the JSON.
+// Record is one call. Empty strings and zero numbers are left out of the JSON. docs/CALL-RECORD.md
+// documents every field; its names are stable, since reports and log pipelines key on them.
 type Record struct {
 	StartUnixMs   int64  // wall-clock start
 	RequestID     string // x-request-id
@@ -36,6 +37,24 @@ type Record struct {
 	// ThrottleOverflow names the throttle rules (comma-separated) that charged the call to their
 	// overflow bucket: its key found no place in the rule's key table.
 	ThrottleOverflow string
+
+	// Rule is the throttle rule whose step decided (the most severe one).
+	Rule string
+	// ShapeDelayMs is how long shaping held the request.
+	ShapeDelayMs int64
+	// TokensEstimated is the LLM tokens reserved up front (estimated prompt + completion limit).
+	TokensEstimated int64
+	// FirstByteMs is the time from sending the request upstream to the response headers, written
+	// only when FirstByte is set (a real 0 ms must not look like "no upstream answer").
+	FirstByteMs int64
+	FirstByte   bool
+	// RequestBytes and ResponseBytes are the client's request body and the body sent back.
+	RequestBytes  int64
+	ResponseBytes int64
+	// ErrorType says who failed a call: client, throttle, provider or gateway.
+	ErrorType string
+	// Stream marks a streamed (SSE) response.
+	Stream bool
 }
 
 // AppendJSON appends r as one JSON object (no trailing newline) to dst.
@@ -62,6 +81,19 @@ func (r *Record) AppendJSON(dst []byte) []byte {
 	dst = strconv.AppendInt(dst, r.LatencyMs, 10)
 	dst = field(dst, "error", r.Error)
 	dst = field(dst, "throttle_overflow", r.ThrottleOverflow)
+	dst = field(dst, "error_type", r.ErrorType)
+	dst = field(dst, "rule", r.Rule)
+	dst = number(dst, "shape_delay_ms", r.ShapeDelayMs)
+	dst = number(dst, "tokens_estimated", r.TokensEstimated)
+	if r.FirstByte {
+		dst = append(dst, `,"ttfb_ms":`...)
+		dst = strconv.AppendInt(dst, r.FirstByteMs, 10)
+	}
+	dst = number(dst, "request_bytes", r.RequestBytes)
+	dst = number(dst, "response_bytes", r.ResponseBytes)
+	if r.Stream {
+		dst = append(dst, `,"stream":true`...)
+	}
 	return append(dst, '}')
 }
 

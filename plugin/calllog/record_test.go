@@ -51,3 +51,38 @@ func TestAppendJSONCarriesMCPFields(t *testing.T) {
 		t.Errorf("AppendJSON =\n%s\nwant\n%s", got, want)
 	}
 }
+func TestAppendJSONWritesTheExplainingFields(t *testing.T) {
+	r := Record{StartUnixMs: 1, Step: "shape", Rule: "paced", ShapeDelayMs: 100, TokensEstimated: 520,
+		FirstByte: true, RequestBytes: 64, ResponseBytes: 300, Status: 200, Stream: true}
+	got := string(r.AppendJSON(nil))
+	want := `{"ts_ms":1,"step":"shape","status":200,"latency_ms":0,"rule":"paced","shape_delay_ms":100,` +
+		`"tokens_estimated":520,"ttfb_ms":0,"request_bytes":64,"response_bytes":300,"stream":true}`
+	if got != want {
+		t.Errorf("AppendJSON =\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestErrorType(t *testing.T) {
+	tests := []struct {
+		status int
+		origin Origin
+		want   string
+	}{
+		{200, FromUpstream, ""},
+		{304, FromUpstream, ""},
+		{0, FromUpstream, ErrGateway},
+		{400, FromFilter, ErrClient},
+		{413, FromFilter, ErrClient},
+		{503, FromFilter, ErrGateway},
+		{429, FromThrottle, ErrThrottle},
+		{503, FromThrottle, ErrThrottle},
+		{429, FromUpstream, ErrProvider},
+		{502, FromUpstream, ErrProvider},
+		{404, FromUpstream, ErrClient},
+	}
+	for _, tt := range tests {
+		if got := ErrorType(tt.status, tt.origin); got != tt.want {
+			t.Errorf("ErrorType(%d, %d) = %q, want %q", tt.status, tt.origin, got, tt.want)
+		}
+	}
+}

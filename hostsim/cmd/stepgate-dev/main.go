@@ -16,6 +16,8 @@
 //	-mock               serve the mock providers for every provider cluster not given by -cluster,
 //	                    and the demo MCP server for every MCP cluster
 //	-access-log         one line per request, with envoy.yaml's access log fields
+//	-call-log FILE      also append the filter's call records to FILE (JSON lines), rotated by size
+//	-call-log-max-mb N  rotate the call log at N MiB (default 100)
 //	-allow-on-headers-stop-iteration  as envoy.yaml (default true)
 //	-reload             reload -config when it changes (default true)
 //
@@ -84,6 +86,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.cfg.DefaultCluster, "default-cluster", "", "the cluster for requests the filter does not route (default: 404, as envoy.yaml)")
 	fs.BoolVar(&o.cfg.Mock, "mock", false, "serve the built-in mock providers for every provider cluster, and the demo MCP server for every MCP cluster, not given by -cluster")
 	fs.BoolVar(&o.cfg.AccessLog, "access-log", false, "print one line per request")
+	fs.StringVar(&o.cfg.CallLog, "call-log", "", "also append the filter's call records to `FILE` (JSON lines; docs/CALL-RECORD.md)")
+	callLogMB := fs.Int64("call-log-max-mb", 100, "rotate the call log at this many MiB (FILE.1 … FILE.3 are kept)")
 	fs.BoolVar(&o.cfg.AllowOnHeadersStopIteration, "allow-on-headers-stop-iteration", true, "Envoy's allow_on_headers_stop_iteration, on in envoy.yaml")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -91,6 +95,10 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
+	if *callLogMB < 1 {
+		return nil, fmt.Errorf("-call-log-max-mb %d: want at least 1", *callLogMB)
+	}
+	o.cfg.CallLogMaxBytes = *callLogMB << 20
 	if o.cfg.Workers < 1 {
 		return nil, fmt.Errorf("-workers %d: want at least 1", o.cfg.Workers)
 	}

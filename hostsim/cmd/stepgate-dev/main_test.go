@@ -49,7 +49,13 @@ func TestParseFlags(t *testing.T) {
 		t.Errorf("parsed: %+v %+v", o, c)
 	}
 
+	o, err = parseFlags([]string{"-call-log", "build/calls.jsonl", "-call-log-max-mb", "5"}, io.Discard)
+	if err != nil || o.cfg.CallLog != "build/calls.jsonl" || o.cfg.CallLogMaxBytes != 5<<20 {
+		t.Errorf("call log flags: %v %+v", err, o)
+	}
+
 	for _, bad := range [][]string{
+		{"-call-log-max-mb", "0"},
 		{"-cluster", "nourl"},
 		{"-cluster", "a=ftp://x"},
 		{"-cluster", "=http://x"},
