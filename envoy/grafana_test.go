@@ -230,7 +230,7 @@ func TestGrafanaProvisioning(t *testing.T) {
 			t.Errorf("grafana mounts %+v at %s, want %s", m, target, source)
 		}
 	}
-	if !slices.Contains(g.DependsOn, "prometheus") || !strings.HasPrefix(g.Ports[0], "127.0.0.1:3000:") {
+	if _, ok := g.DependsOn["prometheus"]; !ok || !strings.HasPrefix(g.Ports[0], "127.0.0.1:3000:") {
 		t.Errorf("grafana service %+v", g)
 	}
 }

@@ -18,6 +18,7 @@ var imageTools = map[string][]string{
 	"redis":            {"redis-cli"}, // the official image
 	"prom/prometheus":  {"wget"},      // busybox base
 	"ollama/ollama":    {"ollama"},    // the CLI talks to the server
+	"grafana/grafana":  {"wget"},      // Alpine base, busybox
 }
 
 // TestComposeHealthchecks: every service of a plain `docker compose up` has a health check that its
@@ -73,6 +74,11 @@ func checkHealthURL(t testing.TB, name string, s composeService, arg string) {
 		}
 	case name == "prometheus":
 		want = "9090" // --web.listen-address's default
+	case name == "grafana":
+		want = "3000" // GF_SERVER_HTTP_PORT's default
+		if p, ok := s.Environment["GF_SERVER_HTTP_PORT"]; ok {
+			want = p
+		}
 	}
 	if port != want {
 		t.Errorf("service %s: health check asks port %s, the service listens on %q", name, port, want)
