@@ -19,6 +19,7 @@ type Request struct {
 	Provider string
 	Tenant   string
 	KeyID    string // the id of the caller's API key, never the key itself
+	Tier     string // the caller's tier
 	MCPTool  string
 	// Headers are the request's headers; a header selector uses the first value of its name.
 	Headers HeaderPairs
@@ -73,7 +74,7 @@ func (r *rule) matches(q *Request) bool {
 		return false
 	}
 	if !anyMatch(m.Methods, q.Method) || !anyMatch(m.Models, q.Model) || !anyMatch(m.Providers, q.Provider) ||
-		!anyMatch(m.Tenants, q.Tenant) || !anyMatch(m.APIKeys, q.KeyID) || !anyMatch(m.MCPTools, q.MCPTool) {
+		!anyMatch(m.Tenants, q.Tenant) || !anyMatch(m.APIKeys, q.KeyID) || !anyMatch(m.MCPTools, q.MCPTool) || !anyMatch(m.Tiers, q.Tier) {
 		return false
 	}
 	for i := range m.Headers {
