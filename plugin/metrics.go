@@ -50,6 +50,7 @@ const (
 	shapeDelay
 	firstByte
 	estimateError
+	keyRequests
 )
 
 // metricDefs are the metrics of docs/METRICS.md with their tags in order.
@@ -69,6 +70,7 @@ var metricDefs = [...]struct {
 	shapeDelay:        {"stepgate_shape_delay_ms", histogram, []string{"rule", "step"}},
 	firstByte:         {"stepgate_upstream_first_byte_ms", histogram, []string{"provider", "model"}},
 	estimateError:     {"stepgate_token_estimate_error_tokens", histogram, []string{"model", "provider"}},
+	keyRequests:       {"stepgate_key_requests_total", counter, []string{"tenant", "key", "status"}},
 }
 
 func (m *metrics) init() { m.ids = make(map[string]uint32) }
@@ -83,6 +85,9 @@ func (m *metrics) call(r *calllog.Record, fromUpstream bool) {
 	status := statusText(r.Status)
 	tenant := orNone(r.Tenant, "anonymous")
 	m.add(requestsTotal, 1, tenant, orNone(r.Route, "none"), model, orNone(r.Provider, "none"), orNone(r.Step, "none"), status)
+	if r.KeyID != "" {
+		m.add(keyRequests, 1, tenant, r.KeyID, status)
+	}
 	if r.Provider == "" {
 		return
 	}

@@ -13,6 +13,8 @@ import (
 	"github.com/stepgate/stepgate/plugin/calllog"
 	"github.com/stepgate/stepgate/plugin/clock"
 	"github.com/stepgate/stepgate/plugin/config"
+	"github.com/stepgate/stepgate/plugin/governance"
+	"github.com/stepgate/stepgate/plugin/prompts"
 	"github.com/stepgate/stepgate/plugin/throttle"
 )
 
@@ -45,6 +47,10 @@ type httpContext struct {
 	forwardedAt int64 // ns when the request left (or will leave, when held) for the upstream
 	local       bool  // this stream's response is our own local reply
 	heldUntil   int64
+
+	caller    *governance.Identity // nil: an anonymous caller
+	prompt    *prompts.Prompt      // the prompt this request calls, if any
+	lifecycle [][2]string          // a deprecated API's response headers
 }
 
 func (h *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) types.Action {
@@ -57,14 +63,19 @@ func (h *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) typ
 	h.rec.Path = h.headers.Get(":path")
 	h.rec.RequestID = h.headers.Get("x-request-id")
 	stripInternalHeaders(h.headers)
+	h.redactQueryKey()
 
-	if ai := h.root.cfg.AI; ai != nil {
+	ai := h.root.cfg.AI
+	if ai != nil {
 		h.dialect, h.endpoint = aiformat.Match(h.rec.Method, h.rec.Path)
 		h.rec.Dialect = dialectName(h.dialect)
-		if h.endpoint == aiformat.EndpointModels {
-			h.answerModels(ai)
-			return types.ActionPause
-		}
+	}
+	if (h.root.cfg.Governance != nil || h.root.cfg.Prompts != nil) && h.govern() {
+		return types.ActionPause
+	}
+	if h.endpoint == aiformat.EndpointModels {
+		h.answerModels(ai)
+		return types.ActionPause
 	}
 	if h.endpoint == aiformat.EndpointChat || h.root.needsBody {
 		if endOfStream {
@@ -143,7 +154,15 @@ func (h *httpContext) OnHttpRequestBody(bodySize int, endOfStream bool) types.Ac
 func (h *httpContext) decide(body []byte, now int64) types.Action {
 	p := h.root
 	if h.endpoint == aiformat.EndpointChat {
-		req, perr := p.cfg.AI.ParseRequest(h.rec.Method, h.rec.Path, "", body)
+		path := h.rec.Path
+		if h.prompt != nil {
+			var ok bool
+			if body, ok = h.renderPrompt(body); !ok {
+				return types.ActionPause
+			}
+			path = "/v1/chat/completions"
+		}
+		req, perr := p.cfg.AI.ParseRequest(h.rec.Method, path, "", body)
 		if perr != nil {
 			h.rec.Error = perr.Message
 			h.reply(perr.Status, perr.Body, nil)
@@ -151,6 +170,10 @@ func (h *httpContext) decide(body []byte, now int64) types.Action {
 		}
 		h.ai = req
 		h.rec.Model = req.Model
+		h.applyAlias()
+		if !h.checkModel() {
+			return types.ActionPause
+		}
 		if rerr := h.route(now); rerr != nil {
 			h.rec.Error = rerr.Message
 			h.reply(rerr.Status, rerr.Body, nil)
@@ -220,6 +243,9 @@ func (h *httpContext) route(now int64) *aiformat.Error {
 
 func (h *httpContext) throttleRequest(body []byte) throttle.Request {
 	q := throttle.Request{Path: h.rec.Path, Method: h.rec.Method, Headers: h.headers}
+	if h.caller != nil {
+		q.Tenant, q.KeyID, q.Tier = h.rec.Tenant, h.rec.KeyID, h.caller.Key.Tenant.Tier
+	}
 	if h.ai != nil {
 		q.Model = h.ai.Model
 		q.Provider = h.rec.Provider
@@ -270,6 +296,7 @@ func (h *httpContext) forward(body []byte) {
 		_ = proxywasm.ReplaceHttpRequestHeader("x-stepgate-token-estimate", strconv.FormatInt(h.tokenEstimate(), 10))
 		body = h.up.Body
 	}
+	h.tenantHeaders()
 	if h.decided {
 		for _, hd := range h.decision.RequestHeaders(nil) {
 			_ = proxywasm.ReplaceHttpRequestHeader(hd.Name, hd.Value)
@@ -298,7 +325,7 @@ func (h *httpContext) answerModels(ai *aiformat.Config) {
 	if h.headers.Get("anthropic-version") != "" {
 		d = aiformat.DialectAnthropic
 	}
-	h.reply(200, ai.ModelsResponse(d, nil), nil)
+	h.reply(200, ai.ModelsResponse(d, h.allowedModels()), nil)
 }
 
 // reply sends a local response. Envoy runs it through this filter's response callbacks, which
@@ -311,6 +338,7 @@ func (h *httpContext) reply(status int, body []byte, extra []throttle.Header) {
 	for _, hd := range extra {
 		headers = append(headers, [2]string{hd.Name, hd.Value})
 	}
+	headers = append(headers, h.lifecycle...)
 	if h.root.cfg.ResponseHeaders.Version {
 		headers = append(headers, [2]string{"x-stepgate", config.Version})
 	}
@@ -361,6 +389,7 @@ func (h *httpContext) OnHttpResponseHeaders(numHeaders int, endOfStream bool) ty
 	if h.root.cfg.ResponseHeaders.Version {
 		_ = proxywasm.ReplaceHttpResponseHeader("x-stepgate", config.Version)
 	}
+	h.lifecycleHeaders()
 	if h.rt != nil && endOfStream {
 		h.settle() // no body to translate
 	}
@@ -387,6 +416,9 @@ func (h *httpContext) OnHttpResponseBody(bodySize int, endOfStream bool) types.A
 		body, _ := proxywasm.GetHttpResponseBody(0, bodySize)
 		status, out := h.rt.Finish(body)
 		_ = status // the status line has gone already; the body carries the error
+		if h.prompt != nil && h.prompt.Compact && h.rec.Status < 400 {
+			out = prompts.Compact(out)
+		}
 		h.replaceResponseBody(out)
 		h.settle()
 		return types.ActionContinue

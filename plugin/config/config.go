@@ -16,6 +16,8 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/stepgate/stepgate/plugin/aiformat"
+	"github.com/stepgate/stepgate/plugin/governance"
+	"github.com/stepgate/stepgate/plugin/prompts"
 	"github.com/stepgate/stepgate/plugin/throttle"
 )
 
@@ -31,6 +33,11 @@ type Config struct {
 	// AI is the unified AI format's routing (sections "providers" and "models"); nil when the
 	// document has neither, and the filter then only throttles.
 	AI *aiformat.Config
+	// Governance holds API routes, tenants and consumers (sections "routes", "tenants",
+	// "consumers"); nil when the document has none, and every caller is anonymous.
+	Governance *governance.Config
+	// Prompts are the published prompt templates and aliases (sections "prompts", "aliases").
+	Prompts *prompts.Config
 }
 
 // Log controls the filter's own logging.
@@ -87,7 +94,8 @@ func Parse(data []byte) (*Config, error) {
 	if !root.IsObject() {
 		return nil, errors.New("configuration: must be a JSON object")
 	}
-	if err := knownFields(root, "", "log", "limits", "response_headers", "throttle", "providers", "models"); err != nil {
+	sections := append([]string{"log", "limits", "response_headers", "throttle", "providers", "models"}, governance.Sections...)
+	if err := knownFields(root, "", append(sections, prompts.Sections...)...); err != nil {
 		return nil, err
 	}
 	if err := parseLog(root.Get("log"), &cfg.Log); err != nil {
@@ -113,7 +121,7 @@ func Parse(data []byte) (*Config, error) {
 		}
 		cfg.AI = ai
 	}
-	return cfg, nil
+	return cfg, parseGovernance(root, cfg)
 }
 
 // syntaxError reports where malformed JSON goes wrong; gjson is lenient and would read garbage.
