@@ -33,9 +33,9 @@ func TestParseDeprecatedHeaders(t *testing.T) {
 
 func TestParseErrorsNameTheField(t *testing.T) {
 	for doc, want := range map[string]string{
-		`{"state":"gone"}`:                          `r.state: unknown state "gone"`,
+		`{"state":"gone"}`:                           `r.state: unknown state "gone"`,
 		`{"state":"deprecated","sunset":"tomorrow"}`: "r.sunset: want an RFC 3339 time",
-		`{"version":2}`:                             "r.version: must be a string",
+		`{"version":2}`:                              "r.version: must be a string",
 		`{"sunset":"2027-03-01T00:00:00Z"}`:          `r.state: "active" takes no`,
 	} {
 		_, err := Parse(gjson.Parse(doc), "r")
