@@ -81,7 +81,8 @@ func (h *httpContext) authenticate(r *governance.Route) bool {
 		h.deny(d.Status, d.Message)
 		return false
 	}
-	h.caller = id
+	h.callerID = id
+	h.caller = &h.callerID
 	h.rec.Tenant, h.rec.KeyID = id.Key.Tenant.Name, id.Key.ID
 	switch id.Source {
 	case governance.SourceBearer:

@@ -48,9 +48,10 @@ type httpContext struct {
 	local       bool  // this stream's response is our own local reply
 	heldUntil   int64
 
-	caller    *governance.Identity // nil: an anonymous caller
-	prompt    *prompts.Prompt      // the prompt this request calls, if any
-	lifecycle [][2]string          // a deprecated API's response headers
+	caller    *governance.Identity // nil: an anonymous caller; else &callerID
+	callerID  governance.Identity
+	prompt    *prompts.Prompt // the prompt this request calls, if any
+	lifecycle [][2]string     // a deprecated API's response headers
 }
 
 func (h *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) types.Action {

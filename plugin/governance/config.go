@@ -3,9 +3,11 @@ package governance
 import (
 	"encoding/hex"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tidwall/gjson"
@@ -22,6 +24,11 @@ type Config struct {
 	Tenants map[string]*Tenant
 	keys    map[[32]byte]*Key
 	ids     map[string]*Key
+
+	// verified remembers keys that passed the SHA-256 check (see Lookup).
+	mu       sync.Mutex
+	seeds    [2]sipKey
+	verified map[[2]uint64]*Key
 }
 
 // KeyCount is the number of configured keys.
@@ -33,7 +40,11 @@ func ParseConfig(root gjson.Result) (*Config, error) {
 	if !slices.ContainsFunc(Sections, func(s string) bool { return root.Get(s).Exists() }) {
 		return nil, nil
 	}
-	c := &Config{Tenants: map[string]*Tenant{}, keys: map[[32]byte]*Key{}, ids: map[string]*Key{}}
+	c := &Config{Tenants: map[string]*Tenant{}, keys: map[[32]byte]*Key{}, ids: map[string]*Key{},
+		verified: map[[2]uint64]*Key{}}
+	for i := range c.seeds {
+		c.seeds[i] = sipKey{rand.Uint64(), rand.Uint64()}
+	}
 	if err := c.parseRoutes(root.Get("routes")); err != nil {
 		return nil, err
 	}
@@ -43,6 +54,7 @@ func ParseConfig(root gjson.Result) (*Config, error) {
 	if err := c.parseConsumers(root.Get("consumers")); err != nil {
 		return nil, err
 	}
+	c.ids = nil // only for duplicate checks while parsing
 	return c, nil
 }
 
@@ -210,17 +222,23 @@ func (c *Config) parseConsumer(name string, v gjson.Result, p string) error {
 	if !ok {
 		return fmt.Errorf("%s.tenant: unknown tenant %q (want one of the tenants section)", p, tn)
 	}
-	t := *base // the consumer's overrides apply to its own copy
-	t.Headers = slices.Clone(base.Headers)
-	if err := parsePolicy(&t, v, p); err != nil {
-		return err
+	t := base
+	if slices.ContainsFunc(policyFields, func(f string) bool { return v.Get(f).Exists() }) {
+		// The consumer's overrides apply to its own copy; the others share their tenant's, which
+		// keeps the VM's heap (and so each garbage collection) small with many consumers.
+		own := *base
+		own.Headers = slices.Clone(base.Headers)
+		if err := parsePolicy(&own, v, p); err != nil {
+			return err
+		}
+		t = &own
 	}
 	keys := v.Get("keys")
 	if !keys.IsArray() || len(keys.Array()) == 0 {
 		return fmt.Errorf("%s.keys: required, an array of {\"id\", \"sha256\", \"expires\"}", p)
 	}
 	for i, kv := range keys.Array() {
-		if err := c.parseKey(name, &t, kv, fmt.Sprintf("%s.keys[%d]", p, i)); err != nil {
+		if err := c.parseKey(name, t, kv, fmt.Sprintf("%s.keys[%d]", p, i)); err != nil {
 			return err
 		}
 	}

@@ -214,7 +214,7 @@ func FuzzAuthenticate(f *testing.F) {
 			return
 		}
 		id, d := c.Authenticate(r, headers{"authorization": authz, "x-api-key": xkey, "x-goog-api-key": gkey}, path, now)
-		if (id == nil) == (d == nil) {
+		if (id.Key == nil) == (d == nil) {
 			t.Fatal("want exactly one of identity and denial")
 		}
 		if d != nil {
