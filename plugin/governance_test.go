@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tidwall/gjson"
 
@@ -35,6 +36,7 @@ var governedConfig = `{
     "beta":   {"path_prefix": "/beta/", "auth": {}, "version": "v0", "state": "deprecated",
                "deprecated_at": "2026-11-01T00:00:00Z", "sunset": "2027-03-01T00:00:00Z", "successor": "/v1/chat/completions"},
     "v0":     {"path_prefix": "/v0/", "state": "retired", "successor": "/v1/chat/completions"},
+    "old":    {"path_prefix": "/old/", "version": "2025", "state": "retired", "successor": "/v1/"},
     "public": {"path_prefix": "/public/"}
   },
   "tenants": {
@@ -132,6 +134,8 @@ func TestAuthRefusalsInEachDialect(t *testing.T) {
 		{"gemini bearer not accepted", post("/v1beta/models/gemini:generateContent", bearer(aliceKey)), gemBody, 401, "error.message", "missing API key"},
 		{"gemini unknown", post("/v1beta/models/gemini:generateContent?key=nope"), gemBody, 401, "error.message", "invalid API key"},
 		{"gemini model", post("/v1beta/models/claude:generateContent", [2]string{"x-goog-api-key", aliceKey}), gemBody, 403, "error.message", "model claude is not allowed"},
+		{"anthropic retired", post("/old/v1/messages", ant), msgsClaude, 410, "error.message", "old 2025 is retired; use /v1/"},
+		{"gemini retired", post("/old/v1beta/models/gemini:generateContent"), gemBody, 410, "error.message", "old 2025 is retired; use /v1/"},
 		{"prompt retired", post("/v1/prompts/old", bearer(aliceKey)), `{}`, 410, "error.message", "old v0 is retired; use /v1/prompts/summarize"},
 		{"prompt denied", post("/v1/prompts/summarize", bearer(garyKey)), `{"text":"x"}`, 403, "error.message", "prompt summarize is not allowed for tenant globex"},
 	} {
@@ -143,6 +147,14 @@ func TestAuthRefusalsInEachDialect(t *testing.T) {
 	lr := sendReq(h, post("/v1/messages", ant), msgsClaude).LocalReply()
 	if g := gjson.ParseBytes(lr.Body); g.Get("type").Str != "error" || g.Get("error.type").Str != "authentication_error" {
 		t.Errorf("anthropic 401 %s", lr.Body)
+	}
+	lr = sendReq(h, post("/old/v1/messages", ant), msgsClaude).LocalReply()
+	if g := gjson.ParseBytes(lr.Body); g.Get("type").Str != "error" || g.Get("error.type").Str == "" {
+		t.Errorf("anthropic 410 %s", lr.Body)
+	}
+	lr = sendReq(h, post("/old/v1beta/models/gemini:generateContent"), gemBody).LocalReply()
+	if g := gjson.ParseBytes(lr.Body); g.Get("error.code").Int() != 410 || g.Get("error.status").Str == "" {
+		t.Errorf("gemini 410 %s", lr.Body)
 	}
 	lr = sendReq(h, post("/v1beta/models/gemini:generateContent"), gemBody).LocalReply()
 	if g := gjson.ParseBytes(lr.Body); g.Get("error.code").Int() != 401 || g.Get("error.status").Str != "UNAUTHENTICATED" {
@@ -157,7 +169,7 @@ func TestAuthRefusalsInEachDialect(t *testing.T) {
 // The client's key never leaves the filter: the provider gets the tenant's own credential and
 // metadata; the call record and the metrics name the key by its id only.
 func TestKeyNeverForwardedNorRecorded(t *testing.T) {
-	h, _ := startFilter(t, governedConfig, 1)
+	h, vc := startFilter(t, governedConfig, 1)
 	s := sendReq(h, post("/v1/chat/completions", bearer(aliceKey), [2]string{"x-request-id", "k-1"}), chatGPT)
 	if lr := s.LocalReply(); lr != nil {
 		t.Fatalf("refused: %d %s", lr.Status, lr.Body)
@@ -179,6 +191,20 @@ func TestKeyNeverForwardedNorRecorded(t *testing.T) {
 		t.Errorf("no per-key metric in %v", h.Metrics())
 	}
 
+	// A model alias reaches its target; the record keeps the name asked for.
+	vc.Advance(time.Minute) // the tenant's bucket (2/min) refills
+	s = sendReq(h, post("/v1/chat/completions", bearer(aliceKey), [2]string{"x-request-id", "a-1"}),
+		`{"model":"fast","messages":[{"role":"user","content":"hi"}]}`)
+	if got := gjson.GetBytes(s.Upstream().Body, "model").Str; got != "gpt-4o-mini" {
+		t.Errorf("alias fast went upstream as %q", got)
+	}
+	s.SendResponseHeaders(hostsim.Headers{{":status", "200"}, {"content-type", "application/json"}}, false)
+	s.SendResponseBody([]byte(`{"id":"c","object":"chat.completion","choices":[]}`), true)
+	if rec := callRecord(t, h, "a-1"); rec.Get("model").Str != "fast" || rec.Get("upstream_model").Str != "gpt-4o-mini" {
+		t.Errorf("alias call record %s", rec.Raw)
+	}
+
+	vc.Advance(time.Minute)
 	// Gemini's ?key= leaves neither in the upstream path nor in the record.
 	s = sendReq(h, post("/v1beta/models/gemini:generateContent?key="+aliceKey, [2]string{"x-request-id", "k-2"}), gemBody)
 	if lr := s.LocalReply(); lr != nil {
