@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -393,4 +395,48 @@ func TestDeprecatedRouteAndCatalogue(t *testing.T) {
 	if s.LocalReply() != nil || s.Upstream().Headers.Get(":path") != "/public/x" {
 		t.Errorf("anonymous route refused or changed")
 	}
+}
+
+var fuzzGoverned struct {
+	once sync.Once
+	h    *hostsim.Host
+	err  error
+}
+
+// FuzzGovernedFilter sends arbitrary paths, credentials and bodies (prompt calls included) through
+// the filter with governance on: the VM never fails and a presented key never goes upstream.
+func FuzzGovernedFilter(f *testing.F) {
+	f.Add("v1/prompts/summarize", "Bearer "+aliceKey, "", []byte(`{"text":"{{x}}\"","stream":true}`))
+	f.Add("v1beta/models/gemini:generateContent?key="+aliceKey, "", "", []byte(gemBody))
+	f.Add("v1/messages", "", aliceKey, []byte(msgsClaude))
+	f.Add("v1/prompts", "Bearer "+garyKey, "", []byte(nil))
+	f.Fuzz(func(t *testing.T, path, authz, xkey string, body []byte) {
+		fuzzGoverned.once.Do(func() {
+			fuzzGoverned.h, fuzzGoverned.err = hostsim.New(context.Background(), hostsim.Config{
+				Module: filterWasm(t), PluginConfig: []byte(strings.Replace(governedConfig, `"rate": "2/min"`, `"rate": "1000000/min"`, 1)),
+				Clock: hostsim.NewVirtualClock(epoch), AllowOnHeadersStopIteration: true})
+		})
+		if fuzzGoverned.err != nil {
+			t.Fatal(fuzzGoverned.err)
+		}
+		h := fuzzGoverned.h
+		s := h.NewStream()
+		s.SendRequestHeaders(post("/"+path, [2]string{"authorization", authz}, [2]string{"x-api-key", xkey}), false)
+		s.SendRequestBody(body, true)
+		if s.LocalReply() == nil {
+			for _, k := range []string{aliceKey, garyKey} {
+				for _, kv := range s.Upstream().Headers {
+					if strings.Contains(kv[1], k) {
+						t.Fatalf("upstream %s holds a client key", kv[0])
+					}
+				}
+			}
+			s.SendResponseHeaders(hostsim.Headers{{":status", "200"}, {"content-type", "application/json"}}, false)
+			s.SendResponseBody([]byte(`{"choices":[{"message":{"content":"x"}}]}`), true)
+		}
+		s.Close()
+		if h.Failed(0) {
+			t.Fatalf("the VM failed: path %q, body %q; logs: %v", path, body, h.Logs())
+		}
+	})
 }
