@@ -6,7 +6,6 @@ import (
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
 
 	"github.com/stepgate/stepgate/plugin/aiformat"
-	"github.com/stepgate/stepgate/plugin/clock"
 	"github.com/stepgate/stepgate/plugin/governance"
 	"github.com/stepgate/stepgate/plugin/lifecycle"
 	"github.com/stepgate/stepgate/plugin/prompts"
@@ -15,7 +14,7 @@ import (
 // govern runs at request headers: it finds the API route or prompt, answers retired ones with
 // 410, authenticates the caller on routes that require a key and removes the key from the
 // request, and answers the prompt catalogue. It reports whether the stream was answered locally.
-func (h *httpContext) govern() bool {
+func (h *httpContext) govern(now int64) bool {
 	cfg := h.root.cfg
 	if e, ok := h.matchPrompt(); ok {
 		h.prompt = e.Prompt
@@ -37,7 +36,7 @@ func (h *httpContext) govern() bool {
 		if h.retired(route.Name, &route.Lifecycle) {
 			return true
 		}
-		if route.Auth && !h.authenticate(route) {
+		if route.Auth && !h.authenticate(route, now) {
 			return true
 		}
 	}
@@ -73,9 +72,10 @@ func (h *httpContext) retired(name string, l *lifecycle.Lifecycle) bool {
 }
 
 // authenticate finds the caller's key; the key itself is then removed from the request so that
-// it can never reach an upstream, and from the call record's path.
-func (h *httpContext) authenticate(r *governance.Route) bool {
-	id, d := h.root.cfg.Governance.Authenticate(r, h.headers, h.headers.Get(":path"), clock.Now())
+// it can never reach an upstream (AI requests lose every client credential when they are routed,
+// so only the others need a host call here), and from the call record's path.
+func (h *httpContext) authenticate(r *governance.Route, now int64) bool {
+	id, d := h.root.cfg.Governance.Authenticate(r, h.headers, h.headers.Get(":path"), now)
 	if d != nil {
 		h.rec.Error = d.Message
 		h.deny(d.Status, d.Message)
@@ -84,6 +84,9 @@ func (h *httpContext) authenticate(r *governance.Route) bool {
 	h.callerID = id
 	h.caller = &h.callerID
 	h.rec.Tenant, h.rec.KeyID = id.Key.Tenant.Name, id.Key.ID
+	if h.endpoint != aiformat.EndpointNone {
+		return true
+	}
 	switch id.Source {
 	case governance.SourceBearer:
 		_ = proxywasm.RemoveHttpRequestHeader("authorization")

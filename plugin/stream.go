@@ -71,7 +71,7 @@ func (h *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) typ
 		h.dialect, h.endpoint = aiformat.Match(h.rec.Method, h.rec.Path)
 		h.rec.Dialect = dialectName(h.dialect)
 	}
-	if (h.root.cfg.Governance != nil || h.root.cfg.Prompts != nil) && h.govern() {
+	if (h.root.cfg.Governance != nil || h.root.cfg.Prompts != nil) && h.govern(now) {
 		return types.ActionPause
 	}
 	if h.endpoint == aiformat.EndpointModels {
