@@ -25,8 +25,9 @@ const (
 	envAdmin = "STEPGATE_E2E_ADMIN" // e.g. http://127.0.0.1:9901 (default when envAddr is set)
 )
 
-// clientKey is the credential every client of the suite sends. The filter must never forward it.
-const clientKey = "sk-client-e2e-do-not-forward-0123456789"
+// clientKey is the credential every client of the suite sends: the demo key of envoy/stepgate.json,
+// whose consumer entry holds only its hash. The filter must never forward it.
+const clientKey = "sg-demo-key-0123456789abcdef"
 
 // gateway is a running stepgate: the dev gateway this test binary started, or an Envoy outside.
 type gateway struct {

@@ -205,12 +205,13 @@ func TestPrometheusMetricsCarryTheDocumentedLabels(t *testing.T) {
 	} else {
 		g = startGateway(t, exampleConfig(t))
 	}
-	ok200 := map[string]string{"tenant": "anonymous", "route": "none", "model": "gpt-4o-mini",
+	// envoy/stepgate.json's demo consumer is tenant demo on route openai.
+	ok200 := map[string]string{"tenant": "demo", "route": "openai", "model": "gpt-4o-mini",
 		"provider": "mock-openai", "step": "allow", "status": "200"}
-	notFound := map[string]string{"tenant": "anonymous", "route": "none", "model": "unknown",
+	notFound := map[string]string{"tenant": "demo", "route": "openai", "model": "unknown",
 		"provider": "none", "status": "404"}
-	prompt := map[string]string{"tenant": "anonymous", "model": "gpt-4o-mini", "provider": "mock-openai", "direction": "prompt"}
-	completion := map[string]string{"tenant": "anonymous", "model": "gpt-4o-mini", "provider": "mock-openai", "direction": "completion"}
+	prompt := map[string]string{"tenant": "demo", "model": "gpt-4o-mini", "provider": "mock-openai", "direction": "prompt"}
+	completion := map[string]string{"tenant": "demo", "model": "gpt-4o-mini", "provider": "mock-openai", "direction": "completion"}
 
 	before := scrape(t, g)
 	const n = 3
@@ -284,6 +285,10 @@ func TestPrometheusMetricsCarryTheDocumentedLabels(t *testing.T) {
 		if s.name == "stepgate_requests_total" && !slices.Equal(slices.Sorted(maps.Keys(s.labels)), labels) {
 			t.Errorf("stepgate_requests_total series with labels %v, want %v", s.labels, labels)
 		}
+	}
+	// Calls are also counted per key, named by its id.
+	if value(after, "stepgate_key_requests_total", map[string]string{"tenant": "demo", "key": "demo-key", "status": "200"}) < n {
+		t.Errorf("stepgate_key_requests_total{tenant=demo,key=demo-key,status=200} is below %d", n)
 	}
 	// The histograms of docs/METRICS.md are exported as Prometheus histograms.
 	if value(after, "stepgate_request_duration_ms_count", map[string]string{"provider": "mock-openai", "model": "gpt-4o-mini", "status": "200"}) < n {

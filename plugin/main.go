@@ -1,6 +1,6 @@
 // Command plugin is stepgate's proxy-wasm filter: the thin layer between Envoy's callbacks (through
-// the proxy-wasm Go SDK) and the domain packages beside it (config, throttle, aiformat), which do
-// not know the SDK. Build it with `make wasm`; plugin/sdkbridge explains how standard Go builds it.
+// the proxy-wasm Go SDK) and the domain packages beside it (config, throttle, aiformat, governance,
+// prompts, lifecycle), which do not know the SDK. Build it with `make wasm`; plugin/sdkbridge explains how standard Go builds it.
 //
 // Registration happens in init(): a wasm reactor (-buildmode=c-shared) never runs main.
 package main

@@ -4,6 +4,7 @@ import (
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm/types"
 
+	"github.com/stepgate/stepgate/plugin/governance"
 	"github.com/stepgate/stepgate/plugin/mcp"
 	"github.com/stepgate/stepgate/plugin/throttle"
 )
@@ -15,8 +16,9 @@ import (
 // filtered to the allowed tools. Nothing else of the traffic (Mcp-Session-Id, the GET stream,
 // SSE events) is touched.
 type mcpStream struct {
-	srv  *mcp.Server
-	msgs []mcp.Message
+	srv    *mcp.Server
+	tenant *governance.Tenant // the authenticated caller's tenant; nil for an anonymous caller
+	msgs   []mcp.Message
 
 	answers  [][]byte          // the gateway's answers, merged into a batch's response
 	status   int               // the HTTP status of a local reply
@@ -36,6 +38,9 @@ type mcpStream struct {
 func (h *httpContext) mcpHeaders(srv *mcp.Server, endOfStream bool, now int64) types.Action {
 	h.mcpState.srv = srv // the context was zeroed for this stream: no allocation
 	h.mcp = &h.mcpState
+	if h.caller != nil {
+		h.mcpState.tenant = h.caller.Key.Tenant
+	}
 	h.rec.Route = srv.Name
 	_ = proxywasm.ReplaceHttpRequestHeader("x-stepgate-cluster", srv.Cluster)
 	if srv.Host != "" {
@@ -190,16 +195,21 @@ func (h *httpContext) mcpMessage(msg *mcp.Message, now int64) bool {
 
 // allowTool is the one place a tool is checked, for calls and for tools/list alike: the
 // server's allowed_tools today; a caller's tenant list (Tenant.AllowsTool) joins it here.
-func (m *mcpStream) allowTool(name string) bool { return mcp.Allowed(m.srv.AllowedTools, name) }
+func (m *mcpStream) allowTool(name string) bool {
+	return mcp.Allowed(m.srv.AllowedTools, name) && (m.tenant == nil || m.tenant.AllowsTool(name))
+}
 
 // serverAllowed is the one place a server is checked: the section's allowed_servers today; a
 // caller's tenant list joins it here.
 func (h *httpContext) serverAllowed() bool {
-	return mcp.Allowed(h.root.cfg.MCP.AllowedServers, h.mcp.srv.Name)
+	name := h.mcp.srv.Name
+	return mcp.Allowed(h.root.cfg.MCP.AllowedServers, name) && (h.mcp.tenant == nil || h.mcp.tenant.AllowsMCPServer(name))
 }
 
 // restrictsTools says whether some tools may be hidden from tools/list.
-func (m *mcpStream) restrictsTools() bool { return m.srv.AllowedTools != nil }
+func (m *mcpStream) restrictsTools() bool {
+	return m.srv.AllowedTools != nil || (m.tenant != nil && m.tenant.AllowedTools != nil)
+}
 
 // mcpThrottle runs the throttle for one MCP message (or a request without a body).
 func (h *httpContext) mcpThrottle(now int64, method, tool string) throttle.Decision {

@@ -54,6 +54,7 @@ const (
 	estimateError
 	throttleOverflow
 	mcpRequests
+	keyRequests
 )
 
 // metricDefs are the metrics of docs/METRICS.md with their tags in order.
@@ -75,6 +76,7 @@ var metricDefs = [...]struct {
 	estimateError:     {"stepgate_token_estimate_error_tokens", histogram, []string{"model", "provider"}},
 	throttleOverflow:  {"stepgate_throttle_overflow_total", counter, []string{"rule", "step"}},
 	mcpRequests:       {"stepgate_mcp_requests_total", counter, []string{"tenant", "route", "mcp_method", "tool", "step"}},
+	keyRequests:       {"stepgate_key_requests_total", counter, []string{"tenant", "key", "status"}},
 }
 
 func (m *metrics) init() { m.ids = make(map[string]uint32) }
@@ -90,6 +92,9 @@ func (m *metrics) call(r *calllog.Record, upstream int, fault bool) {
 	status := statusText(r.Status)
 	tenant := orNone(r.Tenant, "anonymous")
 	m.add(requestsTotal, 1, tenant, orNone(r.Route, "none"), model, orNone(r.Provider, "none"), orNone(r.Step, "none"), status)
+	if r.KeyID != "" {
+		m.add(keyRequests, 1, tenant, r.KeyID, status)
+	}
 	if r.Provider == "" {
 		return
 	}

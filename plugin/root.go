@@ -71,9 +71,23 @@ func (p *pluginContext) OnPluginStart(configSize int) types.OnPluginStartStatus 
 	}
 	p.held = make(map[uint32]held)
 	p.metrics.init()
-	proxywasm.LogInfof("stepgate %s: configuration loaded (%d throttle rules, %d providers)",
-		config.Version, len(cfg.Throttle.Rules), providerCount(cfg.AI))
+	proxywasm.LogInfof("stepgate %s: configuration loaded (%d throttle rules, %d providers, %d API keys, %d prompts)",
+		config.Version, len(cfg.Throttle.Rules), providerCount(cfg.AI), keyCount(cfg), promptCount(cfg))
 	return types.OnPluginStartStatusOK
+}
+
+func keyCount(cfg *config.Config) int {
+	if cfg.Governance == nil {
+		return 0
+	}
+	return cfg.Governance.KeyCount()
+}
+
+func promptCount(cfg *config.Config) int {
+	if cfg.Prompts == nil {
+		return 0
+	}
+	return len(cfg.Prompts.Prompts)
 }
 
 func providerCount(ai *aiformat.Config) int {

@@ -13,6 +13,8 @@ import (
 	"github.com/stepgate/stepgate/plugin/calllog"
 	"github.com/stepgate/stepgate/plugin/clock"
 	"github.com/stepgate/stepgate/plugin/config"
+	"github.com/stepgate/stepgate/plugin/governance"
+	"github.com/stepgate/stepgate/plugin/prompts"
 	"github.com/stepgate/stepgate/plugin/throttle"
 )
 
@@ -54,6 +56,11 @@ type httpContext struct {
 
 	mcp      *mcpStream // on a route of the "mcp" section: &mcpState
 	mcpState mcpStream
+
+	caller    *governance.Identity // nil: an anonymous caller; else &callerID
+	callerID  governance.Identity
+	prompt    *prompts.Prompt // the prompt this request calls, if any
+	lifecycle [][2]string     // a deprecated API's response headers
 }
 
 func (h *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) types.Action {
@@ -72,22 +79,27 @@ func (h *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) typ
 	h.rec.Path = calllog.RedactPath(h.path)
 	h.rec.RequestID = h.headers.Get("x-request-id")
 	stripInternalHeaders(h.headers)
+	h.redactQueryKey()
 
+	ai := h.root.cfg.AI
+	if ai != nil {
+		h.dialect, h.endpoint = aiformat.Match(h.rec.Method, h.path)
+		h.rec.Dialect = dialectName(h.dialect)
+	}
+	if (h.root.cfg.Governance != nil || h.root.cfg.Prompts != nil) && h.govern(now) {
+		return types.ActionPause
+	}
 	if srv := h.root.cfg.MCP.Match(h.rec.Path); srv != nil {
 		return h.mcpHeaders(srv, endOfStream, now)
 	}
-	if ai := h.root.cfg.AI; ai != nil {
-		h.dialect, h.endpoint = aiformat.Match(h.rec.Method, h.path)
-		h.rec.Dialect = dialectName(h.dialect)
-		if h.endpoint == aiformat.EndpointModels {
-			h.answerModels(ai)
+	if h.endpoint == aiformat.EndpointModels {
+		h.answerModels(ai)
+		return types.ActionPause
+	}
+	if ai != nil && h.endpoint == aiformat.EndpointNone && h.prompt == nil {
+		if err := aiformat.UnknownEndpoint(h.rec.Method, h.path); err != nil {
+			h.reply(err.Status, err.Body, nil)
 			return types.ActionPause
-		}
-		if h.endpoint == aiformat.EndpointNone {
-			if err := aiformat.UnknownEndpoint(h.rec.Method, h.rec.Path); err != nil {
-				h.reply(err.Status, err.Body, nil)
-				return types.ActionPause
-			}
 		}
 	}
 	if h.endpoint == aiformat.EndpointChat || h.root.needsBody {
@@ -176,7 +188,15 @@ func (h *httpContext) decide(body []byte, now int64) types.Action {
 		return h.mcpDecide(body, now)
 	}
 	if h.endpoint == aiformat.EndpointChat {
-		req, perr := p.cfg.AI.ParseRequest(h.rec.Method, h.path, "", body)
+		path := h.path
+		if h.prompt != nil {
+			var ok bool
+			if body, ok = h.renderPrompt(body); !ok {
+				return types.ActionPause
+			}
+			path = "/v1/chat/completions"
+		}
+		req, perr := p.cfg.AI.ParseRequest(h.rec.Method, path, "", body)
 		if perr != nil {
 			h.rec.Error = perr.Message
 			h.reply(perr.Status, perr.Body, nil)
@@ -185,6 +205,10 @@ func (h *httpContext) decide(body []byte, now int64) types.Action {
 		h.ai = req
 		h.nChoices = throttle.ChoicesIn(req.Hub) // Gemini's candidateCount is n in the hub
 		h.rec.Model = req.Model
+		h.applyAlias()
+		if !h.checkModel() {
+			return types.ActionPause
+		}
 		if rerr := h.route(now); rerr != nil {
 			h.rec.Error = rerr.Message
 			h.reply(rerr.Status, rerr.Body, nil)
@@ -292,6 +316,9 @@ func (h *httpContext) route(now int64) *aiformat.Error {
 
 func (h *httpContext) throttleRequest(body []byte) throttle.Request {
 	q := throttle.Request{Path: h.path, Method: h.rec.Method, Headers: h.headers}
+	if h.caller != nil {
+		q.Tenant, q.KeyID, q.Tier = h.rec.Tenant, h.rec.KeyID, h.caller.Key.Tenant.Tier
+	}
 	if h.ai != nil {
 		q.Model = h.ai.Model
 		q.Provider = h.rec.Provider
@@ -347,6 +374,7 @@ func (h *httpContext) forward(body []byte) {
 		_ = proxywasm.ReplaceHttpRequestHeader("x-stepgate-token-estimate", strconv.FormatInt(h.tokenEstimate(), 10))
 		body = h.up.Body
 	}
+	h.tenantHeaders()
 	if h.decided {
 		for _, hd := range h.decision.RequestHeaders(nil) {
 			_ = proxywasm.ReplaceHttpRequestHeader(hd.Name, hd.Value)
@@ -386,7 +414,7 @@ func (h *httpContext) answerModels(ai *aiformat.Config) {
 	if h.headers.Get("anthropic-version") != "" {
 		d = aiformat.DialectAnthropic
 	}
-	h.reply(200, ai.ModelsResponse(d, nil), nil)
+	h.reply(200, ai.ModelsResponse(d, h.allowedModels()), nil)
 }
 
 // reply sends a local response. Envoy runs it through this filter's response callbacks, which
@@ -400,6 +428,7 @@ func (h *httpContext) reply(status int, body []byte, extra []throttle.Header) {
 	for _, hd := range extra {
 		headers = append(headers, [2]string{hd.Name, hd.Value})
 	}
+	headers = append(headers, h.lifecycle...)
 	if h.root.cfg.ResponseHeaders.Version {
 		headers = append(headers, [2]string{"x-stepgate", config.Version})
 	}
@@ -459,6 +488,7 @@ func (h *httpContext) OnHttpResponseHeaders(numHeaders int, endOfStream bool) ty
 	if h.root.cfg.ResponseHeaders.Version {
 		_ = proxywasm.ReplaceHttpResponseHeader("x-stepgate", config.Version)
 	}
+	h.lifecycleHeaders()
 	if h.rt != nil && endOfStream {
 		h.settle() // no body to translate
 	}
@@ -516,6 +546,9 @@ func (h *httpContext) OnHttpResponseBody(bodySize int, endOfStream bool) types.A
 		if h.rt.Failure() != "" {
 			h.replyUpstreamFault(status, out)
 			return types.ActionPause
+		}
+		if h.prompt != nil && h.prompt.Compact && h.rec.Status < 400 {
+			out = prompts.Compact(out)
 		}
 		h.replaceResponseBody(out)
 		h.settle()

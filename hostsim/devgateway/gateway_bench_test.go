@@ -26,7 +26,10 @@ func BenchmarkChatCompletion(b *testing.B) {
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
-					resp, err := http.Post(g.URL()+"/v1/chat/completions", "application/json", strings.NewReader(body))
+					req, _ := http.NewRequest("POST", g.URL()+"/v1/chat/completions", strings.NewReader(body))
+					req.Header.Set("Content-Type", "application/json")
+					req.Header.Set("Authorization", demoAuth)
+					resp, err := http.DefaultClient.Do(req)
 					if err != nil {
 						b.Fatal(err)
 					}

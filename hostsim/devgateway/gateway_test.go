@@ -75,6 +75,7 @@ func TestStreamingResponsesArriveChunkByChunk(t *testing.T) {
 	req, _ := http.NewRequest("POST", g.URL()+"/v1/chat/completions", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Mock-Fault", "drip-150") // the mock waits 150 ms between chunks
+	req.Header.Set("Authorization", demoAuth)
 	begin := time.Now()
 	resp, err := client.Do(req)
 	if err != nil {
@@ -188,7 +189,7 @@ func TestAdminReadyAndPrometheusAfterTraffic(t *testing.T) {
 		t.Errorf("want the histogram stepgate_request_duration_ms with 3 samples in\n%s", a.body)
 	}
 	stats := do(t, "GET", g.AdminURL()+"/stats?filter=requests_total", "")
-	if !strings.Contains(stats.body, "wasmcustom.stepgate_requests_total.tenant.anonymous.route.none.model.gpt-4o-mini.provider.mock-openai.step.allow.status.200: 3\n") {
+	if !strings.Contains(stats.body, "wasmcustom.stepgate_requests_total.tenant.demo.route.openai.model.gpt-4o-mini.provider.mock-openai.step.allow.status.200: 3\n") {
 		t.Errorf("/stats?filter=requests_total:\n%s", stats.body)
 	}
 }

@@ -126,6 +126,10 @@ func start(t *testing.T, adjust func(*devgateway.Config)) (*devgateway.Gateway, 
 
 var client = &http.Client{Timeout: 30 * time.Second}
 
+// demoAuth is the credential of envoy/stepgate.json's demo consumer (only its hash is in the file;
+// stepgate-dev -hash-key makes the entry). Every request of these tests sends it.
+const demoAuth = "Bearer sg-demo-key-0123456789abcdef"
+
 type answer struct {
 	status int
 	header http.Header
@@ -145,6 +149,7 @@ func do(t testing.TB, method, url, body string, header ...string) answer {
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	req.Header.Set("Authorization", demoAuth)
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}

@@ -23,6 +23,7 @@ type Record struct {
 	Tenant        string
 	KeyID         string
 	Route         string
+	Version       string // of the route or prompt
 	Model         string // as the client asked
 	UpstreamModel string // as sent to the provider
 	Provider      string
@@ -68,6 +69,7 @@ func (r *Record) AppendJSON(dst []byte) []byte {
 	dst = field(dst, "tenant", r.Tenant)
 	dst = field(dst, "key_id", r.KeyID)
 	dst = field(dst, "route", r.Route)
+	dst = field(dst, "version", r.Version)
 	dst = field(dst, "model", r.Model)
 	dst = field(dst, "upstream_model", r.UpstreamModel)
 	dst = field(dst, "provider", r.Provider)

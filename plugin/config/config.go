@@ -16,7 +16,9 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/stepgate/stepgate/plugin/aiformat"
+	"github.com/stepgate/stepgate/plugin/governance"
 	"github.com/stepgate/stepgate/plugin/mcp"
+	"github.com/stepgate/stepgate/plugin/prompts"
 	"github.com/stepgate/stepgate/plugin/throttle"
 )
 
@@ -34,6 +36,11 @@ type Config struct {
 	AI *aiformat.Config
 	// MCP lists the MCP servers behind the gateway (section "mcp"); nil when there are none.
 	MCP *mcp.Config
+	// Governance holds API routes, tenants and consumers (sections "routes", "tenants",
+	// "consumers"); nil when the document has none, and every caller is anonymous.
+	Governance *governance.Config
+	// Prompts are the published prompt templates and aliases (sections "prompts", "aliases").
+	Prompts *prompts.Config
 }
 
 // Log controls the filter's own logging.
@@ -90,7 +97,8 @@ func Parse(data []byte) (*Config, error) {
 	if !root.IsObject() {
 		return nil, errors.New("configuration: must be a JSON object")
 	}
-	if err := knownFields(root, "", "log", "limits", "response_headers", "throttle", "providers", "models", "mcp"); err != nil {
+	sections := append([]string{"log", "limits", "response_headers", "throttle", "providers", "models", "mcp"}, governance.Sections...)
+	if err := knownFields(root, "", append(sections, prompts.Sections...)...); err != nil {
 		return nil, err
 	}
 	if err := parseLog(root.Get("log"), &cfg.Log); err != nil {
@@ -123,7 +131,7 @@ func Parse(data []byte) (*Config, error) {
 		}
 		cfg.MCP = mc
 	}
-	return cfg, nil
+	return cfg, parseGovernance(root, cfg)
 }
 
 // syntaxError reports where malformed JSON goes wrong; gjson is lenient and would read garbage.

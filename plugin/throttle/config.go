@@ -146,6 +146,9 @@ type Match struct {
 	MCPTools     []string
 	MCPMethods   []string
 	Headers      []HeaderMatch
+	// Tiers select the tenants of a tier (a tenant's "tier"): the rules of a tier are the rules
+	// that name it here.
+	Tiers []string
 }
 
 // HeaderMatch matches a request header by name (lower case); the value "*" matches any value of a

@@ -208,7 +208,7 @@ func parseUnit(v gjson.Result, p string) (Unit, error) {
 	return 0, errorf(p, "unknown unit %s (want \"requests\" or \"llm_tokens\")", short(v.Raw))
 }
 
-var matchFields = []string{"path_prefix", "methods", "models", "providers", "tenants", "api_keys", "mcp_tools", "mcp_methods", "headers"}
+var matchFields = []string{"path_prefix", "methods", "models", "providers", "tenants", "api_keys", "mcp_tools", "mcp_methods", "headers", "tiers"}
 
 func parseMatch(v gjson.Result, p string) (Match, error) {
 	var m Match
@@ -226,6 +226,11 @@ func parseMatch(v gjson.Result, p string) (Match, error) {
 		}
 		*dst = l
 	}
+	tiers, terr := stringList(v.Get("tiers"), join(p, "tiers"))
+	if terr != nil {
+		return m, terr
+	}
+	m.Tiers = tiers
 	for i, pre := range m.PathPrefixes {
 		if !strings.HasPrefix(pre, "/") {
 			return m, errorf(fmt.Sprintf("%s[%d]", join(p, "path_prefix"), i), "%q must start with '/'", pre)

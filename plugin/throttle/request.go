@@ -19,6 +19,7 @@ type Request struct {
 	Provider string
 	Tenant   string
 	KeyID    string // the id of the caller's API key, never the key itself
+	Tier     string // the caller's tier
 	MCPTool  string
 	// MCPMethod is the JSON-RPC method of an MCP message (tools/call, tools/list …).
 	MCPMethod string
@@ -98,7 +99,7 @@ func (r *rule) matches(q *Request) bool {
 	}
 	if !anyMatch(m.Methods, q.Method) || !anyMatch(m.Models, q.Model) || !anyMatch(m.Providers, q.Provider) ||
 		!anyMatch(m.Tenants, q.Tenant) || !anyMatch(m.APIKeys, q.KeyID) || !anyMatch(m.MCPTools, q.MCPTool) ||
-		!anyMatch(m.MCPMethods, q.MCPMethod) {
+		!anyMatch(m.MCPMethods, q.MCPMethod) || !anyMatch(m.Tiers, q.Tier) {
 		return false
 	}
 	for i := range m.Headers {

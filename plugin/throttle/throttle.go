@@ -133,7 +133,7 @@ func compile(c *Rule, slack time.Duration) rule {
 	r.window = refillWindow(r.cap, r.full)
 	m := &c.Match
 	r.matchAll = len(m.PathPrefixes)+len(m.Methods)+len(m.Models)+len(m.Providers)+len(m.Tenants)+len(m.APIKeys)+
-		len(m.MCPTools)+len(m.MCPMethods)+len(m.Headers) == 0
+		len(m.MCPTools)+len(m.MCPMethods)+len(m.Headers)+len(m.Tiers) == 0
 	if a := c.Adaptive; a != nil {
 		r.adapt = &adapt{statuses: a.OnStatus, factor: int64(a.Factor), min: int64(a.Min),
 			cooldown: int64(a.Cooldown), interval: int64(a.RecoveryInterval), steps: int64(a.RecoverySteps)}

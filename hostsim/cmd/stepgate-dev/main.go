@@ -20,12 +20,17 @@
 //	-call-log-max-mb N  rotate the call log at N MiB (default 100)
 //	-allow-on-headers-stop-iteration  as envoy.yaml (default true)
 //	-reload             reload -config when it changes (default true)
+//	-hash-key KEY       print the configuration entry of an API key (its SHA-256) and exit;
+//	                    "-" reads the key from stdin, "new" makes a random key and prints it too
+//	-key-id ID          the id in that entry (default "key-1")
 //
 // SIGINT or SIGTERM drains in-flight requests and stops; SIGHUP reloads the configuration.
 package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -41,6 +46,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/stepgate/stepgate/hostsim/devgateway"
+	"github.com/stepgate/stepgate/plugin/governance"
 )
 
 func main() {
@@ -59,9 +65,10 @@ func main() {
 
 // options are the parsed flags.
 type options struct {
-	wasm, config string
-	reload       bool
-	cfg          devgateway.Config
+	wasm, config   string
+	reload         bool
+	hashKey, keyID string
+	cfg            devgateway.Config
 }
 
 // parseFlags reads the command line into a gateway configuration (without the module bytes).
@@ -72,6 +79,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.wasm, "wasm", "build/stepgate.wasm", "the filter's .wasm (`make wasm` builds it)")
 	fs.StringVar(&o.config, "config", "envoy/stepgate.json", "the plugin configuration (JSON)")
 	fs.BoolVar(&o.reload, "reload", true, "reload -config when the file changes")
+	fs.StringVar(&o.hashKey, "hash-key", "", "print the configuration entry of API `key` and exit (- reads it from stdin, new makes one)")
+	fs.StringVar(&o.keyID, "key-id", "key-1", "the `id` of the -hash-key entry")
 	fs.StringVar(&o.cfg.Listen, "listen", "127.0.0.1:10000", "the gateway's `address`")
 	fs.StringVar(&o.cfg.AdminListen, "admin", "127.0.0.1:9901", "the admin `address` (/ready, /stats, /stats/prometheus); - disables it")
 	fs.IntVar(&o.cfg.Workers, "workers", 2, "worker VMs")
@@ -116,6 +125,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, hup <-cha
 	o, err := parseFlags(args, stderr)
 	if err != nil {
 		return err
+	}
+	if o.hashKey != "" {
+		return printHashLine(o, os.Stdin, stdout)
 	}
 	o.cfg.Module, err = os.ReadFile(o.wasm)
 	if err != nil {
@@ -172,8 +184,9 @@ func printBanner(w io.Writer, o *options, g *devgateway.Gateway) {
 	if model == "" {
 		return
 	}
-	fmt.Fprintf(w, "\nTry a chat completion:\n  %s\n", chatCurl(g.URL(), model, "hello"))
-	fmt.Fprintf(w, "\nAnd throttling (60 requests, 20 at a time; count the status codes and steps):\n  %s\n", throttleLoop(g.URL(), model))
+	key := demoAuth(g.PluginConfig())
+	fmt.Fprintf(w, "\nTry a chat completion:\n  %s\n", chatCurl(g.URL(), key, model, "hello"))
+	fmt.Fprintf(w, "\nAnd throttling (60 requests, 20 at a time; count the status codes and steps):\n  %s\n", throttleLoop(g.URL(), key, model))
 }
 
 // chatModel picks the model for the curl lines: gpt-4o-mini when the configuration routes it,
@@ -198,15 +211,52 @@ func chatBody(model, text string) string {
 	return fmt.Sprintf(`{"model":%q,"messages":[{"role":"user","content":%q}]}`, model, text)
 }
 
-func chatCurl(base, model, text string) string {
-	return fmt.Sprintf("curl -s %s/v1/chat/completions -H 'content-type: application/json' -d '%s'", base, chatBody(model, text))
+func chatCurl(base, auth, model, text string) string {
+	return fmt.Sprintf("curl -s %s/v1/chat/completions%s -H 'content-type: application/json' -d '%s'", base, auth, chatBody(model, text))
 }
 
 // throttleLoop sends requests 20 at a time: faster than envoy/stepgate.json's model-requests
 // rule refills (20/s, burst 40), so the answers go from allowed to shaped to 429.
-func throttleLoop(base, model string) string {
-	return fmt.Sprintf("seq 60 | xargs -P 20 -I{} curl -s -o /dev/null -w '%%{http_code} %%header{x-stepgate-step}\\n' %s/v1/chat/completions -H 'content-type: application/json' -d '%s' | sort | uniq -c",
-		base, chatBody(model, "hello {}"))
+func throttleLoop(base, auth, model string) string {
+	return fmt.Sprintf("seq 60 | xargs -P 20 -I{} curl -s -o /dev/null -w '%%{http_code} %%header{x-stepgate-step}\\n' %s/v1/chat/completions%s -H 'content-type: application/json' -d '%s' | sort | uniq -c",
+		base, auth, chatBody(model, "hello {}"))
+}
+
+// DemoKey is the API key of envoy/stepgate.json's demo consumer: the configuration holds only its
+// hash, so the printed commands take the key from here, and only when the configuration knows it.
+const DemoKey = "sg-demo-key-0123456789abcdef"
+
+// demoAuth is the curl option sending the demo key, "" when config does not hold its hash.
+func demoAuth(config []byte) string {
+	if !strings.Contains(string(config), governance.Hash(DemoKey)) {
+		return ""
+	}
+	return " -H 'authorization: Bearer " + DemoKey + "'"
+}
+
+// printHashLine prints the "keys" entry of a consumer for the key given with -hash-key.
+func printHashLine(o *options, stdin io.Reader, stdout io.Writer) error {
+	key := o.hashKey
+	switch key {
+	case "-":
+		b, err := io.ReadAll(io.LimitReader(stdin, 4096))
+		if err != nil {
+			return err
+		}
+		key = strings.TrimSpace(string(b))
+	case "new":
+		var r [24]byte
+		if _, err := rand.Read(r[:]); err != nil {
+			return err
+		}
+		key = "sg-" + hex.EncodeToString(r[:])
+		fmt.Fprintf(stdout, "key (give it to the consumer; it is not stored anywhere): %s\n", key)
+	}
+	if key == "" {
+		return errors.New("-hash-key: the key is empty")
+	}
+	fmt.Fprintln(stdout, governance.HashLine(o.keyID, key))
+	return nil
 }
 
 // printMCP shows the MCP routes of the configuration: their URL, for an MCP client, and a tool

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/stepgate/stepgate/plugin/governance"
 )
 
 func TestParseFlags(t *testing.T) {
@@ -143,11 +145,15 @@ func TestRunServesWhatItPrints(t *testing.T) {
 	}
 
 	// The printed curl line, done with net/http.
-	m := regexp.MustCompile(`curl -s (\S+) -H 'content-type: application/json' -d '([^']+)'`).FindStringSubmatch(out)
-	if m == nil {
-		t.Fatal("no chat curl line in the banner")
+	// envoy/stepgate.json requires a key: the line sends the demo key.
+	m := regexp.MustCompile(`curl -s (\S+) -H 'authorization: Bearer ([^']+)' -H 'content-type: application/json' -d '([^']+)'`).FindStringSubmatch(out)
+	if m == nil || m[2] != DemoKey {
+		t.Fatal("no chat curl line with the demo key in the banner")
 	}
-	resp, err := http.Post(m[1], "application/json", strings.NewReader(m[2]))
+	req, _ := http.NewRequest("POST", m[1], strings.NewReader(m[3]))
+	req.Header.Set("content-type", "application/json")
+	req.Header.Set("authorization", "Bearer "+m[2])
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,4 +260,32 @@ func filterWasm(t *testing.T) string {
 		t.Fatal(filterBuild.err)
 	}
 	return filterBuild.path
+}
+
+func TestHashKey(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"-hash-key", DemoKey, "-key-id", "demo-key"}, &out, io.Discard, nil); err != nil {
+		t.Fatal(err)
+	}
+	line := strings.TrimSpace(out.String())
+	if line != `{"id": "demo-key", "sha256": "993c04d0a86fc62ed9469e086cae9cfce8608983c5f9930133220de9f88a9f58"}` {
+		t.Errorf("hash line %s", line)
+	}
+	// envoy/stepgate.json holds that very entry, so the printed commands work against it.
+	example, err := os.ReadFile(filepath.Join("..", "..", "..", "envoy", "stepgate.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(example), gjson.Get(line, "sha256").Str) || demoAuth(example) == "" {
+		t.Error("envoy/stepgate.json does not hold the demo key's hash")
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"-hash-key", "new"}, &out, io.Discard, nil); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	key := lines[0][strings.LastIndexByte(lines[0], ' ')+1:]
+	if len(lines) != 2 || !strings.Contains(lines[1], `"sha256": "`+governance.Hash(key)+`"`) {
+		t.Errorf("new key output %q", out.String())
+	}
 }
