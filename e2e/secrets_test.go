@@ -20,7 +20,7 @@ import (
 // provider keys of the configuration do not show on the admin endpoints either.
 func TestClientKeyAppearsNowhere(t *testing.T) {
 	needsInProcess(t, "the gateway's logs and mocks")
-	const key = "sk-client-7f3a9c1e5b2d4086" // distinctive: found anywhere means leaked
+	const key = clientKey // the demo consumer's key, which the example configuration accepts: found anywhere means leaked
 	var logMu sync.Mutex
 	var logs strings.Builder
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

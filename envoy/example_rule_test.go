@@ -101,14 +101,17 @@ func TestExampleRuleThrottlesEveryDialect(t *testing.T) {
 	}
 	defer g.Close()
 
+	const demoKey = "sg-demo-key-0123456789abcdef" // the example's demo consumer (docs/GOVERNANCE.md)
 	dialects := []struct {
 		name, path, body string
 		header           http.Header
 	}{
-		{"openai", "/v1/chat/completions", `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`, nil},
+		{"openai", "/v1/chat/completions", `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`,
+			http.Header{"Authorization": {"Bearer " + demoKey}}},
 		{"anthropic", "/v1/messages", `{"model":"claude-sonnet-4","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}`,
-			http.Header{"Anthropic-Version": {"2023-06-01"}}},
-		{"gemini", "/v1beta/models/gemini-2.0-flash:generateContent", `{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}`, nil},
+			http.Header{"Anthropic-Version": {"2023-06-01"}, "X-Api-Key": {demoKey}}},
+		{"gemini", "/v1beta/models/gemini-2.0-flash:generateContent", `{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}`,
+			http.Header{"X-Goog-Api-Key": {demoKey}}},
 	}
 	for _, d := range dialects {
 		var statuses []int

@@ -171,7 +171,7 @@ func TestRunServesWhatItPrints(t *testing.T) {
 	if m == nil {
 		t.Fatal("no MCP curl line in the banner")
 	}
-	req, _ := http.NewRequest("POST", m[1], strings.NewReader(m[3]))
+	req, _ = http.NewRequest("POST", m[1], strings.NewReader(m[3]))
 	req.Header.Set("content-type", "application/json")
 	req.Header.Set("accept", m[2])
 	resp, err = http.DefaultClient.Do(req)
