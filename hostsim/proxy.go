@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Proxy is an http.Handler that runs each request through the plugin the way Envoy's
@@ -26,6 +27,9 @@ type Proxy struct {
 	Route          func(Headers) string
 	ClusterHeader  string
 	DefaultCluster string
+	// RouteTimeouts sets the route timeout per cluster, over Config.RouteTimeout (a negative
+	// duration disables it, as a route's timeout: 0s does in Envoy).
+	RouteTimeouts map[string]time.Duration
 	// Transport sends upstream requests (default http.DefaultTransport).
 	Transport http.RoundTripper
 	// ErrorLog receives proxying problems (default: the log package's standard logger).
@@ -123,6 +127,9 @@ func (p *Proxy) forward(ctx context.Context, s *Stream) {
 		s.v.mu.Lock()
 		s.info.ClusterName, s.info.UpstreamAddress = cluster, u.Host // xds.cluster_name, upstream.address
 		s.v.mu.Unlock()
+	}
+	if d, ok := p.RouteTimeouts[cluster]; ok {
+		s.with(func() FilterStatus { s.setRouteTimeout(d); return NotCalled })
 	}
 	req, err := p.upstreamRequest(ctx, s, base, headers)
 	if err != nil {

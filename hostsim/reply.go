@@ -81,6 +81,7 @@ func (s *Stream) finalize() {
 		return
 	}
 	s.done = true
+	s.cancelTimer()
 	s.duration = s.h.clock.Monotonic() - s.startMono
 	v := s.v
 	if s.mode == filtered && s.created && !v.failed {
