@@ -62,6 +62,10 @@ type Config struct {
 	// stream_idle_timeout): 408 while the request is incomplete, 504 once all of it arrived
 	// (Envoy's maybeRequestTimeoutCode), or a reset once response headers reached the client.
 	StreamIdleTimeout time.Duration
+	// RequestTimeout is the connection manager's request_timeout (default 0: none, as in
+	// Envoy): the whole request must arrive within it from the stream's start, or the client gets
+	// 408 "request timeout" (details request_overall_timeout).
+	RequestTimeout time.Duration
 	// RouteTimeout is the route's timeout (default 15 s, Envoy's; negative disables it). It runs
 	// from the end of the request leaving the filter to the end of the upstream response; on
 	// expiry the router answers 504 "upstream request timeout" (details

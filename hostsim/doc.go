@@ -58,7 +58,8 @@
 // incomplete, 504 after, a reset once the response started), so a paused stream never resumed
 // ends as in Envoy; the route timeout (Config.RouteTimeout, 15 s, per cluster with
 // Proxy.RouteTimeouts) runs from the request's end to the upstream response's end and answers
-// 504 "upstream request timeout" (a reset once upstream headers came). Both run on Config.Clock.
+// 504 "upstream request timeout" (a reset once upstream headers came); Config.RequestTimeout is
+// request_timeout (off by default). All run on Config.Clock.
 //
 // Shared data (CAS from 1, 0 unconditional), shared queues (on_queue_ready posted to the root
 // context that registered last) and metrics (aggregated by name across workers) are process

@@ -2,25 +2,26 @@ package hostsim
 
 import "time"
 
-// Stream timeouts: the connection manager's stream idle timeout and the router's route
-// timeout. One clock timer per stream stands for both; it is armed at the earlier deadline and,
+// Stream timeouts: the connection manager's stream idle timeout and request timeout, and the
+// router's route timeout. One clock timer per stream stands for all; it is armed at the earlier deadline and,
 // when it fires early (the idle deadline moved on with activity), it is armed again. Activity
 // only pushes the idle deadline later, so a busy stream never touches the timer.
 
 // timeouts is a stream's timeout state, guarded by the VM lock.
 type timeouts struct {
-	idle, route time.Duration // the durations in force; ≤ 0 disables
-	idleDue     time.Duration // monotonic deadline of the idle timeout
-	routeStart  time.Duration // when the request's end left the filter (0: not yet)
-	timerAt     time.Duration // when the armed timer fires (0: none armed)
-	timerSeq    uint64        // tells a stale firing from the armed one
-	stopTimer   func()
+	idle, route, request time.Duration // the durations in force; ≤ 0 disables
+	idleDue              time.Duration // monotonic deadline of the idle timeout
+	routeStart           time.Duration // when the request's end left the filter (0: not yet)
+	timerAt              time.Duration // when the armed timer fires (0: none armed)
+	timerSeq             uint64        // tells a stale firing from the armed one
+	stopTimer            func()
 }
 
 // startTimeouts arms the idle timeout as Envoy does when it creates the stream.
 func (s *Stream) startTimeouts() {
-	s.to.idle, s.to.route = s.h.cfg.StreamIdleTimeout, s.h.cfg.RouteTimeout
+	s.to.idle, s.to.route, s.to.request = s.h.cfg.StreamIdleTimeout, s.h.cfg.RouteTimeout, s.h.cfg.RequestTimeout
 	s.touch()
+	s.armTimer()
 }
 
 // touch is activity on the stream: data from the client, or towards it.
@@ -53,9 +54,20 @@ func (s *Stream) routeDue() (time.Duration, bool) {
 	return s.to.routeStart + s.to.route, true
 }
 
-// nextDeadline is the earlier of the running timeouts' deadlines.
+// requestDue is the request timeout's deadline, while the request is incomplete.
+func (s *Stream) requestDue() (time.Duration, bool) {
+	if s.to.request <= 0 || s.req.inputEnded {
+		return 0, false
+	}
+	return s.startMono + s.to.request, true
+}
+
+// nextDeadline is the earliest of the running timeouts' deadlines.
 func (s *Stream) nextDeadline() (time.Duration, bool) {
 	at, ok := s.routeDue()
+	if r, rok := s.requestDue(); rok && (!ok || r < at) {
+		at, ok = r, true
+	}
 	if s.to.idle > 0 && (!ok || s.to.idleDue < at) {
 		at, ok = s.to.idleDue, true
 	}
@@ -101,25 +113,30 @@ func (s *Stream) timerFired() {
 		s.routeTimedOut()
 		return
 	}
+	if at, ok := s.requestDue(); ok && at <= now {
+		s.clientTimedOut("request timeout", "request_overall_timeout")
+		return
+	}
 	if s.to.idle > 0 && s.to.idleDue <= now {
-		s.idleTimedOut()
+		s.clientTimedOut("stream timeout", "stream_idle_timeout")
 		return
 	}
 	s.armTimer()
 }
 
-// idleTimedOut is the connection manager's onIdleTimeout.
-func (s *Stream) idleTimedOut() {
+// clientTimedOut is the connection manager's onIdleTimeout and onRequestTimeout: 408 while the
+// request is incomplete, 504 once it arrived, a reset once response headers went out.
+func (s *Stream) clientTimedOut(body, details string) {
 	status := uint32(408)
 	if s.req.inputEnded {
 		status = 504
 	}
 	if s.resp.headersContinued {
-		s.details = "stream_idle_timeout"
+		s.details = details
 		s.resetStream()
 		return
 	}
-	s.sendLocalReply(LocalReply{Status: status, Body: []byte("stream timeout"), Details: "stream_idle_timeout"})
+	s.sendLocalReply(LocalReply{Status: status, Body: []byte(body), Details: details})
 }
 
 // routeTimedOut is the router's onResponseTimeout: a reply while the upstream's response

@@ -178,3 +178,31 @@ func TestProxyRouteTimeoutPerCluster(t *testing.T) {
 }
 
 func itoa(n uint32) string { return strconv.Itoa(int(n)) }
+
+// The request timeout bounds how long the whole request may take to arrive, however steadily
+// it trickles in.
+func TestRequestTimeout(t *testing.T) {
+	h, vc := newProbe(t, func(c *hostsim.Config) { c.RequestTimeout = 10 * time.Second })
+	s := h.NewStream()
+	s.SendRequestHeaders(request(""), false)
+	for range 3 {
+		vc.Advance(3 * time.Second)
+		s.SendRequestBody([]byte("x"), false)
+	}
+	wantEqual(t, "done", s.Done(), false)
+	vc.Advance(time.Second)
+	lr := s.LocalReply()
+	if lr == nil {
+		t.Fatal("no local reply")
+	}
+	wantEqual(t, "status", lr.Status, 408)
+	wantEqual(t, "body", string(lr.Body), "request timeout")
+	wantEqual(t, "details", s.ResponseCodeDetails(), "request_overall_timeout")
+
+	done := h.NewStream()
+	done.SendRequestHeaders(request(""), true)
+	done.SendResponseHeaders(hostsim.Headers{{":status", "200"}}, false)
+	vc.Advance(12 * time.Second) // past the request timeout, short of the route timeout
+	wantEqual(t, "complete request reset", done.WasReset(), false)
+	done.Close()
+}
