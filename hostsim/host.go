@@ -42,6 +42,7 @@ type Host struct {
 
 	tickWake chan struct{}
 	closed   atomic.Bool
+	streams  atomic.Int64 // started and not yet ended
 }
 
 // New loads the module and starts the plugin as Envoy does: a base VM runs the module's start
@@ -196,6 +197,9 @@ func (h *Host) closeVMs(ctx context.Context) {
 		v.mu.Unlock()
 	}
 }
+
+// ActiveStreams is the number of streams started (NewStream) that have not ended yet.
+func (h *Host) ActiveStreams() int { return int(h.streams.Load()) }
 
 // Workers is the number of worker VMs.
 func (h *Host) Workers() int { return len(h.vms) }

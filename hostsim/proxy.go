@@ -296,10 +296,17 @@ func (p *Proxy) respond(ctx context.Context, s *Stream, w http.ResponseWriter) e
 			m.Trailers = fromPairs(s.down.trailers.Pairs())
 		}
 		done, reset, ch := s.done, s.reset, s.changedChan()
+		requestIncomplete := !s.req.inputEnded
 		body := m.Body
 		s.v.mu.Unlock()
 		if m.Headers != nil && !wroteHeader {
 			wroteHeader = true
+			if requestIncomplete && done {
+				// A reply to a request the client is still sending (a timeout, a local reply):
+				// stop reading it, or net/http would wait for the rest before answering. The
+				// connection closes after the reply, as Envoy's HTTP/1 codec does.
+				http.NewResponseController(w).SetReadDeadline(time.Now())
+			}
 			status := http.StatusOK
 			for _, kv := range m.Headers {
 				if kv[0] == ":status" {
@@ -323,6 +330,9 @@ func (p *Proxy) respond(ctx context.Context, s *Stream, w http.ResponseWriter) e
 		if m.End {
 			for _, kv := range m.Trailers {
 				w.Header().Add(http.TrailerPrefix+kv[0], kv[1])
+			}
+			if requestIncomplete {
+				http.NewResponseController(w).SetReadDeadline(time.Now())
 			}
 			return nil
 		}

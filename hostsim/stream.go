@@ -203,6 +203,7 @@ func (h *Host) NewStream(opts ...StreamOption) *Stream {
 	s.calls = s.callsBuf[:0]
 	s.resp.response = true
 	s.startWall, s.startMono = h.clock.Now(), h.clock.Monotonic()
+	h.streams.Add(1)
 	v.lock()
 	s.startTimeouts()
 	switch {

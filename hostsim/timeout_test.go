@@ -30,8 +30,10 @@ func TestStreamIdleTimeoutEndsAPausedStream(t *testing.T) {
 			s.SendRequestHeaders(request("pause-headers"), tc.complete)
 			vc.Advance(300*time.Second - time.Nanosecond)
 			wantEqual(t, "done before the idle timeout", s.Done(), false)
+			wantEqual(t, "active streams", h.ActiveStreams(), 1)
 			vc.Advance(time.Nanosecond)
 			wantEqual(t, "done", s.Done(), true)
+			wantEqual(t, "active streams after", h.ActiveStreams(), 0)
 			lr := s.LocalReply()
 			if lr == nil {
 				t.Fatal("no local reply")

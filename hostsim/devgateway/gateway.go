@@ -61,6 +61,19 @@ type Config struct {
 	// request body. stepgate's filter needs it (it reads the model from the body before it
 	// rewrites the headers); without it such requests wait for the body forever.
 	AllowOnHeadersStopIteration bool
+
+	// StreamIdleTimeout is envoy.yaml's stream_idle_timeout (default 300 s; negative disables
+	// it): a request whose client stops sending, or that the filter holds with nothing sent
+	// back, ends with 408 (or 504 once the request was complete) "stream timeout".
+	StreamIdleTimeout time.Duration
+	// RouteTimeout is envoy.yaml's provider route timeout (default 300 s; negative disables
+	// it): from the end of the request to the end of the upstream's response, else 504
+	// "upstream request timeout". RouteTimeouts overrides it per cluster.
+	RouteTimeout  time.Duration
+	RouteTimeouts map[string]time.Duration
+	// RequestTimeout is the connection manager's request_timeout: the whole request must
+	// arrive within it, else 408 "request timeout" (default none, as envoy.yaml).
+	RequestTimeout time.Duration
 }
 
 const (
@@ -68,6 +81,8 @@ const (
 	defaultAdminListen = "127.0.0.1:9901"
 	defaultWorkers     = 2
 	defaultReload      = 500 * time.Millisecond
+	// defaultRouteTimeout is envoy.yaml's provider route timeout (Envoy's own default is 15 s).
+	defaultRouteTimeout = 300 * time.Second
 	// bufferLimit is envoy.yaml's per_connection_buffer_limit_bytes.
 	bufferLimit = 5 << 20
 	// pluginName is envoy.yaml's config.name, root_id and vm_id.
@@ -172,6 +187,9 @@ func withDefaults(cfg Config) Config {
 	}
 	if cfg.Logf == nil {
 		cfg.Logf = log.Printf
+	}
+	if cfg.RouteTimeout == 0 {
+		cfg.RouteTimeout = defaultRouteTimeout
 	}
 	return cfg
 }

@@ -43,6 +43,10 @@ func (g *Gateway) newGeneration(ctx context.Context, config []byte) (*generation
 		BufferLimit: bufferLimit,
 		OnLog:       g.pluginLog,
 
+		StreamIdleTimeout: g.cfg.StreamIdleTimeout,
+		RouteTimeout:      g.cfg.RouteTimeout,
+		RequestTimeout:    g.cfg.RequestTimeout,
+
 		AllowOnHeadersStopIteration: g.cfg.AllowOnHeadersStopIteration,
 	})
 	if err != nil {
@@ -50,12 +54,24 @@ func (g *Gateway) newGeneration(ctx context.Context, config []byte) (*generation
 	}
 	gen := &generation{host: h, config: config, clusters: clusters, drained: make(chan struct{})}
 	gen.proxy = &hostsim.Proxy{
-		Host:      h,
-		Route:     g.route,
-		Transport: &upstreamTransport{g: g, base: g.transport},
-		ErrorLog:  g.errorLog(),
+		Host:  h,
+		Route: g.route,
+		// The catch-all's direct_response has no timeout.
+		RouteTimeouts: g.routeTimeouts(),
+		Transport:     &upstreamTransport{g: g, base: g.transport},
+		ErrorLog:      g.errorLog(),
 	}
 	return gen, nil
+}
+
+// routeTimeouts is Config.RouteTimeouts for hostsim.Proxy.
+func (g *Gateway) routeTimeouts() map[string]time.Duration {
+	out := maps.Clone(g.cfg.RouteTimeouts)
+	if out == nil {
+		out = map[string]time.Duration{}
+	}
+	out[unroutedCluster] = -1
+	return out
 }
 
 // clusterMap is Config.Clusters, plus the mocks for every provider cluster it lacks when Mock

@@ -16,6 +16,10 @@
 //	-mock               serve the mock providers for every provider cluster not given by -cluster
 //	-access-log         one line per request, with envoy.yaml's access log fields
 //	-allow-on-headers-stop-iteration  as envoy.yaml (default true)
+//	-stream-idle-timeout D  Envoy's stream_idle_timeout (default 300s as envoy.yaml; 0 disables)
+//	-route-timeout D        the route timeout (default 300s as envoy.yaml's provider route; 0 disables);
+//	                        -route-timeout CLUSTER=D sets one cluster's, repeatable
+//	-request-timeout D      Envoy's request_timeout: the whole request must arrive within D (default none)
 //	-reload             reload -config when it changes (default true)
 //
 // SIGINT or SIGTERM drains in-flight requests and stops; SIGHUP reloads the configuration.
@@ -84,6 +88,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.cfg.Mock, "mock", false, "serve the built-in mock providers for every provider cluster not given by -cluster")
 	fs.BoolVar(&o.cfg.AccessLog, "access-log", false, "print one line per request")
 	fs.BoolVar(&o.cfg.AllowOnHeadersStopIteration, "allow-on-headers-stop-iteration", true, "Envoy's allow_on_headers_stop_iteration, on in envoy.yaml")
+	timeoutFlags(fs, &o.cfg)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -99,6 +104,48 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		}
 	}
 	return o, nil
+}
+
+// timeoutFlags defines the timeout flags. Their 0 disables a timeout, as Envoy's 0s does.
+func timeoutFlags(fs *flag.FlagSet, cfg *devgateway.Config) {
+	cfg.StreamIdleTimeout, cfg.RouteTimeout = 300*time.Second, 300*time.Second
+	cfg.RouteTimeouts = map[string]time.Duration{}
+	duration := func(dst *time.Duration) func(string) error {
+		return func(v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 0 {
+				return fmt.Errorf("want a duration such as 300s, got %q", v)
+			}
+			*dst = disabledIfZero(d)
+			return nil
+		}
+	}
+	fs.Func("stream-idle-timeout", "Envoy's stream_idle_timeout (default 300s, as envoy.yaml; 0 disables)", duration(&cfg.StreamIdleTimeout))
+	fs.Func("request-timeout", "Envoy's request_timeout: the whole request must arrive within it (default none)", duration(&cfg.RequestTimeout))
+	fs.Func("route-timeout", "the route `timeout` (default 300s, as envoy.yaml; 0 disables), or cluster=timeout for one cluster (repeatable)", func(v string) error {
+		name, d, ok := strings.Cut(v, "=")
+		if !ok {
+			return duration(&cfg.RouteTimeout)(v)
+		}
+		var t time.Duration
+		if name == "" {
+			return fmt.Errorf("want cluster=duration, got %q", v)
+		}
+		if err := duration(&t)(d); err != nil {
+			return err
+		}
+		cfg.RouteTimeouts[name] = t
+		return nil
+	})
+}
+
+// disabledIfZero maps a flag's 0 (Envoy's "disabled") to the negative duration that disables a
+// timeout in devgateway.Config, whose 0 means the default.
+func disabledIfZero(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 // run starts the gateway with the flags in args, prints where it listens and what to try, and
