@@ -82,6 +82,9 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	}
 	if prev := cfg.SharedWith; prev != nil {
 		h.shared = prev.shared
+		// Only the store is shared: holding prev would keep every earlier host (and its VMs'
+		// memory) alive through a chain of reloads.
+		h.cfg.SharedWith = nil
 	}
 	h.callCtx, h.callCancel = context.WithCancel(context.Background())
 

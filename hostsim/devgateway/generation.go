@@ -74,6 +74,14 @@ func (g *Gateway) routeTimeouts() map[string]time.Duration {
 	return out
 }
 
+// Generations is the number of plugin configurations running: the current one and those still
+// finishing their requests.
+func (g *Gateway) Generations() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.live)
+}
+
 // clusterMap is Config.Clusters, plus the mocks for every provider cluster it lacks when Mock
 // is on, plus the internal cluster of the catch-all route. It warns about provider clusters
 // that no request can reach.
