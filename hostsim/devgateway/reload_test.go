@@ -2,9 +2,13 @@ package devgateway_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tidwall/sjson"
 
@@ -64,4 +68,40 @@ func liveHeap(t *testing.T, g *devgateway.Gateway) uint64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return m.HeapAlloc
+}
+
+// An emptied configuration file is refused on reload (it would drop every route), through the
+// file watch, SIGHUP's Reload and Reload alike; at start an empty document is the plugin's
+// pass-through default.
+func TestEmptyConfigurationIsRefusedOnReload(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "stepgate.json")
+	if err := os.WriteFile(path, exampleConfig(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	reloads := make(chan error, 4)
+	g, logs := start(t, func(c *devgateway.Config) {
+		c.PluginConfig = nil
+		c.ConfigPath = path
+		c.ReloadInterval = 20 * time.Millisecond
+		c.OnReload = func(err error) { reloads <- err }
+	})
+	first := g.Host()
+	writeConfig(t, path, nil)
+	if err := <-reloads; err == nil || !strings.Contains(err.Error(), "empty configuration refused") {
+		t.Fatalf("empty file: reload error %v, want a refusal", err)
+	}
+	if err := g.Reload(context.Background(), []byte(" \n")); err == nil {
+		t.Error("Reload accepted a blank document")
+	}
+	if g.Host() != first || !strings.Contains(logs.String(), "empty configuration refused") {
+		t.Errorf("the empty file replaced the configuration or was not logged:\n%s", logs)
+	}
+	if a := do(t, "POST", g.URL()+"/v1/chat/completions", chat("gpt-4o-mini", "still")); a.status != 200 {
+		t.Fatalf("after the refused reload: %d %s", a.status, a.body)
+	}
+
+	empty, _ := start(t, func(c *devgateway.Config) { c.PluginConfig = []byte{} })
+	if a := do(t, "GET", empty.URL()+"/v1/models", ""); a.status == 0 {
+		t.Fatal("a gateway started with an empty configuration does not answer")
+	}
 }
