@@ -204,6 +204,20 @@ func (h *Host) closeVMs(ctx context.Context) {
 // ActiveStreams is the number of streams started (NewStream) that have not ended yet.
 func (h *Host) ActiveStreams() int { return int(h.streams.Load()) }
 
+// MemorySizes is the size in bytes of each worker VM's linear memory, in worker order (0 for a
+// VM that has been closed). A Go module's memory only grows, so this is its high-water mark.
+func (h *Host) MemorySizes() []uint64 {
+	out := make([]uint64, len(h.vms))
+	for i, v := range h.vms {
+		v.mu.Lock()
+		if !v.closed.Load() && v.mem != nil {
+			out[i] = uint64(v.mem.Size())
+		}
+		v.mu.Unlock()
+	}
+	return out
+}
+
 // Workers is the number of worker VMs.
 func (h *Host) Workers() int { return len(h.vms) }
 
