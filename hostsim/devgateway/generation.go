@@ -32,6 +32,7 @@ func (g *Gateway) newGeneration(ctx context.Context, config []byte) (*generation
 		prev = g.cur.host
 	}
 	g.mu.Unlock()
+	logs := &startLog{print: g.pluginLog}
 	h, err := hostsim.New(ctx, hostsim.Config{
 		SharedWith:   prev,
 		Module:       g.cfg.Module,
@@ -41,7 +42,7 @@ func (g *Gateway) newGeneration(ctx context.Context, config []byte) (*generation
 		Clock:       g.cfg.Clock,
 		Clusters:    clusters,
 		BufferLimit: bufferLimit,
-		OnLog:       g.pluginLog,
+		OnLog:       logs.onLog,
 
 		StreamIdleTimeout: g.cfg.StreamIdleTimeout,
 		RouteTimeout:      g.cfg.RouteTimeout,
@@ -49,6 +50,7 @@ func (g *Gateway) newGeneration(ctx context.Context, config []byte) (*generation
 
 		AllowOnHeadersStopIteration: g.cfg.AllowOnHeadersStopIteration,
 	})
+	logs.started(err != nil)
 	if err != nil {
 		return nil, err
 	}
