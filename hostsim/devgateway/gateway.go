@@ -46,9 +46,11 @@ type Config struct {
 	// cluster, instead of envoy.yaml's catch-all 404.
 	DefaultCluster string
 	// Mock starts the mock providers of e2e/mockprovider (all of them, on one loopback port)
-	// and maps every cluster named by the plugin configuration's providers.<name>.cluster that
-	// Clusters does not map to them. The mocks accept the api_key and api_keys of the plugin
-	// configuration's providers.
+	// and maps to them every cluster named by the plugin configuration's
+	// providers.<name>.cluster that Clusters does not map, except those of real providers: a
+	// provider with a host and keys, none of them a placeholder (containing REPLACE-ME), and no
+	// "mock" in its name or cluster goes to https://<host> with or without Mock. The mocks
+	// accept the api_key and api_keys of the plugin configuration's providers.
 	Mock bool
 	// Clock drives the plugin's clocks and ticks (default: real time).
 	Clock hostsim.Clock

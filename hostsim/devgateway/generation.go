@@ -84,8 +84,9 @@ func (g *Gateway) Generations() int {
 	return len(g.live)
 }
 
-// clusterMap is Config.Clusters, plus the mocks for every provider cluster it lacks when Mock
-// is on, plus the internal cluster of the catch-all route. It warns about provider clusters
+// clusterMap is Config.Clusters, plus https://<host> for the real providers (with keys that are
+// not placeholders) and the mocks for the other provider clusters it lacks when Mock is on, plus
+// the internal cluster of the catch-all route. It warns about provider clusters
 // that no request can reach.
 func (g *Gateway) clusterMap(config []byte) map[string]string {
 	clusters := maps.Clone(g.cfg.Clusters)
@@ -101,11 +102,15 @@ func (g *Gateway) clusterMap(config []byte) map[string]string {
 		if _, ok := clusters[p.cluster]; ok {
 			continue
 		}
+		if p.real() {
+			clusters[p.cluster] = p.url()
+			continue
+		}
 		if g.mock != nil {
 			clusters[p.cluster] = g.mock.url
 			continue
 		}
-		g.logf("devgateway: providers.%s.cluster %q has no URL: its requests get 503 (map it with Clusters or turn Mock on)", p.provider, p.cluster)
+		g.logf("devgateway: providers.%s.cluster %q has no URL: its requests get 503 (map it with Clusters, give the provider its real keys, or turn Mock on)", p.provider, p.cluster)
 	}
 	clusters[unroutedCluster] = unroutedURL
 	return clusters

@@ -13,7 +13,8 @@
 //	-workers N          worker VMs (default 2)
 //	-cluster NAME=URL   an Envoy cluster's upstream, repeatable
 //	-default-cluster NAME   where requests the filter did not route go (default: a 404 as envoy.yaml)
-//	-mock               serve the mock providers for every provider cluster not given by -cluster
+//	-mock               serve the mock providers for every provider cluster not given by -cluster,
+//	                    except real providers (real keys: they go to https://<host>)
 //	-access-log         one line per request, with envoy.yaml's access log fields
 //	-allow-on-headers-stop-iteration  as envoy.yaml (default true)
 //	-stream-idle-timeout D  Envoy's stream_idle_timeout (default 300s as envoy.yaml; 0 disables)
@@ -85,7 +86,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil
 	})
 	fs.StringVar(&o.cfg.DefaultCluster, "default-cluster", "", "the cluster for requests the filter does not route (default: 404, as envoy.yaml)")
-	fs.BoolVar(&o.cfg.Mock, "mock", false, "serve the built-in mock providers for every provider cluster not given by -cluster")
+	fs.BoolVar(&o.cfg.Mock, "mock", false, "serve the built-in mock providers for every provider cluster not given by -cluster, except providers with real keys")
 	fs.BoolVar(&o.cfg.AccessLog, "access-log", false, "print one line per request")
 	fs.BoolVar(&o.cfg.AllowOnHeadersStopIteration, "allow-on-headers-stop-iteration", true, "Envoy's allow_on_headers_stop_iteration, on in envoy.yaml")
 	timeoutFlags(fs, &o.cfg)
@@ -205,12 +206,27 @@ func printBanner(w io.Writer, o *options, g *devgateway.Gateway) {
 		slices.Sort(mocked)
 		fmt.Fprintf(w, "  mock providers on %s for %s\n", g.MockURL(), strings.Join(mocked, ", "))
 	}
+	for _, c := range realClusters(g) {
+		fmt.Fprintf(w, "  %s goes to %s\n", c[0], c[1])
+	}
 	model := chatModel(g.PluginConfig())
 	if model == "" {
 		return
 	}
 	fmt.Fprintf(w, "\nTry a chat completion:\n  %s\n", chatCurl(g.URL(), model, "hello"))
 	fmt.Fprintf(w, "\nAnd throttling (60 requests, 20 at a time; count the status codes and steps):\n  %s\n", throttleLoop(g.URL(), model))
+}
+
+// realClusters are the clusters that go to a real upstream (name, URL), sorted.
+func realClusters(g *devgateway.Gateway) [][2]string {
+	var out [][2]string
+	for name, url := range g.Clusters() {
+		if url != g.MockURL() {
+			out = append(out, [2]string{name, url})
+		}
+	}
+	slices.SortFunc(out, func(a, b [2]string) int { return strings.Compare(a[0], b[0]) })
+	return out
 }
 
 // chatModel picks the model for the curl lines: gpt-4o-mini when the configuration routes it,
