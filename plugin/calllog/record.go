@@ -14,23 +14,26 @@ import (
 
 // Record is one call. Empty strings and zero numbers are left out of the JSON.
 type Record struct {
-	StartUnixMs   int64  // wall-clock start
-	RequestID     string // x-request-id
-	Method        string
-	Path          string
-	Dialect       string // the client's API format
-	Tenant        string
-	KeyID         string
-	Route         string
-	Model         string // as the client asked
-	UpstreamModel string // as sent to the provider
-	Provider      string
-	Step          string // throttle step taken: allow, shape, degrade, reject
-	Status        int
-	TokensIn      int64
-	TokensOut     int64
-	LatencyMs     int64
-	Error         string
+	StartUnixMs int64  // wall-clock start
+	RequestID   string // x-request-id
+	// ProviderRequestID is the provider's own id for the call (OpenAI's x-request-id,
+	// Anthropic's request-id, Azure's apim-request-id), for matching the provider's records.
+	ProviderRequestID string
+	Method            string
+	Path              string
+	Dialect           string // the client's API format
+	Tenant            string
+	KeyID             string
+	Route             string
+	Model             string // as the client asked
+	UpstreamModel     string // as sent to the provider
+	Provider          string
+	Step              string // throttle step taken: allow, shape, degrade, reject
+	Status            int
+	TokensIn          int64
+	TokensOut         int64
+	LatencyMs         int64
+	Error             string
 }
 
 // AppendJSON appends r as one JSON object (no trailing newline) to dst.
@@ -38,6 +41,7 @@ func (r *Record) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `{"ts_ms":`...)
 	dst = strconv.AppendInt(dst, r.StartUnixMs, 10)
 	dst = field(dst, "request_id", r.RequestID)
+	dst = field(dst, "provider_request_id", r.ProviderRequestID)
 	dst = field(dst, "method", r.Method)
 	dst = field(dst, "path", r.Path)
 	dst = field(dst, "dialect", r.Dialect)

@@ -43,3 +43,11 @@ func FuzzAppendString(f *testing.F) {
 		}
 	})
 }
+
+func TestAppendJSONProviderRequestID(t *testing.T) {
+	r := Record{StartUnixMs: 1, RequestID: "5f0c", ProviderRequestID: "req_1"}
+	want := `{"ts_ms":1,"request_id":"5f0c","provider_request_id":"req_1","latency_ms":0}`
+	if got := string(r.AppendJSON(nil)); got != want {
+		t.Errorf("AppendJSON = %s, want %s", got, want)
+	}
+}
