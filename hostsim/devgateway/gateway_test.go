@@ -439,3 +439,16 @@ func TestMockCapturesOnlyMockProviders(t *testing.T) {
 		}
 	}
 }
+
+// The response's x-request-id is the call record's request_id, for every provider.
+func TestResponseRequestIDIsTheCallRecords(t *testing.T) {
+	g, logs := start(t, nil)
+	for _, model := range []string{"gpt-4o-mini", "claude-sonnet-4", "gemini-2.0-flash"} {
+		a := do(t, "POST", g.URL()+"/v1/chat/completions", chat(model, "id"))
+		id := a.header.Get("X-Request-Id")
+		if a.status != 200 || id == "" {
+			t.Fatalf("%s: %d, x-request-id %q", model, a.status, id)
+		}
+		waitFor(t, "the call record of "+id, func() bool { return strings.Contains(logs.String(), `"request_id":"`+id+`"`) })
+	}
+}
