@@ -1,8 +1,8 @@
 // Command stepgate-dev is stepgate's dev gateway: the filter's .wasm on hostsim, in front of
 // upstream clusters or the built-in mock providers, with Envoy-style admin endpoints. It is
-// what `make run` starts:
+// what `make run` builds and starts:
 //
-//	go run ./hostsim/cmd/stepgate-dev -wasm build/stepgate.wasm -config envoy/stepgate.json -mock
+//	build/stepgate-dev -wasm build/stepgate.wasm -config envoy/stepgate.json -mock
 //
 // Flags:
 //
