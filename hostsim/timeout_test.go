@@ -208,3 +208,12 @@ func TestRequestTimeout(t *testing.T) {
 	wantEqual(t, "complete request reset", done.WasReset(), false)
 	done.Close()
 }
+
+// On the real clock the timeouts fire from the clock's own goroutine: a request the plugin
+// holds forever gets its "stream timeout" through Proxy.
+func TestProxyIdleTimeoutOnTheRealClock(t *testing.T) {
+	_, url := proxyFixture(t, http.NotFoundHandler(), func(c *hostsim.Config) { c.StreamIdleTimeout = 50 * time.Millisecond })
+	resp, body := do(t, "GET", url+"/held", "pause-headers", "")
+	wantEqual(t, "status", resp.StatusCode, 504)
+	wantEqual(t, "body", body, "stream timeout")
+}

@@ -67,6 +67,9 @@ func parseFlags(args []string) (*options, error) {
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
 	if o.duration <= 0 || o.clients < 1 || o.workers < 1 {
 		return nil, errors.New("-duration, -clients and -workers must be positive")
 	}
