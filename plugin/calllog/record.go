@@ -14,26 +14,27 @@ import (
 
 // Record is one call. Empty strings and zero numbers are left out of the JSON.
 type Record struct {
-	StartUnixMs int64  // wall-clock start
-	RequestID   string // x-request-id
+	StartUnixMs   int64  // wall-clock start
+	RequestID     string // x-request-id
+	Method        string
+	Path          string
+	Dialect       string // the client's API format
+	Tenant        string
+	KeyID         string
+	Route         string
+	Model         string // as the client asked
+	UpstreamModel string // as sent to the provider
+	Provider      string
+	Step          string // throttle step taken: allow, shape, degrade, reject
+	Status        int
+	TokensIn      int64
+	TokensOut     int64
+	LatencyMs     int64
+	Error         string
+
 	// ProviderRequestID is the provider's own id for the call (OpenAI's x-request-id,
 	// Anthropic's request-id, Azure's apim-request-id), for matching the provider's records.
 	ProviderRequestID string
-	Method            string
-	Path              string
-	Dialect           string // the client's API format
-	Tenant            string
-	KeyID             string
-	Route             string
-	Model             string // as the client asked
-	UpstreamModel     string // as sent to the provider
-	Provider          string
-	Step              string // throttle step taken: allow, shape, degrade, reject
-	Status            int
-	TokensIn          int64
-	TokensOut         int64
-	LatencyMs         int64
-	Error             string
 }
 
 // AppendJSON appends r as one JSON object (no trailing newline) to dst.
