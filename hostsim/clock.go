@@ -134,6 +134,15 @@ func (c *VirtualClock) Advance(d time.Duration) {
 	c.set(target)
 }
 
+func (c *VirtualClock) set(mono time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if mono > c.mono {
+		c.wall = c.wall.Add(mono - c.mono)
+		c.mono = mono
+	}
+}
+
 func (c *VirtualClock) afterFunc(at time.Duration, f func()) (stop func()) {
 	t := &virtualTimer{at: at, f: f}
 	c.mu.Lock()
@@ -163,14 +172,5 @@ func (c *VirtualClock) stopTimer(t *virtualTimer) {
 			c.timers = append(c.timers[:i], c.timers[i+1:]...)
 			return
 		}
-	}
-}
-
-func (c *VirtualClock) set(mono time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if mono > c.mono {
-		c.wall = c.wall.Add(mono - c.mono)
-		c.mono = mono
 	}
 }

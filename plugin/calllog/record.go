@@ -14,8 +14,13 @@ import (
 
 // Record is one call. Empty strings and zero numbers are left out of the JSON.
 type Record struct {
-	StartUnixMs   int64  // wall-clock start
-	RequestID     string // x-request-id
+	StartUnixMs int64  // wall-clock start
+	RequestID   string // x-request-id
+
+	// ProviderRequestID is the provider's own id for the call (OpenAI's x-request-id,
+	// Anthropic's request-id, Azure's apim-request-id), for matching the provider's records.
+	ProviderRequestID string
+
 	Method        string
 	Path          string
 	Dialect       string // the client's API format
@@ -31,10 +36,6 @@ type Record struct {
 	TokensOut     int64
 	LatencyMs     int64
 	Error         string
-
-	// ProviderRequestID is the provider's own id for the call (OpenAI's x-request-id,
-	// Anthropic's request-id, Azure's apim-request-id), for matching the provider's records.
-	ProviderRequestID string
 }
 
 // AppendJSON appends r as one JSON object (no trailing newline) to dst.
