@@ -302,10 +302,7 @@ func (p *Proxy) respond(ctx context.Context, s *Stream, w http.ResponseWriter) e
 		if m.Headers != nil && !wroteHeader {
 			wroteHeader = true
 			if requestIncomplete && done {
-				// A reply to a request the client is still sending (a timeout, a local reply):
-				// stop reading it, or net/http would wait for the rest before answering. The
-				// connection closes after the reply, as Envoy's HTTP/1 codec does.
-				http.NewResponseController(w).SetReadDeadline(time.Now())
+				stopReading(w)
 			}
 			status := http.StatusOK
 			for _, kv := range m.Headers {
@@ -332,7 +329,7 @@ func (p *Proxy) respond(ctx context.Context, s *Stream, w http.ResponseWriter) e
 				w.Header().Add(http.TrailerPrefix+kv[0], kv[1])
 			}
 			if requestIncomplete {
-				http.NewResponseController(w).SetReadDeadline(time.Now())
+				stopReading(w)
 			}
 			return nil
 		}
@@ -346,6 +343,18 @@ func (p *Proxy) respond(ctx context.Context, s *Stream, w http.ResponseWriter) e
 			return ctx.Err()
 		}
 	}
+}
+
+// replyReadGrace bounds how long the rest of a request is still read once it has been answered.
+const replyReadGrace = time.Second
+
+// stopReading bounds the reading of a request answered before it arrived whole (a local reply,
+// a timeout). net/http reads up to 256 KiB of what is left before it writes the reply, so that a
+// client still sending sees the answer; a client that stopped sending (the reason for a 408)
+// would hold the reply forever. After the grace the connection closes once the reply is out,
+// as Envoy's HTTP/1 codec closes it.
+func stopReading(w http.ResponseWriter) {
+	http.NewResponseController(w).SetReadDeadline(time.Now().Add(replyReadGrace))
 }
 
 func (p *Proxy) logf(format string, args ...any) {
