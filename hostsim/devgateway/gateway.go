@@ -40,17 +40,18 @@ type Config struct {
 	AdminListen string
 	// Workers is the number of worker VMs (default 2).
 	Workers int
-	// Clusters maps Envoy cluster names to base URLs ("http://127.0.0.1:8080").
+	// Clusters maps Envoy cluster names to base URLs ("http://127.0.0.1:8080"). A provider
+	// cluster it does not map goes to https://<host> if the provider is real (a host and keys,
+	// none of them a placeholder containing REPLACE-ME, and no "mock" in its name or cluster),
+	// with or without Mock; Mock never captures those.
 	Clusters map[string]string
 	// DefaultCluster, if set, receives the requests the filter did not route to a provider
 	// cluster, instead of envoy.yaml's catch-all 404.
 	DefaultCluster string
 	// Mock starts the mock providers of e2e/mockprovider (all of them, on one loopback port)
-	// and maps to them every cluster named by the plugin configuration's
-	// providers.<name>.cluster that Clusters does not map, except those of real providers: a
-	// provider with a host and keys, none of them a placeholder (containing REPLACE-ME), and no
-	// "mock" in its name or cluster goes to https://<host> with or without Mock. The mocks
-	// accept the api_key and api_keys of the plugin configuration's providers.
+	// and maps every cluster named by the plugin configuration's providers.<name>.cluster that
+	// Clusters does not map to them. The mocks accept the api_key and api_keys of the plugin
+	// configuration's providers.
 	Mock bool
 	// Clock drives the plugin's clocks and ticks (default: real time).
 	Clock hostsim.Clock

@@ -13,14 +13,17 @@
 //	-workers N          worker VMs (default 2)
 //	-cluster NAME=URL   an Envoy cluster's upstream, repeatable
 //	-default-cluster NAME   where requests the filter did not route go (default: a 404 as envoy.yaml)
-//	-mock               serve the mock providers for every provider cluster not given by -cluster,
-//	                    except real providers (real keys: they go to https://<host>)
+//	-mock               serve the mock providers for every provider cluster not given by -cluster
 //	-access-log         one line per request, with envoy.yaml's access log fields
 //	-allow-on-headers-stop-iteration  as envoy.yaml (default true)
 //	-stream-idle-timeout D  Envoy's stream_idle_timeout (default 300s as envoy.yaml; 0 disables)
 //	-route-timeout D        the route timeout (default 300s as envoy.yaml's provider route; 0 disables);
 //	                        -route-timeout CLUSTER=D sets one cluster's, repeatable
 //	-request-timeout D      Envoy's request_timeout: the whole request must arrive within D (default none)
+//
+// A provider with real keys (none a REPLACE-ME placeholder, no "mock" in its name or cluster)
+// goes to https://<host>, -mock or not; -cluster wins over both.
+//
 //	-reload             reload -config when it changes (default true)
 //
 // SIGINT or SIGTERM drains in-flight requests and stops; SIGHUP reloads the configuration.
@@ -86,7 +89,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil
 	})
 	fs.StringVar(&o.cfg.DefaultCluster, "default-cluster", "", "the cluster for requests the filter does not route (default: 404, as envoy.yaml)")
-	fs.BoolVar(&o.cfg.Mock, "mock", false, "serve the built-in mock providers for every provider cluster not given by -cluster, except providers with real keys")
+	fs.BoolVar(&o.cfg.Mock, "mock", false, "serve the built-in mock providers for every provider cluster not given by -cluster")
 	fs.BoolVar(&o.cfg.AccessLog, "access-log", false, "print one line per request")
 	fs.BoolVar(&o.cfg.AllowOnHeadersStopIteration, "allow-on-headers-stop-iteration", true, "Envoy's allow_on_headers_stop_iteration, on in envoy.yaml")
 	timeoutFlags(fs, &o.cfg)
@@ -196,6 +199,9 @@ func printBanner(w io.Writer, o *options, g *devgateway.Gateway) {
 	if g.AdminURL() != "" {
 		fmt.Fprintf(w, "  admin on      %s  (/ready /stats /stats/prometheus)\n", g.AdminURL())
 	}
+	for _, c := range realClusters(g) {
+		fmt.Fprintf(w, "  %s goes to %s\n", c[0], c[1])
+	}
 	if g.MockURL() != "" {
 		var mocked []string
 		for name, url := range g.Clusters() {
@@ -205,9 +211,6 @@ func printBanner(w io.Writer, o *options, g *devgateway.Gateway) {
 		}
 		slices.Sort(mocked)
 		fmt.Fprintf(w, "  mock providers on %s for %s\n", g.MockURL(), strings.Join(mocked, ", "))
-	}
-	for _, c := range realClusters(g) {
-		fmt.Fprintf(w, "  %s goes to %s\n", c[0], c[1])
 	}
 	model := chatModel(g.PluginConfig())
 	if model == "" {
