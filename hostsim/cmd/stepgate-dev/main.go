@@ -20,11 +20,10 @@
 //	-route-timeout D        the route timeout (default 300s as envoy.yaml's provider route; 0 disables);
 //	                        -route-timeout CLUSTER=D sets one cluster's, repeatable
 //	-request-timeout D      Envoy's request_timeout: the whole request must arrive within D (default none)
+//	-reload             reload -config when it changes (default true)
 //
 // A provider with real keys (none a REPLACE-ME placeholder, no "mock" in its name or cluster)
 // goes to https://<host>, -mock or not; -cluster wins over both.
-//
-//	-reload             reload -config when it changes (default true)
 //
 // SIGINT or SIGTERM drains in-flight requests and stops; SIGHUP reloads the configuration.
 package main
