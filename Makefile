@@ -4,7 +4,7 @@ PLUGIN  ?= ./plugin
 OUT     ?= build/stepgate.wasm
 CONFIG  ?= envoy/stepgate.json
 
-.PHONY: all wasm test run report up down e2e e2e-envoy bench lint fuzz clean
+.PHONY: all wasm test run report soak up down e2e e2e-envoy bench lint fuzz clean envoy-config
 
 all: wasm
 
@@ -18,8 +18,22 @@ test: wasm
 
 # Start the dev gateway (hostsim + the filter + a built-in mock provider) on 127.0.0.1:10000;
 # the call records also go to build/calls.jsonl for `make report`.
-run: wasm
-	$(GO) run ./hostsim/cmd/stepgate-dev -wasm $(OUT) -config $(CONFIG) -mock -call-log build/calls.jsonl
+# ARGS adds flags: make run ARGS='-access-log -workers 4'. The built binary replaces the recipe's
+# shell (exec), so Ctrl-C, SIGTERM and SIGHUP (reload) reach the gateway itself.
+ARGS ?=
+run:
+	@echo "make run: building $(OUT) (the filter; a first build takes a while) and build/stepgate-dev"
+	@$(MAKE) --no-print-directory wasm >/dev/null
+	@$(GO) build -o build/stepgate-dev ./hostsim/cmd/stepgate-dev
+	@echo "make run: starting build/stepgate-dev -wasm $(OUT) -config $(CONFIG) -mock -call-log build/calls.jsonl $(ARGS)"
+	@exec build/stepgate-dev -wasm $(OUT) -config $(CONFIG) -mock -call-log build/calls.jsonl $(ARGS)
+
+# A bounded mixed load through the dev gateway, failing if its memory grows past the stated
+# bounds (not part of `make test`; a run's figures are in docs/BENCHMARKS.md). ARGS as for run:
+# make soak ARGS='-duration 5m -clients 16'.
+soak: wasm
+	@$(GO) build -o build/stepgate-soak ./hostsim/cmd/stepgate-soak
+	@exec build/stepgate-soak -wasm $(OUT) -config $(CONFIG) $(ARGS)
 
 # Turn the call records `make run` wrote into build/report.html and print the summary.
 CALLS ?= build/calls.jsonl
@@ -43,7 +57,6 @@ down:
 
 # Copy envoy/stepgate.json into the plugin configuration that envoy/envoy.yaml embeds (run it after
 # editing the JSON; `make test` checks that the two agree).
-.PHONY: envoy-config
 envoy-config:
 	$(GO) test -count=1 -run '^TestEmbeddedPluginConfig$$' ./envoy -update
 

@@ -18,6 +18,9 @@ type Clock interface {
 
 	// attach lets the clock drive the host's tick timers; only this package's clocks exist.
 	attach(h *Host) (detach func())
+	// afterFunc runs f once the monotonic time reaches at (a stream's timeouts), from the
+	// clock's own goroutine or Advance; stop cancels it if it has not run.
+	afterFunc(at time.Duration, f func()) (stop func())
 }
 
 // RealClock returns the system clock. Ticks fire from a goroutine of each Host.
@@ -29,15 +32,28 @@ func (c realClock) Now() time.Time                 { return time.Now() }
 func (c realClock) Monotonic() time.Duration       { return time.Since(c.origin) }
 func (c realClock) attach(h *Host) (detach func()) { return h.runTickLoop() }
 
+func (c realClock) afterFunc(at time.Duration, f func()) (stop func()) {
+	t := time.AfterFunc(at-c.Monotonic(), f)
+	return func() { t.Stop() }
+}
+
 // VirtualClock is a manual clock for tests. Time stands still until Advance moves it; Advance
-// fires every tick that falls due on every attached Host, in time order and synchronously, so a
-// test that advances past a throttling delay sees the resumed stream as soon as Advance returns.
+// fires every tick and stream timeout that falls due on every attached Host, in time order and
+// synchronously, so a test that advances past a throttling delay sees the resumed stream (or one
+// that advances past Config.StreamIdleTimeout sees the 408) as soon as Advance returns.
 type VirtualClock struct {
-	mu    sync.Mutex
-	wall  time.Time
-	mono  time.Duration
-	hosts []*Host
-	busy  sync.Mutex // one Advance at a time
+	mu     sync.Mutex
+	wall   time.Time
+	mono   time.Duration
+	hosts  []*Host
+	timers []*virtualTimer
+	busy   sync.Mutex // one Advance at a time
+}
+
+// virtualTimer is a pending afterFunc of a VirtualClock.
+type virtualTimer struct {
+	at time.Duration
+	f  func()
 }
 
 // virtualMonotonicOrigin is where a VirtualClock's monotonic time starts. Not zero: the Go
@@ -80,8 +96,8 @@ func (c *VirtualClock) attach(h *Host) (detach func()) {
 	}
 }
 
-// Advance moves wall and monotonic time forward by d, firing due ticks on the way: each tick
-// runs with the clock showing its due time. Ticks a plugin arms from on_tick fire too if they
+// Advance moves wall and monotonic time forward by d, firing due ticks and stream timeouts on
+// the way: each runs with the clock showing its due time. Ticks a plugin arms from on_tick fire too if they
 // fall within d.
 func (c *VirtualClock) Advance(d time.Duration) {
 	if d < 0 {
@@ -102,6 +118,12 @@ func (c *VirtualClock) Advance(d time.Duration) {
 			if v, at, ok := h.nextTick(); ok && at <= target && (next == nil || at < due) {
 				next, due = v, at
 			}
+		}
+		if t := c.nextTimer(); t != nil && t.at <= target && (next == nil || t.at < due) {
+			c.set(t.at)
+			c.stopTimer(t)
+			t.f()
+			continue
 		}
 		if next == nil {
 			break
@@ -133,5 +155,37 @@ func (c *VirtualClock) set(mono time.Duration) {
 	if mono > c.mono {
 		c.wall = c.wall.Add(mono - c.mono)
 		c.mono = mono
+	}
+}
+
+func (c *VirtualClock) afterFunc(at time.Duration, f func()) (stop func()) {
+	t := &virtualTimer{at: at, f: f}
+	c.mu.Lock()
+	c.timers = append(c.timers, t)
+	c.mu.Unlock()
+	return func() { c.stopTimer(t) }
+}
+
+// nextTimer is the earliest pending timer (the first armed among equals).
+func (c *VirtualClock) nextTimer() *virtualTimer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var best *virtualTimer
+	for _, t := range c.timers {
+		if best == nil || t.at < best.at {
+			best = t
+		}
+	}
+	return best
+}
+
+func (c *VirtualClock) stopTimer(t *virtualTimer) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, x := range c.timers {
+		if x == t {
+			c.timers = append(c.timers[:i], c.timers[i+1:]...)
+			return
+		}
 	}
 }

@@ -3,6 +3,7 @@ package hostsim
 import (
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // Config describes one plugin and the Envoy that runs it (one http filter entry: a vm_config
@@ -55,6 +56,22 @@ type Config struct {
 	// (per_connection_buffer_limit_bytes, default 1 MiB). Going over it answers 413 on the
 	// request path and 500 on the response path.
 	BufferLimit int
+	// StreamIdleTimeout is the connection manager's stream_idle_timeout (default 300 s, Envoy's;
+	// negative disables it, as Envoy's 0s does). A stream with nothing from the client and
+	// nothing sent to it for that long ends with a local reply "stream timeout" (details
+	// stream_idle_timeout): 408 while the request is incomplete, 504 once all of it arrived
+	// (Envoy's maybeRequestTimeoutCode), or a reset once response headers reached the client.
+	StreamIdleTimeout time.Duration
+	// RequestTimeout is the connection manager's request_timeout (default 0: none, as in
+	// Envoy): the whole request must arrive within it from the stream's start, or the client gets
+	// 408 "request timeout" (details request_overall_timeout).
+	RequestTimeout time.Duration
+	// RouteTimeout is the route's timeout (default 15 s, Envoy's; negative disables it). It runs
+	// from the end of the request leaving the filter to the end of the upstream response; on
+	// expiry the router answers 504 "upstream request timeout" (details
+	// upstream_response_timeout), or resets the stream once upstream response headers came.
+	// Proxy.RouteTimeouts sets it per cluster.
+	RouteTimeout time.Duration
 
 	// CompilationCacheDir keeps compiled modules across processes (default
 	// os.UserCacheDir()/stepgate-hostsim; "-" disables the on-disk cache).
@@ -69,8 +86,10 @@ type Config struct {
 }
 
 const (
-	defaultBufferLimit = 1 << 20
-	defaultLogCapacity = 10000
+	defaultBufferLimit       = 1 << 20
+	defaultLogCapacity       = 10000
+	defaultStreamIdleTimeout = 300 * time.Second
+	defaultRouteTimeout      = 15 * time.Second
 )
 
 func (c *Config) withDefaults() {
@@ -82,6 +101,12 @@ func (c *Config) withDefaults() {
 	}
 	if c.BufferLimit <= 0 {
 		c.BufferLimit = defaultBufferLimit
+	}
+	if c.StreamIdleTimeout == 0 {
+		c.StreamIdleTimeout = defaultStreamIdleTimeout
+	}
+	if c.RouteTimeout == 0 {
+		c.RouteTimeout = defaultRouteTimeout
 	}
 	if c.LogCapacity <= 0 {
 		c.LogCapacity = defaultLogCapacity

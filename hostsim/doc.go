@@ -53,6 +53,14 @@
 // A trap fails the VM for good: its stream and every later stream on that worker get 503
 // (details "wasm_fail_stream") without plugin calls, or pass untouched with FailOpen.
 //
+// Timeouts: the stream idle timeout (Config.StreamIdleTimeout, 300 s) ends a stream with
+// nothing from or to the client for that long with "stream timeout" (408 while the request is
+// incomplete, 504 after, a reset once the response started), so a paused stream never resumed
+// ends as in Envoy; the route timeout (Config.RouteTimeout, 15 s, per cluster with
+// Proxy.RouteTimeouts) runs from the request's end to the upstream response's end and answers
+// 504 "upstream request timeout" (a reset once upstream headers came); Config.RequestTimeout is
+// request_timeout (off by default). All run on Config.Clock.
+//
 // Shared data (CAS from 1, 0 unconditional), shared queues (on_queue_ready posted to the root
 // context that registered last) and metrics (aggregated by name across workers) are process
 // wide; each VM runs one callback at a time. Ticks are per root context and re-arm one period

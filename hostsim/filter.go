@@ -434,9 +434,15 @@ func (s *Stream) passTrailers(d *half, t *headermap.Map) {
 }
 
 func (s *Stream) endIf(d *half, eos bool) {
+	if d.response {
+		s.touch() // sent to the client: activity for the idle timeout
+	}
 	if eos {
 		d.complete = true
 		s.out(d).end = true
+		if !d.response {
+			s.startRouteTimeout()
+		}
 	}
 	s.notify()
 	if eos && d.response {

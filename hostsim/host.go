@@ -42,6 +42,7 @@ type Host struct {
 
 	tickWake chan struct{}
 	closed   atomic.Bool
+	streams  atomic.Int64 // started and not yet ended
 }
 
 // New loads the module and starts the plugin as Envoy does: a base VM runs the module's start
@@ -81,6 +82,9 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	}
 	if prev := cfg.SharedWith; prev != nil {
 		h.shared = prev.shared
+		// Only the store is shared: holding prev would keep every earlier host (and its VMs'
+		// memory) alive through a chain of reloads.
+		h.cfg.SharedWith = nil
 	}
 	h.callCtx, h.callCancel = context.WithCancel(context.Background())
 
@@ -195,6 +199,23 @@ func (h *Host) closeVMs(ctx context.Context) {
 		v.close(ctx)
 		v.mu.Unlock()
 	}
+}
+
+// ActiveStreams is the number of streams started (NewStream) that have not ended yet.
+func (h *Host) ActiveStreams() int { return int(h.streams.Load()) }
+
+// MemorySizes is the size in bytes of each worker VM's linear memory, in worker order (0 for a
+// VM that has been closed). A Go module's memory only grows, so this is its high-water mark.
+func (h *Host) MemorySizes() []uint64 {
+	out := make([]uint64, len(h.vms))
+	for i, v := range h.vms {
+		v.mu.Lock()
+		if !v.closed.Load() && v.mem != nil {
+			out[i] = uint64(v.mem.Size())
+		}
+		v.mu.Unlock()
+	}
+	return out
 }
 
 // Workers is the number of worker VMs.

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Proxy is an http.Handler that runs each request through the plugin the way Envoy's
@@ -26,6 +27,9 @@ type Proxy struct {
 	Route          func(Headers) string
 	ClusterHeader  string
 	DefaultCluster string
+	// RouteTimeouts sets the route timeout per cluster, over Config.RouteTimeout (a negative
+	// duration disables it, as a route's timeout: 0s does in Envoy).
+	RouteTimeouts map[string]time.Duration
 	// Transport sends upstream requests (default http.DefaultTransport).
 	Transport http.RoundTripper
 	// ErrorLog receives proxying problems (default: the log package's standard logger).
@@ -123,6 +127,9 @@ func (p *Proxy) forward(ctx context.Context, s *Stream) {
 		s.v.mu.Lock()
 		s.info.ClusterName, s.info.UpstreamAddress = cluster, u.Host // xds.cluster_name, upstream.address
 		s.v.mu.Unlock()
+	}
+	if d, ok := p.RouteTimeouts[cluster]; ok {
+		s.with(func() FilterStatus { s.setRouteTimeout(d); return NotCalled })
 	}
 	req, err := p.upstreamRequest(ctx, s, base, headers)
 	if err != nil {
@@ -289,10 +296,14 @@ func (p *Proxy) respond(ctx context.Context, s *Stream, w http.ResponseWriter) e
 			m.Trailers = fromPairs(s.down.trailers.Pairs())
 		}
 		done, reset, ch := s.done, s.reset, s.changedChan()
+		requestIncomplete := !s.req.inputEnded
 		body := m.Body
 		s.v.mu.Unlock()
 		if m.Headers != nil && !wroteHeader {
 			wroteHeader = true
+			if requestIncomplete && done {
+				stopReading(w)
+			}
 			status := http.StatusOK
 			for _, kv := range m.Headers {
 				if kv[0] == ":status" {
@@ -317,6 +328,9 @@ func (p *Proxy) respond(ctx context.Context, s *Stream, w http.ResponseWriter) e
 			for _, kv := range m.Trailers {
 				w.Header().Add(http.TrailerPrefix+kv[0], kv[1])
 			}
+			if requestIncomplete {
+				stopReading(w)
+			}
 			return nil
 		}
 		if reset || (done && !m.End) {
@@ -329,6 +343,18 @@ func (p *Proxy) respond(ctx context.Context, s *Stream, w http.ResponseWriter) e
 			return ctx.Err()
 		}
 	}
+}
+
+// replyReadGrace bounds how long the rest of a request is still read once it has been answered.
+const replyReadGrace = time.Second
+
+// stopReading bounds the reading of a request answered before it arrived whole (a local reply,
+// a timeout). net/http reads up to 256 KiB of what is left before it writes the reply, so that a
+// client still sending sees the answer; a client that stopped sending (the reason for a 408)
+// would hold the reply forever. After the grace the connection closes once the reply is out,
+// as Envoy's HTTP/1 codec closes it.
+func stopReading(w http.ResponseWriter) {
+	http.NewResponseController(w).SetReadDeadline(time.Now().Add(replyReadGrace))
 }
 
 func (p *Proxy) logf(format string, args ...any) {

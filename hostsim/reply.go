@@ -81,6 +81,8 @@ func (s *Stream) finalize() {
 		return
 	}
 	s.done = true
+	s.h.streams.Add(-1)
+	s.cancelTimer()
 	s.duration = s.h.clock.Monotonic() - s.startMono
 	v := s.v
 	if s.mode == filtered && s.created && !v.failed {

@@ -128,6 +128,7 @@ type Stream struct {
 	calls           []callRecord
 	callsBuf        [10]callRecord
 	changed         chan struct{} // closed on change; made on demand by a waiter
+	to              timeouts
 	ctxStore        pctx
 }
 
@@ -202,7 +203,9 @@ func (h *Host) NewStream(opts ...StreamOption) *Stream {
 	s.calls = s.callsBuf[:0]
 	s.resp.response = true
 	s.startWall, s.startMono = h.clock.Now(), h.clock.Monotonic()
+	h.streams.Add(1)
 	v.lock()
+	s.startTimeouts()
 	switch {
 	case !v.failed:
 		s.ctx = &s.ctxStore
@@ -227,17 +230,20 @@ func (s *Stream) SendRequestHeaders(h Headers, endOfStream bool) FilterStatus {
 	if _, ok := m.Get("x-request-id"); !ok {
 		m.Add("x-request-id", newRequestID())
 	}
-	return s.with(func() FilterStatus { return s.headersInput(&s.req, m, endOfStream) })
+	return s.with(func() FilterStatus { s.touch(); return s.headersInput(&s.req, m, endOfStream) })
 }
 
 // SendRequestBody delivers a request body chunk.
 func (s *Stream) SendRequestBody(b []byte, endOfStream bool) FilterStatus {
-	return s.with(func() FilterStatus { return s.dataInput(&s.req, b, endOfStream) })
+	return s.with(func() FilterStatus { s.touch(); return s.dataInput(&s.req, b, endOfStream) })
 }
 
 // SendRequestTrailers delivers the request trailers, which end the request.
 func (s *Stream) SendRequestTrailers(t Headers) FilterStatus {
-	return s.with(func() FilterStatus { return s.trailersInput(&s.req, headermap.New([]headermap.Pair(t))) })
+	return s.with(func() FilterStatus {
+		s.touch()
+		return s.trailersInput(&s.req, headermap.New([]headermap.Pair(t)))
+	})
 }
 
 // SendResponseHeaders delivers the upstream's response headers (with ":status").

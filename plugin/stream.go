@@ -438,6 +438,7 @@ func (h *httpContext) reply(status int, body []byte, extra []throttle.Header) {
 }
 
 func (h *httpContext) OnHttpResponseHeaders(numHeaders int, endOfStream bool) types.Action {
+	h.oneRequestID()
 	if h.local {
 		return types.ActionContinue
 	}

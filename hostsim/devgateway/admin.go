@@ -15,7 +15,7 @@ import (
 // adminEndpoints are the admin paths served, with Envoy's help text where Envoy has them.
 var adminEndpoints = [][2]string{
 	{"/ready", "print server state, return 200 if LIVE, otherwise return 503"},
-	{"/stats", "print server stats (the plugin's metrics); ?filter=REGEX, ?usedonly, ?format=json"},
+	{"/stats", "print server stats (the plugin's metrics, memory of the process and of each VM); ?filter=REGEX, ?usedonly, ?format=json"},
 	{"/stats/prometheus", "print server stats in prometheus format; ?filter=REGEX, ?usedonly"},
 	{"/config", "the plugin configuration in force, secrets redacted (dev gateway only)"},
 	{"/clusters", "cluster name = URL, one per line (dev gateway only)"},
@@ -72,11 +72,12 @@ func (g *Gateway) serveStats(w http.ResponseWriter, r *http.Request) {
 	case "":
 		w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
 		WriteStats(w, metrics)
+		writeServerStats(w, g.serverStats(r.URL.Query().Get("filter")))
 	case "prometheus":
 		g.writePrometheus(w, metrics)
 	case "json":
 		w.Header().Set("Content-Type", "application/json")
-		w.Write(statsJSON(metrics))
+		w.Write(withServerStats(statsJSON(metrics), g.serverStats(r.URL.Query().Get("filter"))))
 	default:
 		http.Error(w, "usage: /stats?format=(json|prometheus)", http.StatusBadRequest)
 	}

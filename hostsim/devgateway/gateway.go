@@ -40,7 +40,10 @@ type Config struct {
 	AdminListen string
 	// Workers is the number of worker VMs (default 2).
 	Workers int
-	// Clusters maps Envoy cluster names to base URLs ("http://127.0.0.1:8080").
+	// Clusters maps Envoy cluster names to base URLs ("http://127.0.0.1:8080"). A provider
+	// cluster it does not map goes to https://<host> if the provider is real (a host and keys,
+	// none of them a placeholder containing REPLACE-ME, and no "mock" in its name or cluster),
+	// with or without Mock; Mock never captures those.
 	Clusters map[string]string
 	// DefaultCluster, if set, receives the requests the filter did not route to a provider
 	// cluster, instead of envoy.yaml's catch-all 404.
@@ -67,6 +70,19 @@ type Config struct {
 	// request body. stepgate's filter needs it (it reads the model from the body before it
 	// rewrites the headers); without it such requests wait for the body forever.
 	AllowOnHeadersStopIteration bool
+
+	// StreamIdleTimeout is envoy.yaml's stream_idle_timeout (default 300 s; negative disables
+	// it): a request whose client stops sending, or that the filter holds with nothing sent
+	// back, ends with 408 (or 504 once the request was complete) "stream timeout".
+	StreamIdleTimeout time.Duration
+	// RouteTimeout is envoy.yaml's provider route timeout (default 300 s; negative disables
+	// it): from the end of the request to the end of the upstream's response, else 504
+	// "upstream request timeout". RouteTimeouts overrides it per cluster.
+	RouteTimeout  time.Duration
+	RouteTimeouts map[string]time.Duration
+	// RequestTimeout is the connection manager's request_timeout: the whole request must
+	// arrive within it, else 408 "request timeout" (default none, as envoy.yaml).
+	RequestTimeout time.Duration
 }
 
 const (
@@ -74,6 +90,8 @@ const (
 	defaultAdminListen = "127.0.0.1:9901"
 	defaultWorkers     = 2
 	defaultReload      = 500 * time.Millisecond
+	// defaultRouteTimeout is envoy.yaml's provider route timeout (Envoy's own default is 15 s).
+	defaultRouteTimeout = 300 * time.Second
 	// bufferLimit is envoy.yaml's per_connection_buffer_limit_bytes.
 	bufferLimit = 5 << 20
 	// pluginName is envoy.yaml's config.name, root_id and vm_id.
@@ -190,6 +208,9 @@ func withDefaults(cfg Config) Config {
 	}
 	if cfg.Logf == nil {
 		cfg.Logf = log.Printf
+	}
+	if cfg.RouteTimeout == 0 {
+		cfg.RouteTimeout = defaultRouteTimeout
 	}
 	return cfg
 }

@@ -418,3 +418,38 @@ func TestReloadUnderLoad(t *testing.T) {
 	// A stream's on_log may run just after its client read the last byte.
 	waitFor(t, fmt.Sprintf("%d requests counted (have %d)", sent, countRequests(g)), func() bool { return countRequests(g) == uint64(sent) })
 }
+
+// With Mock, a provider a user gave real keys goes to its own host; mock providers and those
+// still holding placeholder keys go to the mocks, and Clusters wins over both.
+func TestMockCapturesOnlyMockProviders(t *testing.T) {
+	config, _ := sjson.SetBytes(exampleConfig(t), "providers.openai.api_keys", []string{"sk-live-123"})
+	g, _ := start(t, func(c *devgateway.Config) {
+		c.PluginConfig = config
+		c.Clusters = map[string]string{"provider_gemini": "http://127.0.0.1:1"}
+	})
+	clusters := g.Clusters()
+	for name, want := range map[string]string{
+		"provider_openai":      "https://api.openai.com",
+		"provider_mock_openai": g.MockURL(),
+		"provider_anthropic":   g.MockURL(),
+		"provider_ollama":      g.MockURL(),
+		"provider_gemini":      "http://127.0.0.1:1",
+	} {
+		if clusters[name] != want {
+			t.Errorf("cluster %s = %q, want %q", name, clusters[name], want)
+		}
+	}
+}
+
+// The response's x-request-id is the call record's request_id, for every provider.
+func TestResponseRequestIDIsTheCallRecords(t *testing.T) {
+	g, logs := start(t, nil)
+	for _, model := range []string{"gpt-4o-mini", "claude-sonnet-4", "gemini-2.0-flash"} {
+		a := do(t, "POST", g.URL()+"/v1/chat/completions", chat(model, "id"))
+		id := a.header.Get("X-Request-Id")
+		if a.status != 200 || id == "" {
+			t.Fatalf("%s: %d, x-request-id %q", model, a.status, id)
+		}
+		waitFor(t, "the call record of "+id, func() bool { return strings.Contains(logs.String(), `"request_id":"`+id+`"`) })
+	}
+}

@@ -32,6 +32,7 @@ func (g *Gateway) newGeneration(ctx context.Context, config []byte) (*generation
 		prev = g.cur.host
 	}
 	g.mu.Unlock()
+	logs := &startLog{print: g.pluginLog}
 	h, err := hostsim.New(ctx, hostsim.Config{
 		SharedWith:   prev,
 		Module:       g.cfg.Module,
@@ -41,25 +42,51 @@ func (g *Gateway) newGeneration(ctx context.Context, config []byte) (*generation
 		Clock:       g.cfg.Clock,
 		Clusters:    clusters,
 		BufferLimit: bufferLimit,
-		OnLog:       g.pluginLog,
+		OnLog:       logs.onLog,
+
+		StreamIdleTimeout: g.cfg.StreamIdleTimeout,
+		RouteTimeout:      g.cfg.RouteTimeout,
+		RequestTimeout:    g.cfg.RequestTimeout,
 
 		AllowOnHeadersStopIteration: g.cfg.AllowOnHeadersStopIteration,
 	})
+	logs.started(err != nil)
 	if err != nil {
 		return nil, err
 	}
 	gen := &generation{host: h, config: config, clusters: clusters, drained: make(chan struct{})}
 	gen.proxy = &hostsim.Proxy{
-		Host:      h,
-		Route:     g.route,
-		Transport: &upstreamTransport{g: g, base: g.transport},
-		ErrorLog:  g.errorLog(),
+		Host:  h,
+		Route: g.route,
+		// The catch-all's direct_response has no timeout.
+		RouteTimeouts: g.routeTimeouts(),
+		Transport:     &upstreamTransport{g: g, base: g.transport},
+		ErrorLog:      g.errorLog(),
 	}
 	return gen, nil
 }
 
-// clusterMap is Config.Clusters, plus the mocks for every provider cluster it lacks when Mock
-// is on, plus the internal cluster of the catch-all route. It warns about provider clusters
+// routeTimeouts is Config.RouteTimeouts for hostsim.Proxy.
+func (g *Gateway) routeTimeouts() map[string]time.Duration {
+	out := maps.Clone(g.cfg.RouteTimeouts)
+	if out == nil {
+		out = map[string]time.Duration{}
+	}
+	out[unroutedCluster] = -1
+	return out
+}
+
+// Generations is the number of plugin configurations running: the current one and those still
+// finishing their requests.
+func (g *Gateway) Generations() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.live)
+}
+
+// clusterMap is Config.Clusters, plus https://<host> for the real providers (with keys that are
+// not placeholders) and the mocks for the other provider clusters it lacks when Mock is on, plus
+// the internal cluster of the catch-all route. It warns about provider clusters
 // that no request can reach.
 func (g *Gateway) clusterMap(config []byte) map[string]string {
 	clusters := maps.Clone(g.cfg.Clusters)
@@ -75,11 +102,15 @@ func (g *Gateway) clusterMap(config []byte) map[string]string {
 		if _, ok := clusters[p.cluster]; ok {
 			continue
 		}
+		if p.real() {
+			clusters[p.cluster] = p.url()
+			continue
+		}
 		if g.mock != nil {
 			clusters[p.cluster] = g.mock.url
 			continue
 		}
-		g.logf("devgateway: providers.%s.cluster %q has no URL: its requests get 503 (map it with Clusters or turn Mock on)", p.provider, p.cluster)
+		g.logf("devgateway: providers.%s.cluster %q has no URL: its requests get 503 (map it with Clusters, give the provider its real keys, or turn Mock on)", p.provider, p.cluster)
 	}
 	g.mapMCPClusters(config, clusters)
 	clusters[unroutedCluster] = unroutedURL

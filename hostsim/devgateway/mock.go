@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/tidwall/gjson"
@@ -67,18 +68,54 @@ func (m *mockServer) acceptKeys(keys []string) bool {
 
 func (m *mockServer) close() { m.srv.Close() }
 
-type providerCluster struct{ provider, cluster string }
+type providerCluster struct {
+	provider, cluster, host string
+	keys                    []string
+}
 
-// providerClusters lists providers.<name>.cluster of a plugin configuration, in document order.
+// providerClusters lists providers.<name>.cluster of a plugin configuration, in document order,
+// with the provider's host and keys.
 func providerClusters(config []byte) []providerCluster {
 	var out []providerCluster
 	gjson.GetBytes(config, "providers").ForEach(func(name, p gjson.Result) bool {
 		if c := p.Get("cluster"); c.Type == gjson.String {
-			out = append(out, providerCluster{name.Str, c.Str})
+			pc := providerCluster{provider: name.Str, cluster: c.Str, host: p.Get("host").Str}
+			if k := p.Get("api_key"); k.Type == gjson.String {
+				pc.keys = append(pc.keys, k.Str)
+			}
+			p.Get("api_keys").ForEach(func(_, k gjson.Result) bool { pc.keys = append(pc.keys, k.Str); return true })
+			out = append(out, pc)
 		}
 		return true
 	})
 	return out
+}
+
+// placeholderKey marks the keys of envoy/stepgate.json's real providers until a user fills them in.
+const placeholderKey = "REPLACE-ME"
+
+// real reports whether p is a real provider a user has credentials for: a host, at least one
+// key and no placeholder key, and neither name nor cluster saying mock. Only the others go to the
+// mock providers.
+func (p providerCluster) real() bool {
+	if p.host == "" || len(p.keys) == 0 || strings.Contains(p.provider, "mock") || strings.Contains(p.cluster, "mock") {
+		return false
+	}
+	for _, k := range p.keys {
+		if k == "" || strings.Contains(k, placeholderKey) {
+			return false
+		}
+	}
+	return true
+}
+
+// url is where a real provider's cluster points, as envoy.yaml's clusters do: TLS on the
+// provider's host (port 443 unless it names one), plain HTTP only for an explicit port 80.
+func (p providerCluster) url() string {
+	if strings.HasSuffix(p.host, ":80") {
+		return "http://" + p.host
+	}
+	return "https://" + p.host
 }
 
 // providerKeys collects providers.*.api_key and api_keys, without repeats. Empty means none

@@ -8,9 +8,12 @@ import (
 	"time"
 )
 
+var errEmptyReload = errors.New("devgateway: empty configuration refused: an empty document is accepted only at start (on a reload it would drop every route)")
+
 // Reload starts the plugin with config and, if the plugin accepts it, switches new requests to
 // it; requests in flight finish on the old configuration. A refused configuration changes
 // nothing and the error is the plugin's own (hostsim's start error with the plugin's log lines).
+// An empty document (or only white space) is refused: it is valid only at start.
 func (g *Gateway) Reload(ctx context.Context, config []byte) error {
 	g.reloadMu.Lock()
 	defer g.reloadMu.Unlock()
@@ -19,6 +22,12 @@ func (g *Gateway) Reload(ctx context.Context, config []byte) error {
 	g.mu.Unlock()
 	if closing {
 		return errors.New("devgateway: shutting down")
+	}
+	if len(bytes.TrimSpace(config)) == 0 {
+		// The plugin takes an empty document as "no configuration" (pass everything through),
+		// which is what an operator means at start and almost never on a reload: an emptied or
+		// truncated file would drop every route.
+		return errEmptyReload
 	}
 	if g.mock != nil && g.mock.acceptKeys(providerKeys(config)) {
 		g.logf("devgateway: new provider keys: the mock providers restarted empty (no recorded requests or faults)")

@@ -163,12 +163,39 @@ func TestProviderFacts(t *testing.T) {
 	if got, want := providerKeys(config), []string{"k1", "k2", "k3"}; !slices.Equal(got, want) {
 		t.Errorf("providerKeys = %q, want %q", got, want)
 	}
-	want := []providerCluster{{"a", "provider_a"}, {"b", "provider_b"}}
-	if got := providerClusters(config); !slices.Equal(got, want) {
+	want := []providerCluster{{"a", "provider_a", "", []string{"k1", "k2", "k1"}}, {"b", "provider_b", "", nil}}
+	if got := providerClusters(config); !slices.EqualFunc(got, want, func(x, y providerCluster) bool {
+		return x.provider == y.provider && x.cluster == y.cluster && x.host == y.host && slices.Equal(x.keys, y.keys)
+	}) {
 		t.Errorf("providerClusters = %v, want %v", got, want)
 	}
 	if providerKeys([]byte(`not json`)) != nil || providerClusters(nil) != nil {
 		t.Error("garbage yields facts")
+	}
+}
+
+// Only providers without real credentials are mock providers.
+func TestRealProviders(t *testing.T) {
+	for _, tc := range []struct {
+		p    providerCluster
+		real bool
+		url  string
+	}{
+		{providerCluster{"openai", "provider_openai", "api.openai.com", []string{"sk-live-1"}}, true, "https://api.openai.com"},
+		{providerCluster{"local", "provider_local", "llm.internal:80", []string{"k"}}, true, "http://llm.internal:80"},
+		{providerCluster{"self", "provider_self", "llm.internal:8443", []string{"k"}}, true, "https://llm.internal:8443"},
+		{providerCluster{"openai", "provider_openai", "api.openai.com", []string{"sk-REPLACE-ME"}}, false, ""},
+		{providerCluster{"openai", "provider_openai", "api.openai.com", []string{"sk-live-1", "REPLACE-ME"}}, false, ""},
+		{providerCluster{"mock-openai", "provider_mock_openai", "mock-openai:8081", []string{"sk-mock-openai-1"}}, false, ""},
+		{providerCluster{"ollama", "provider_ollama", "ollama:11434", nil}, false, ""},
+		{providerCluster{"openai", "provider_openai", "", []string{"sk-live-1"}}, false, ""},
+	} {
+		if got := tc.p.real(); got != tc.real {
+			t.Errorf("%+v real = %v, want %v", tc.p, got, tc.real)
+		}
+		if tc.real && tc.p.url() != tc.url {
+			t.Errorf("%+v url = %q, want %q", tc.p, tc.p.url(), tc.url)
+		}
 	}
 }
 

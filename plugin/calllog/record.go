@@ -15,8 +15,13 @@ import (
 // Record is one call. Empty strings and zero numbers are left out of the JSON. docs/CALL-RECORD.md
 // documents every field; its names are stable, since reports and log pipelines key on them.
 type Record struct {
-	StartUnixMs   int64  // wall-clock start
-	RequestID     string // x-request-id
+	StartUnixMs int64  // wall-clock start
+	RequestID   string // x-request-id
+
+	// ProviderRequestID is the provider's own id for the call (OpenAI's x-request-id,
+	// Anthropic's request-id, Azure's apim-request-id), for matching the provider's records.
+	ProviderRequestID string
+
 	Method        string
 	Path          string
 	Dialect       string // the client's API format
@@ -63,6 +68,7 @@ func (r *Record) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `{"ts_ms":`...)
 	dst = strconv.AppendInt(dst, r.StartUnixMs, 10)
 	dst = field(dst, "request_id", r.RequestID)
+	dst = field(dst, "provider_request_id", r.ProviderRequestID)
 	dst = field(dst, "method", r.Method)
 	dst = field(dst, "path", r.Path)
 	dst = field(dst, "dialect", r.Dialect)

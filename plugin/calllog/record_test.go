@@ -18,6 +18,14 @@ func TestAppendJSON(t *testing.T) {
 	}
 }
 
+func TestAppendJSONProviderRequestID(t *testing.T) {
+	r := Record{StartUnixMs: 1, RequestID: "5f0c", ProviderRequestID: "req_1"}
+	want := `{"ts_ms":1,"request_id":"5f0c","provider_request_id":"req_1","latency_ms":0}`
+	if got := string(r.AppendJSON(nil)); got != want {
+		t.Errorf("AppendJSON = %s, want %s", got, want)
+	}
+}
+
 func TestAppendStringIsValidJSON(t *testing.T) {
 	for _, s := range []string{"", `a"b\c`, "tab\there\nnl\x00\x1f", "é€😀", "bad\xff\xfeutf8", "\u2028"} {
 		out := AppendString(nil, s)

@@ -143,7 +143,8 @@ func syntaxError(data []byte) error {
 	err := json.Unmarshal(data, &v)
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
-		return fmt.Errorf("configuration: invalid JSON at byte %d: %v", se.Offset, se)
+		line, col := position(data, se.Offset)
+		return fmt.Errorf("configuration: invalid JSON at line %d, column %d (byte %d): %v", line, col, se.Offset, se)
 	}
 	return fmt.Errorf("configuration: invalid JSON: %v", err)
 }

@@ -44,7 +44,9 @@ func TestParseErrorsNameTheField(t *testing.T) {
 		{`[1,2]`, `configuration: must be a JSON object`},
 		{`{"throttle":{"rules":[{"name":"r","rate":"0/s","burst":1}]}}`, `throttle.rules[0].rate`},
 		{`{"providers":{"p":{"type":"nope"}}}`, `providers.p.type`},
-		{`{"log":`, `configuration: invalid JSON at byte 7`},
+		{`{"log":`, `configuration: invalid JSON at line 1, column 7 (byte 7)`},
+		{"{\n  \"log\": {\"level\": \"info\",}\n}", `configuration: invalid JSON at line 2, column 27 (byte 29): invalid character '}'`},
+		{"{\"a\":\"é\", x}", `configuration: invalid JSON at line 1, column 11 (byte 12)`},
 	}
 	for _, tt := range tests {
 		_, err := Parse([]byte(tt.in))

@@ -1,8 +1,8 @@
 // Command stepgate-dev is stepgate's dev gateway: the filter's .wasm on hostsim, in front of
 // upstream clusters or the built-in mock providers, with Envoy-style admin endpoints. It is
-// what `make run` starts:
+// what `make run` builds and starts:
 //
-//	go run ./hostsim/cmd/stepgate-dev -wasm build/stepgate.wasm -config envoy/stepgate.json -mock
+//	build/stepgate-dev -wasm build/stepgate.wasm -config envoy/stepgate.json -mock
 //
 // Flags:
 //
@@ -19,10 +19,18 @@
 //	-call-log FILE      also append the filter's call records to FILE (JSON lines), rotated by size
 //	-call-log-max-mb N  rotate the call log at N MiB (default 100)
 //	-allow-on-headers-stop-iteration  as envoy.yaml (default true)
+//	-stream-idle-timeout D  Envoy's stream_idle_timeout (default 300s as envoy.yaml; 0 disables)
+//	-route-timeout D        the route timeout (default 0: none, as envoy.yaml's provider route, so long
+//	                        completions are not cut; 0 disables);
+//	                        -route-timeout CLUSTER=D sets one cluster's, repeatable
+//	-request-timeout D      Envoy's request_timeout: the whole request must arrive within D (default none)
 //	-reload             reload -config when it changes (default true)
 //	-hash-key KEY       print the configuration entry of an API key (its SHA-256) and exit;
 //	                    "-" reads the key from stdin, "new" makes a random key and prints it too
 //	-key-id ID          the id in that entry (default "key-1")
+//
+// A provider with real keys (none a REPLACE-ME placeholder, no "mock" in its name or cluster)
+// goes to https://<host>, -mock or not; -cluster wins over both.
 //
 // SIGINT or SIGTERM drains in-flight requests and stops; SIGHUP reloads the configuration.
 package main
@@ -98,6 +106,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.cfg.CallLog, "call-log", "", "also append the filter's call records to `FILE` (JSON lines; docs/CALL-RECORD.md)")
 	callLogMB := fs.Int64("call-log-max-mb", 100, "rotate the call log at this many MiB (FILE.1 … FILE.3 are kept)")
 	fs.BoolVar(&o.cfg.AllowOnHeadersStopIteration, "allow-on-headers-stop-iteration", true, "Envoy's allow_on_headers_stop_iteration, on in envoy.yaml")
+	timeoutFlags(fs, &o.cfg)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -117,6 +126,48 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		}
 	}
 	return o, nil
+}
+
+// timeoutFlags defines the timeout flags. Their 0 disables a timeout, as Envoy's 0s does.
+func timeoutFlags(fs *flag.FlagSet, cfg *devgateway.Config) {
+	cfg.StreamIdleTimeout, cfg.RouteTimeout = 300*time.Second, 0
+	cfg.RouteTimeouts = map[string]time.Duration{}
+	duration := func(dst *time.Duration) func(string) error {
+		return func(v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 0 {
+				return fmt.Errorf("want a duration such as 300s, got %q", v)
+			}
+			*dst = disabledIfZero(d)
+			return nil
+		}
+	}
+	fs.Func("stream-idle-timeout", "Envoy's stream_idle_timeout (default 300s, as envoy.yaml; 0 disables)", duration(&cfg.StreamIdleTimeout))
+	fs.Func("request-timeout", "Envoy's request_timeout: the whole request must arrive within it (default none)", duration(&cfg.RequestTimeout))
+	fs.Func("route-timeout", "the route `timeout` (default none, as envoy.yaml's provider route; 0 disables), or cluster=timeout for one cluster (repeatable)", func(v string) error {
+		name, d, ok := strings.Cut(v, "=")
+		if !ok {
+			return duration(&cfg.RouteTimeout)(v)
+		}
+		var t time.Duration
+		if name == "" {
+			return fmt.Errorf("want cluster=duration, got %q", v)
+		}
+		if err := duration(&t)(d); err != nil {
+			return err
+		}
+		cfg.RouteTimeouts[name] = t
+		return nil
+	})
+}
+
+// disabledIfZero maps a flag's 0 (Envoy's "disabled") to the negative duration that disables a
+// timeout in devgateway.Config, whose 0 means the default.
+func disabledIfZero(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 // run starts the gateway with the flags in args, prints where it listens and what to try, and
@@ -169,6 +220,9 @@ func printBanner(w io.Writer, o *options, g *devgateway.Gateway) {
 	if g.AdminURL() != "" {
 		fmt.Fprintf(w, "  admin on      %s  (/ready /stats /stats/prometheus)\n", g.AdminURL())
 	}
+	for _, c := range realClusters(g) {
+		fmt.Fprintf(w, "  %s goes to %s\n", c[0], c[1])
+	}
 	if g.MockURL() != "" {
 		var mocked []string
 		for name, url := range g.Clusters() {
@@ -187,6 +241,18 @@ func printBanner(w io.Writer, o *options, g *devgateway.Gateway) {
 	key := demoAuth(g.PluginConfig())
 	fmt.Fprintf(w, "\nTry a chat completion:\n  %s\n", chatCurl(g.URL(), key, model, "hello"))
 	fmt.Fprintf(w, "\nAnd throttling (60 requests, 20 at a time; count the status codes and steps):\n  %s\n", throttleLoop(g.URL(), key, model))
+}
+
+// realClusters are the clusters that go to a real upstream (name, URL), sorted.
+func realClusters(g *devgateway.Gateway) [][2]string {
+	var out [][2]string
+	for name, url := range g.Clusters() {
+		if url != g.MockURL() {
+			out = append(out, [2]string{name, url})
+		}
+	}
+	slices.SortFunc(out, func(a, b [2]string) int { return strings.Compare(a[0], b[0]) })
+	return out
 }
 
 // chatModel picks the model for the curl lines: gpt-4o-mini when the configuration routes it,

@@ -75,6 +75,31 @@ func TestParseFlags(t *testing.T) {
 	}
 }
 
+func TestTimeoutFlags(t *testing.T) {
+	o, err := parseFlags(nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := o.cfg; c.StreamIdleTimeout != 300*time.Second || c.RouteTimeout != 0 || c.RequestTimeout != 0 {
+		t.Errorf("defaults: idle %v route %v request %v, want envoy.yaml's 300s, none, none", c.StreamIdleTimeout, c.RouteTimeout, c.RequestTimeout)
+	}
+	o, err = parseFlags([]string{"-stream-idle-timeout", "0", "-route-timeout", "20s",
+		"-route-timeout", "provider_openai=1m", "-route-timeout", "provider_ollama=0", "-request-timeout", "30s"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := o.cfg
+	if c.StreamIdleTimeout >= 0 || c.RouteTimeout != 20*time.Second || c.RequestTimeout != 30*time.Second ||
+		c.RouteTimeouts["provider_openai"] != time.Minute || c.RouteTimeouts["provider_ollama"] >= 0 {
+		t.Errorf("parsed: idle %v route %v %v request %v", c.StreamIdleTimeout, c.RouteTimeout, c.RouteTimeouts, c.RequestTimeout)
+	}
+	for _, bad := range [][]string{{"-route-timeout", "soon"}, {"-route-timeout", "=1s"}, {"-stream-idle-timeout", "-1s"}} {
+		if _, err := parseFlags(bad, io.Discard); err == nil {
+			t.Errorf("parseFlags(%q) accepted", bad)
+		}
+	}
+}
+
 func TestChatModel(t *testing.T) {
 	tests := []struct{ config, want string }{
 		{`{"models":{"routes":{"a":{},"gpt-4o-mini":{}}}}`, "gpt-4o-mini"},
