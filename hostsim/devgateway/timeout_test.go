@@ -40,7 +40,11 @@ func TestGatewayRouteTimeout(t *testing.T) {
 	t.Cleanup(func() { close(quit) })
 	got := make(chan answer, 1)
 	go func() { got <- doAsync(g.URL()+"/v1/chat/completions", chat("gpt-4o-mini", "hello")) }()
-	<-arrived
+	select {
+	case <-arrived:
+	case a := <-got:
+		t.Fatalf("answered %d %q before reaching the provider", a.status, a.body)
+	}
 	vc.Advance(5*time.Second - time.Nanosecond)
 	if g.Host().ActiveStreams() != 1 {
 		t.Fatal("the request ended before its route timeout")
@@ -62,7 +66,7 @@ func TestGatewayStreamIdleTimeoutEndsAStalledBody(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	fmt.Fprintf(conn, "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"model\":")
+	fmt.Fprintf(conn, "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: "+demoAuth+"\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"model\":")
 	waitFor(t, "the stream to start", func() bool { return g.Host().ActiveStreams() == 1 })
 	vc.Advance(300*time.Second - time.Nanosecond)
 	if g.Host().ActiveStreams() != 1 {
@@ -82,7 +86,10 @@ func TestGatewayStreamIdleTimeoutEndsAStalledBody(t *testing.T) {
 
 // doAsync is do for goroutines: errors become status 0.
 func doAsync(url, body string) answer {
-	resp, err := client.Post(url, "application/json", strings.NewReader(body))
+	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", demoAuth)
+	resp, err := client.Do(req)
 	if err != nil {
 		return answer{body: err.Error()}
 	}
