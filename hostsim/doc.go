@@ -66,8 +66,12 @@
 //
 //   - gRPC: proxy_grpc_call, proxy_grpc_stream, proxy_grpc_send, proxy_grpc_cancel and
 //     proxy_grpc_close answer UNIMPLEMENTED; local replies are never gRPC-encoded.
-//   - Network (TCP) filters: the proxy_on_new_connection/downstream/upstream callbacks are not
-//     driven; their buffers read empty.
+//   - Network (TCP) filters: hostsim is an HTTP filter host (envoy.filters.http.wasm). A module
+//     that exports L4 callbacks (proxy_on_new_connection, proxy_on_downstream_data, ...) and
+//     no HTTP callback is refused at load with a message naming them. Modules exporting both
+//     sets (every proxy-wasm-go-sdk build) load; if the plugin then makes only TCP contexts,
+//     its first HTTP callback traps and the stream gets 503, as in Envoy. The L4 callbacks are
+//     never driven and the downstream/upstream data buffers read empty.
 //   - ABI 0.1.0 modules are refused.
 //   - Foreign functions: compress, uncompress and clear_route_cache work; Envoy's
 //     set_envoy_filter_state, declare_property, sign, verify_signature and expr_create,
