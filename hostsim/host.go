@@ -30,6 +30,7 @@ type Host struct {
 
 	shared  *shareddata.Store
 	queues  *sharedqueue.Registry
+	group   *group // the hosts sharing shared data and queues with this one
 	metrics *metrics.Registry
 
 	logMu sync.Mutex
@@ -80,15 +81,20 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		tickWake: make(chan struct{}, 1),
 	}
 	if prev := cfg.SharedWith; prev != nil {
-		h.shared = prev.shared
+		h.shared, h.queues, h.group = prev.shared, prev.queues, prev.group
+		h.group.join(h)
+	} else {
+		h.group = newGroup(h)
 	}
 	h.callCtx, h.callCancel = context.WithCancel(context.Background())
 
 	// The base VM only initializes; the canary proves the configuration and is discarded.
 	if err := h.throwaway(ctx, cm, false); err != nil {
+		h.group.leave(h)
 		return nil, h.startError(err)
 	}
 	if err := h.throwaway(ctx, cm, true); err != nil {
+		h.group.leave(h)
 		return nil, h.startError(err)
 	}
 	for i := 0; i < cfg.Workers; i++ {
@@ -102,6 +108,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		}
 		if err != nil {
 			h.closeVMs(ctx)
+			h.group.leave(h)
 			return nil, h.startError(fmt.Errorf("worker %d: %w", i, err))
 		}
 		h.vms = append(h.vms, v)
@@ -186,6 +193,7 @@ func (h *Host) Close(ctx context.Context) error {
 	h.callCancel()
 	h.calls.Wait()
 	h.closeVMs(context.Background())
+	h.group.leave(h)
 	return err
 }
 
@@ -208,8 +216,12 @@ func (h *Host) Failed(worker int) bool {
 	return v.failed
 }
 
-// drain runs events posted to VMs (queue notifications, http-call responses) until none is left.
-func (h *Host) drain() {
+// drain runs the events posted to the VMs of every host sharing queues with h.
+func (h *Host) drain() { h.group.drain() }
+
+// drainOwn runs events posted to h's VMs (queue notifications, http-call responses) until none
+// is left.
+func (h *Host) drainOwn() {
 	for h.mailPending.Load() > 0 {
 		ran := false
 		for _, v := range h.vms {
