@@ -348,6 +348,7 @@ func (v *vm) GetMetric(id uint32) (uint64, abi.Status)        { return v.metrics
 func (v *vm) CallForeignFunction(name, args []byte) ([]byte, abi.Status, bool) {
 	switch string(name) {
 	case "compress":
+		// Valid zlib, not zlib's compress() byte for byte (see the package documentation).
 		var b bytes.Buffer
 		w := zlib.NewWriter(&b)
 		w.Write(args)
