@@ -76,8 +76,8 @@
 //   - Foreign functions: compress, uncompress and clear_route_cache work. compress returns
 //     valid zlib (RFC 1950) at the default level, with zlib's 78 9c header, but its deflate
 //     bytes come from Go's compress/flate and differ from zlib's compress() (Go ends the
-//     stream with an empty stored block, and matches strings differently; Envoy itself links
-//     zlib-ng, whose bytes differ from classic zlib's too): uncompress any of them, never
+//     stream with an empty stored block, and matches strings differently; an Envoy built
+//     with --define zlib=ng differs from classic zlib too): uncompress any of them, never
 //     compare compressed bytes. Envoy's
 //     set_envoy_filter_state, declare_property, sign, verify_signature and expr_create,
 //     expr_evaluate, expr_delete answer UNIMPLEMENTED; other names NOT_FOUND.
