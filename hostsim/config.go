@@ -67,6 +67,11 @@ type Config struct {
 	// CompilationCacheDir keeps compiled modules across processes (default
 	// os.UserCacheDir()/stepgate-hostsim; "-" disables the on-disk cache).
 	CompilationCacheDir string
+	// LogLevel is the level of Envoy's wasm logger (--component-log-level wasm:LEVEL): lines
+	// below it are dropped, as Envoy never writes them, and proxy_get_log_level answers it.
+	// The zero value, LevelTrace, keeps every line while proxy_get_log_level answers info;
+	// LevelInfo is what a default Envoy shows (no debug lines).
+	LogLevel LogLevel
 	// OnLog, if set, receives every log line as it is written (the dev gateway prints them).
 	OnLog func(LogEntry)
 	// LogCapacity bounds the log lines kept for Logs (default 10000, oldest dropped first).

@@ -26,7 +26,8 @@
 //	s.Downstream()       // what the client got; s.LocalReply(), s.Callbacks(), h.Logs(), h.Metric(...)
 //
 // Proxy runs the same machinery as an http.Handler in front of real upstreams (the dev
-// gateway).
+// gateway). Like Envoy, it adds x-envoy-upstream-service-time to upstream responses before the
+// filter sees them, and server: envoy to every response the client gets.
 //
 // # What Envoy does, and so does hostsim
 //
@@ -92,7 +93,11 @@
 //   - Flow control: StopAllIterationAndWatermark and StopIterationAndWatermark buffer without
 //     limit (Envoy would stop reading); proxy_continue_stream called inside the callback that
 //     pauses resumes right after it.
-//   - proxy_get_log_level answers info (Envoy's default level); hostsim keeps every level.
+//   - Logs: by default hostsim keeps every level while proxy_get_log_level answers info
+//     (Envoy's default); Config.LogLevel drops lower lines as Envoy does. Each LogEntry has
+//     the host clock's time; Host.LogLine prints it in Envoy's shape ("[time][info][wasm]
+//     wasm log <plugin> <root_id> <vm_id>: msg") without Envoy's thread id and source
+//     location.
 //   - HTTP calls run in real time even on a VirtualClock, and a plugin that sleeps spins on
 //     poll_oneoff until the clock passes its deadline (forever on a VirtualClock).
 package hostsim

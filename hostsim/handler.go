@@ -40,8 +40,14 @@ func (v *vm) hostLog(level LogLevel, msg string) {
 	v.h.addLog(LogEntry{Level: level, Message: msg, Worker: v.worker, ContextID: id, Host: true})
 }
 
-// GetLogLevel is Envoy's wasm logger level; Envoy's default is info.
-func (v *vm) GetLogLevel() uint32 { return uint32(abi.LogInfo) }
+// GetLogLevel is Envoy's wasm logger level: Config.LogLevel, or info, Envoy's default, when it
+// keeps every line.
+func (v *vm) GetLogLevel() uint32 {
+	if l := v.h.cfg.LogLevel; l > LevelTrace {
+		return uint32(l)
+	}
+	return uint32(abi.LogInfo)
+}
 
 func (v *vm) GetStatus() (uint32, string) {
 	r := v.rootOf(v.active())

@@ -292,6 +292,10 @@ func (h *Host) ClearLogs() {
 }
 
 func (h *Host) addLog(e LogEntry) {
+	if e.Level < h.cfg.LogLevel {
+		return // below Envoy's wasm logger level: Envoy never writes it
+	}
+	e.Time = h.clock.Now()
 	h.logMu.Lock()
 	if len(h.logs) >= 2*h.cfg.LogCapacity { // drop the older half at once: amortized O(1)
 		n := copy(h.logs, h.logs[len(h.logs)-h.cfg.LogCapacity:])

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Proxy is an http.Handler that runs each request through the plugin the way Envoy's
@@ -133,6 +134,7 @@ func (p *Proxy) forward(ctx context.Context, s *Stream) {
 	if transport == nil {
 		transport = http.DefaultTransport
 	}
+	sent := p.Host.clock.Monotonic()
 	resp, err := transport.RoundTrip(req)
 	if err != nil {
 		if ctx.Err() == nil && !errors.Is(err, errStreamReset) {
@@ -141,7 +143,7 @@ func (p *Proxy) forward(ctx context.Context, s *Stream) {
 		return
 	}
 	defer resp.Body.Close()
-	p.sendResponse(s, resp)
+	p.sendResponse(s, resp, p.Host.clock.Monotonic()-sent)
 }
 
 func (p *Proxy) cluster(h Headers) string {
@@ -231,14 +233,17 @@ func (b *forwardedBody) Read(out []byte) (int, error) {
 	}
 }
 
-// sendResponse feeds the upstream response into the filter as it arrives.
-func (p *Proxy) sendResponse(s *Stream, resp *http.Response) {
+// sendResponse feeds the upstream response into the filter as it arrives. Envoy's router adds
+// x-envoy-upstream-service-time (milliseconds the upstream took to answer, on the host's
+// clock) before the response reaches the filters.
+func (p *Proxy) sendResponse(s *Stream, resp *http.Response, took time.Duration) {
 	h := Headers{{":status", strconv.Itoa(resp.StatusCode)}}
 	for _, kv := range sortedHeader(resp.Header) {
 		if !hopByHop(kv[0]) {
 			h = append(h, [2]string(kv))
 		}
 	}
+	h = append(h, [2]string{"x-envoy-upstream-service-time", strconv.FormatInt(took.Milliseconds(), 10)})
 	if resp.ContentLength == 0 {
 		s.SendResponseHeaders(h, true)
 		return
@@ -301,6 +306,8 @@ func (p *Proxy) respond(ctx context.Context, s *Stream, w http.ResponseWriter) e
 					w.Header().Add(kv[0], kv[1])
 				}
 			}
+			// The connection manager's server_name, after the filters, replacing the upstream's.
+			w.Header().Set("server", "envoy")
 			w.WriteHeader(status)
 		}
 		if len(body) > 0 && wroteHeader {

@@ -4,7 +4,9 @@
 // and its test kit serve any module, not only those of proxy-wasm-go-sdk.
 //
 // It logs "abi: request <method> <path>" at info and "abi: debug line" at debug for each
-// request, adds x-abi: request to the request headers and x-abi: response to the response.
+// request, adds x-abi: request to the request headers and x-abi: response to the response,
+// and logs "abi: upstream service time MS" when the response carries Envoy's
+// x-envoy-upstream-service-time.
 package main
 
 import "unsafe"
@@ -61,6 +63,9 @@ func onRequestHeaders(id, n, eos uint32) uint32 {
 
 //go:wasmexport proxy_on_response_headers
 func onResponseHeaders(id, n, eos uint32) uint32 {
+	if t := header(responseHeaders, "x-envoy-upstream-service-time"); t != "" {
+		logf(logInfo, "abi: upstream service time "+t)
+	}
 	addHeader(responseHeaders, "x-abi", "response")
 	return 0
 }
