@@ -54,9 +54,15 @@
 // A trap fails the VM for good: its stream and every later stream on that worker get 503
 // (details "wasm_fail_stream") without plugin calls, or pass untouched with FailOpen.
 //
+// Metrics are named as the plugin defines them; StatsTags applies Envoy's stats_config.
+// stats_tags to those names (regex tag extraction, as /stats/prometheus shows them), with
+// stepgate's envoy.yaml rules in StepgateStatsTags.
+//
 // Shared data (CAS from 1, 0 unconditional), shared queues (on_queue_ready posted to the root
 // context that registered last) and metrics (aggregated by name across workers) are process
-// wide; each VM runs one callback at a time. Ticks are per root context and re-arm one period
+// wide (Config.SharedWith joins hosts into one process: a plugin resolves the queues of
+// another vm_id, and Config.Singleton makes a bootstrap service's single VM); each VM runs one
+// callback at a time. Ticks are per root context and re-arm one period
 // after they fire. proxy_http_call goes to Config.Clusters by name and answers on the calling
 // VM's root context, with Envoy's 503/504 answers for unreachable or slow upstreams.
 // WASI is Envoy's: stdout at info and stderr at error in the plugin log, realtime and monotonic
