@@ -25,11 +25,11 @@ func abiPlugin(t *testing.T, adjust func(*hostsim.Config)) (*hostsim.Host, *host
 // Envoy's default wasm log level is info: debug lines are never written.
 func TestLogLevel(t *testing.T) {
 	all, _ := abiPlugin(t, nil)
-	hostsimtest.Send(t, all, hostsimtest.Exchange{Path: "/a"})
+	hostsimtest.Send(all, hostsimtest.Exchange{Path: "/a"})
 	hostsimtest.WantLog(t, all, "abi: request GET /a", "abi: debug line")
 
 	info, _ := abiPlugin(t, func(c *hostsim.Config) { c.LogLevel = hostsim.LevelInfo })
-	hostsimtest.Send(t, info, hostsimtest.Exchange{Path: "/a"})
+	hostsimtest.Send(info, hostsimtest.Exchange{Path: "/a"})
 	hostsimtest.WantLog(t, info, "abi: request GET /a")
 	hostsimtest.NoLog(t, info, "abi: debug line")
 }
@@ -38,7 +38,7 @@ func TestLogLevel(t *testing.T) {
 func TestLogLine(t *testing.T) {
 	h, vc := abiPlugin(t, nil)
 	vc.Advance(1500 * time.Millisecond)
-	hostsimtest.Send(t, h, hostsimtest.Exchange{Path: "/a"})
+	hostsimtest.Send(h, hostsimtest.Exchange{Path: "/a"})
 	e := h.Logs(hostsim.LevelInfo)[0]
 	wantEqual(t, "time", e.Time, hostsimtest.Epoch.Add(1500*time.Millisecond))
 	wantEqual(t, "line", h.LogLine(e), "[2026-01-02 03:04:06.500][info][wasm] wasm log my_plugin my_root my_vm: abi: request GET /a")

@@ -12,7 +12,7 @@ import (
 // A module written against the ABI without an SDK, built by plain go build, runs as any other.
 func TestPluginWithoutSDK(t *testing.T) {
 	h, _ := hostsimtest.Start(t, hostsim.Config{Module: hostsimtest.Build(t, "testdata/plugins/abi")})
-	s := hostsimtest.Send(t, h, hostsimtest.Exchange{Method: "POST", Path: "/v1/x"})
+	s := hostsimtest.Send(h, hostsimtest.Exchange{Method: "POST", Path: "/v1/x"})
 	wantEqual(t, "upstream x-abi", s.Upstream().Headers.Get("x-abi"), "request")
 	wantEqual(t, "downstream x-abi", s.Downstream().Headers.Get("x-abi"), "response")
 	hostsimtest.WantLog(t, h, "abi: request POST /v1/x")

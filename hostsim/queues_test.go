@@ -20,7 +20,7 @@ func TestSharedQueueAcrossHosts(t *testing.T) {
 		PluginConfig: []byte("sender receiver headers"), Workers: 2, SharedWith: recv})
 
 	for _, p := range []string{"/a", "/b", "/c"} {
-		hostsimtest.Send(t, send, hostsimtest.Exchange{Path: p})
+		hostsimtest.Send(send, hostsimtest.Exchange{Path: p})
 	}
 	wantStrings(t, "receiver log", hostsimtest.Messages(recv),
 		[]string{"queues: received /a", "queues: received /b", "queues: received /c"})
@@ -38,6 +38,6 @@ func TestSharedQueueNotAcrossProcesses(t *testing.T) {
 	wasm := hostsimtest.Plugin(t, "queues")
 	hostsimtest.Start(t, hostsim.Config{Module: wasm, VMID: "receiver", PluginConfig: []byte("receiver headers")})
 	send, _ := hostsimtest.Start(t, hostsim.Config{Module: wasm, VMID: "sender", PluginConfig: []byte("sender receiver headers")})
-	hostsimtest.Send(t, send, hostsimtest.Exchange{Path: "/a"})
+	hostsimtest.Send(send, hostsimtest.Exchange{Path: "/a"})
 	hostsimtest.WantLog(t, send, "queues: no queue receiver/headers: error status returned by host: not found")
 }

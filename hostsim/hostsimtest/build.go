@@ -23,8 +23,7 @@ type build struct {
 	err  error
 }
 
-func once(t testing.TB, key string, make func() ([]byte, error)) []byte {
-	t.Helper()
+func once(key string, make func() ([]byte, error)) ([]byte, error) {
 	builds.Lock()
 	if builds.m == nil {
 		builds.m = map[string]*build{}
@@ -36,10 +35,15 @@ func once(t testing.TB, key string, make func() ([]byte, error)) []byte {
 	}
 	builds.Unlock()
 	b.once.Do(func() { b.wasm, b.err = make() })
-	if b.err != nil {
-		t.Fatal(b.err)
+	return b.wasm, b.err
+}
+
+func must(t testing.TB, wasm []byte, err error) []byte {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return b.wasm
+	return wasm
 }
 
 // Build compiles the main package in dir (a plugin using //go:wasmexport, no SDK) with
@@ -47,11 +51,17 @@ func once(t testing.TB, key string, make func() ([]byte, error)) []byte {
 // module's bytes. dir belongs to whatever module holds it; its go.mod decides dependencies.
 func Build(t testing.TB, dir string) []byte {
 	t.Helper()
+	wasm, err := Compile(dir)
+	return must(t, wasm, err)
+}
+
+// Compile is Build for code without a testing.TB (examples, TestMain).
+func Compile(dir string) ([]byte, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	return once(t, "plain:"+abs, func() ([]byte, error) {
+	return once("plain:"+abs, func() ([]byte, error) {
 		out := scratch("plain", abs)
 		defer os.Remove(out)
 		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", out, ".")
@@ -67,11 +77,17 @@ func Build(t testing.TB, dir string) []byte {
 // found in the stepgate repository above the working directory, or at STEPGATE_SDKBRIDGE.
 func BuildSDK(t testing.TB, dir string) []byte {
 	t.Helper()
+	wasm, err := CompileSDK(dir)
+	return must(t, wasm, err)
+}
+
+// CompileSDK is BuildSDK for code without a testing.TB.
+func CompileSDK(dir string) ([]byte, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	return once(t, "sdk:"+abs, func() ([]byte, error) {
+	return once("sdk:"+abs, func() ([]byte, error) {
 		script := os.Getenv("STEPGATE_SDKBRIDGE")
 		if script == "" {
 			root, err := repoRoot()
@@ -90,7 +106,7 @@ func BuildSDK(t testing.TB, dir string) []byte {
 // plugin), built with the bridge into build/testplugins/<name>.wasm once per test binary.
 func Plugin(t testing.TB, name string) []byte {
 	t.Helper()
-	return once(t, "fixture:"+name, func() ([]byte, error) {
+	wasm, err := once("fixture:"+name, func() ([]byte, error) {
 		root, err := repoRoot()
 		if err != nil {
 			return nil, err
@@ -101,6 +117,7 @@ func Plugin(t testing.TB, name string) []byte {
 		cmd.Dir = root
 		return run(cmd, out)
 	})
+	return must(t, wasm, err)
 }
 
 // Stepgate returns the stepgate filter (./plugin), built once per test binary into a private
@@ -108,7 +125,7 @@ func Plugin(t testing.TB, name string) []byte {
 // same time never read half a file. STEPGATE_TEST_WASM=path uses a prebuilt module instead.
 func Stepgate(t testing.TB) []byte {
 	t.Helper()
-	return once(t, "stepgate", func() ([]byte, error) {
+	wasm, err := once("stepgate", func() ([]byte, error) {
 		if path := os.Getenv("STEPGATE_TEST_WASM"); path != "" {
 			return os.ReadFile(path)
 		}
@@ -125,6 +142,7 @@ func Stepgate(t testing.TB) []byte {
 		}
 		return wasm, os.Rename(tmp, filepath.Join(root, "build", "stepgate.wasm"))
 	})
+	return must(t, wasm, err)
 }
 
 func run(cmd *exec.Cmd, out string) ([]byte, error) {

@@ -49,8 +49,7 @@ type Exchange struct {
 // Send runs x through a new stream: request headers and body, then, if the filter let the
 // request reach the upstream and gave no local reply, the upstream's response. The returned
 // stream tells the rest: s.Upstream(), s.Downstream(), s.LocalReply(), s.Callbacks().
-func Send(t testing.TB, h *hostsim.Host, x Exchange, opts ...hostsim.StreamOption) *hostsim.Stream {
-	t.Helper()
+func Send(h *hostsim.Host, x Exchange, opts ...hostsim.StreamOption) *hostsim.Stream {
 	s := h.NewStream(opts...)
 	s.SendRequestHeaders(x.requestHeaders(), x.Body == nil)
 	if x.Body != nil {
