@@ -24,6 +24,10 @@ type Config struct {
 	PluginName string
 	RootID     string
 	VMID       string
+	// Plugins are further http filters running the same module on the same VMs, each with its
+	// own root context (root ids from 2 on, in this order); a stream picks one with
+	// WithPlugin.
+	Plugins []Plugin
 
 	// Workers is the number of worker threads, each with its own VM (default 1).
 	Workers int

@@ -20,10 +20,11 @@ import (
 // Host is one Envoy running one plugin: a compiled module, one VM per worker thread, and the
 // process-wide state the VMs share (shared data, shared queues, metrics).
 type Host struct {
-	cfg    Config
-	engine *engine
-	clock  Clock
-	detach func()
+	cfg     Config
+	plugins []*Plugin // Config's plugin first, then Config.Plugins
+	engine  *engine
+	clock   Clock
+	detach  func()
 
 	vms  []*vm
 	next atomic.Uint32 // round-robin worker choice
@@ -54,6 +55,10 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		return nil, errors.New("hostsim: Config.Module is empty")
 	}
 	cfg.withDefaults()
+	plugins, err := pluginsOf(cfg)
+	if err != nil {
+		return nil, err
+	}
 	mod, err := abi.Inspect(cfg.Module)
 	if err != nil {
 		return nil, fmt.Errorf("hostsim: %w", err)
@@ -76,7 +81,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		return nil, err
 	}
 	h := &Host{
-		cfg: cfg, engine: eng, clock: cfg.Clock,
+		cfg: cfg, plugins: plugins, engine: eng, clock: cfg.Clock,
 		shared: shareddata.New(), queues: sharedqueue.New(), metrics: metrics.NewRegistry(),
 		tickWake: make(chan struct{}, 1),
 	}
@@ -102,7 +107,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		if err == nil {
 			v.lock()
 			if err = v.startVM(); err == nil {
-				err = v.startPlugin()
+				err = v.startPlugins()
 			}
 			v.mu.Unlock()
 		}
@@ -132,7 +137,7 @@ func (h *Host) throwaway(ctx context.Context, cm wazero.CompiledModule, configur
 		return err
 	}
 	if configure {
-		return v.startPlugin()
+		return v.startPlugins()
 	}
 	return nil
 }
@@ -162,10 +167,12 @@ func (h *Host) Close(ctx context.Context) error {
 	}
 	for _, v := range h.vms {
 		v.lock()
-		if v.onRootDone() {
-			v.onRootDelete()
-		} else {
-			v.pendingDone = true
+		for _, root := range v.roots {
+			if v.onRootDone(root) {
+				v.onRootDelete(root)
+			} else {
+				root.pendingDone = true
+			}
 		}
 		v.unlock()
 	}
@@ -173,7 +180,7 @@ func (h *Host) Close(ctx context.Context) error {
 	for _, v := range h.vms {
 		for {
 			v.lock()
-			done := v.rootDeleted || v.failed
+			done := v.rootsDeleted() || v.failed
 			v.unlock()
 			if done {
 				break
@@ -390,28 +397,37 @@ func (h *Host) wakeTicks() {
 	}
 }
 
-// nextTick finds the earliest armed tick of any worker.
-func (h *Host) nextTick() (*vm, time.Duration, bool) {
-	var best *vm
+// A timer is one root context's tick timer on one worker.
+type timer struct {
+	v    *vm
+	root *pctx
+}
+
+// nextTick finds the earliest armed tick of any root context of any worker.
+func (h *Host) nextTick() (timer, time.Duration, bool) {
+	var best timer
 	var due time.Duration
 	for _, v := range h.vms {
 		v.mu.Lock()
-		if v.tickPeriod > 0 && !v.closed.Load() && (best == nil || v.tickDue < due) {
-			best, due = v, v.tickDue
+		for _, r := range v.roots {
+			if r.tickPeriod > 0 && !v.closed.Load() && (best.v == nil || r.tickDue < due) {
+				best, due = timer{v, r}, r.tickDue
+			}
 		}
 		v.mu.Unlock()
 	}
-	return best, due, best != nil
+	return best, due, best.v != nil
 }
 
-// fireTick runs on_tick on v if its timer is still due at due, then re-arms it one period
-// from now, as Envoy's tickHandler does.
-func (h *Host) fireTick(v *vm, due time.Duration) {
+// fireTick runs on_tick on t's root context if its timer is still due at due, then re-arms it
+// one period from now, as Envoy's tickHandler does.
+func (h *Host) fireTick(t timer, due time.Duration) {
+	v, r := t.v, t.root
 	v.lock()
-	if v.tickPeriod > 0 && v.tickDue == due && !v.closed.Load() {
-		v.onTick()
-		if v.tickPeriod > 0 { // Envoy re-enables the timer for one period after the tick
-			v.tickDue = h.clock.Monotonic() + v.tickPeriod
+	if r.tickPeriod > 0 && r.tickDue == due && !v.closed.Load() {
+		v.onTick(r)
+		if r.tickPeriod > 0 { // Envoy re-enables the timer for one period after the tick
+			r.tickDue = h.clock.Monotonic() + r.tickPeriod
 		}
 	}
 	v.unlock()

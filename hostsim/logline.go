@@ -13,7 +13,13 @@ import (
 //
 // Lines the host wrote about the plugin (Host set) have no "wasm log" prefix.
 func (h *Host) LogLine(e LogEntry) string {
-	return FormatLogLine(e, h.cfg.PluginName, h.cfg.RootID, h.cfg.VMID)
+	name := h.cfg.PluginName
+	for _, p := range h.plugins {
+		if p.RootID == e.RootID {
+			name = p.Name
+		}
+	}
+	return FormatLogLine(e, name, e.RootID, h.cfg.VMID)
 }
 
 // FormatLogLine is LogLine for a plugin named pluginName with root_id rootID on vm_id vmID.

@@ -97,6 +97,9 @@ type LogEntry struct {
 	Worker int
 	// ContextID is the active context when the line was written (0 for the VM context).
 	ContextID uint32
+	// RootID is the root_id of the plugin that context belongs to (the first plugin's for the
+	// VM context).
+	RootID string
 	// Host is true for lines hostsim (standing for Envoy) wrote about the plugin.
 	Host bool
 }
