@@ -1,7 +1,7 @@
 // Package hostsim is a proxy-wasm host written in Go on wazero that behaves like Envoy: it
-// loads a plugin's .wasm (any module built with proxy-wasm-go-sdk for ABI 0.2.x, not only
-// stepgate's) and drives it as Envoy's proxy-wasm-cpp-host does, so plugins are tested, and
-// run for development, without Envoy.
+// loads a plugin's .wasm (any module for ABI 0.2.x, built with proxy-wasm-go-sdk or written
+// straight against the ABI, not only stepgate's) and drives it as Envoy's proxy-wasm-cpp-host
+// does, so plugins are tested, and run for development, without Envoy.
 //
 // # Use
 //
@@ -25,6 +25,11 @@
 //	s.SendResponseBody(answer, true)  // the response end tears the stream down (log, done, delete)
 //	s.Downstream()       // what the client got; s.LocalReply(), s.Callbacks(), h.Logs(), h.Metric(...)
 //
+// Package hostsimtest is the test kit: it builds plugins once per test binary (plain go build
+// for modules written against the ABI, stepgate's SDK bridge for proxy-wasm-go-sdk plugins,
+// in this module or another), starts hosts on a virtual clock, sends whole exchanges and
+// asserts log lines; its examples run.
+//
 // Proxy runs the same machinery as an http.Handler in front of real upstreams (the dev
 // gateway). Like Envoy, it adds x-envoy-upstream-service-time to upstream responses before the
 // filter sees them, and server: envoy to every response the client gets.
@@ -37,7 +42,11 @@
 // the proxy_abi_version_* marker picks the ABI), compiled once per process (and cached on
 // disk), then a base VM runs _initialize (and main or __main_void), a configuration canary VM
 // is started and configured and discarded, and one VM per worker is started: root context 1,
-// proxy_on_context_create, proxy_on_vm_start, proxy_on_configure. While a module starts, and
+// proxy_on_context_create, proxy_on_vm_start, proxy_on_configure. Config.Plugins adds further
+// filters of the same module on the same VMs, as Envoy shares a VM between filters whose
+// vm_config match: each gets its own root context (2, 3, ...), configuration, tick and
+// callouts, and a stream runs through the one WithPlugin names (one plugin per stream: a
+// filter chain of several wasm filters is not modelled). While a module starts, and
 // inside its allocator, only the host functions cpp-host allows may be called; others trap.
 //
 // Streams: proxy_on_context_create at the request headers, then headers, body frames and
@@ -54,17 +63,16 @@
 // A trap fails the VM for good: its stream and every later stream on that worker get 503
 // (details "wasm_fail_stream") without plugin calls, or pass untouched with FailOpen.
 //
-// Metrics are named as the plugin defines them; StatsTags applies Envoy's stats_config.
-// stats_tags to those names (regex tag extraction, as /stats/prometheus shows them), with
-// stepgate's envoy.yaml rules in StepgateStatsTags.
-//
-// Shared data (CAS from 1, 0 unconditional), shared queues (on_queue_ready posted to the root
-// context that registered last) and metrics (aggregated by name across workers) are process
-// wide (Config.SharedWith joins hosts into one process: a plugin resolves the queues of
-// another vm_id, and Config.Singleton makes a bootstrap service's single VM); each VM runs one
+// Shared data (CAS from 1, 0 unconditional) and shared queues (on_queue_ready posted to the
+// root context that registered last) are process wide; Config.SharedWith puts hosts in one
+// process, so a plugin resolves and enqueues to the queues another vm_id registered, and
+// Config.Singleton makes a bootstrap service's single VM for workers to enqueue to. Metrics
+// are aggregated by name across the workers of a host (not across hosts); StatsTags applies
+// Envoy's stats_config.stats_tags to their names (regex tag extraction, as /stats/prometheus
+// shows them), with stepgate's envoy.yaml rules in StepgateStatsTags. Each VM runs one
 // callback at a time. Ticks are per root context and re-arm one period
 // after they fire. proxy_http_call goes to Config.Clusters by name and answers on the calling
-// VM's root context, with Envoy's 503/504 answers for unreachable or slow upstreams.
+// plugin's root context, with Envoy's 503/504 answers for unreachable or slow upstreams.
 // WASI is Envoy's: stdout at info and stderr at error in the plugin log, realtime and monotonic
 // clocks from Config.Clock, no args, environment from Config.Env, no preopens, stubs for the
 // rest; Config.LegacyWASI reproduces releases whose poll_oneoff returned ENOSYS.
