@@ -15,9 +15,9 @@ type group struct {
 	members atomic.Pointer[[]*Host] // copy on write: read on every VM unlock
 }
 
-func newGroup(h *Host) *group {
+func newGroup() *group {
 	g := &group{}
-	g.members.Store(&[]*Host{h})
+	g.members.Store(&[]*Host{})
 	return g
 }
 
@@ -35,9 +35,13 @@ func (g *group) leave(h *Host) {
 	g.members.Store(&m)
 }
 
-// drain runs the events posted to the VMs of every host of the group.
-func (g *group) drain() {
+// drain runs the events posted to self's VMs, then to those of the other hosts of the group.
+// A host joins once its VMs exist, so that others never read its VM list while it grows.
+func (g *group) drain(self *Host) {
+	self.drainOwn()
 	for _, h := range *g.members.Load() {
-		h.drainOwn()
+		if h != self {
+			h.drainOwn()
+		}
 	}
 }

@@ -87,19 +87,16 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	}
 	if prev := cfg.SharedWith; prev != nil {
 		h.shared, h.queues, h.group = prev.shared, prev.queues, prev.group
-		h.group.join(h)
 	} else {
-		h.group = newGroup(h)
+		h.group = newGroup()
 	}
 	h.callCtx, h.callCancel = context.WithCancel(context.Background())
 
 	// The base VM only initializes; the canary proves the configuration and is discarded.
 	if err := h.throwaway(ctx, cm, false); err != nil {
-		h.group.leave(h)
 		return nil, h.startError(err)
 	}
 	if err := h.throwaway(ctx, cm, true); err != nil {
-		h.group.leave(h)
 		return nil, h.startError(err)
 	}
 	for i := 0; i < cfg.Workers; i++ {
@@ -113,11 +110,11 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		}
 		if err != nil {
 			h.closeVMs(ctx)
-			h.group.leave(h)
 			return nil, h.startError(fmt.Errorf("worker %d: %w", i, err))
 		}
 		h.vms = append(h.vms, v)
 	}
+	h.group.join(h)
 	h.detach = h.clock.attach(h)
 	h.drain()
 	return h, nil
@@ -224,7 +221,7 @@ func (h *Host) Failed(worker int) bool {
 }
 
 // drain runs the events posted to the VMs of every host sharing queues with h.
-func (h *Host) drain() { h.group.drain() }
+func (h *Host) drain() { h.group.drain(h) }
 
 // drainOwn runs events posted to h's VMs (queue notifications, http-call responses) until none
 // is left.
