@@ -256,3 +256,41 @@ func TestConformTrap(t *testing.T) {
 	resp, _ := get(t, url+"/")
 	wantEqual(t, "proxy status", resp.StatusCode, 503)
 }
+
+// Every worker's root context registers the same queue (vm_id, name); Envoy keeps one queue
+// and posts on_queue_ready to the root context that registered it last.
+func TestConformQueueAcrossWorkers(t *testing.T) {
+	wasm := hostsimtest.Plugin(t, "queues")
+	recv, _ := hostsimtest.Start(t, hostsim.Config{Module: wasm, VMID: "receiver", PluginConfig: []byte("receiver q"), Workers: 2})
+	send, _ := hostsimtest.Start(t, hostsim.Config{Module: wasm, VMID: "sender", PluginConfig: []byte("sender receiver q"), Workers: 2, SharedWith: recv})
+	for range 4 {
+		hostsimtest.Send(send, hostsimtest.Exchange{Path: "/x"})
+	}
+	n := 0
+	for _, e := range recv.Logs() {
+		if strings.Contains(e.Message, "queues: received /x") {
+			n++
+			wantEqual(t, "receiving worker", e.Worker, 1)
+		}
+	}
+	wantEqual(t, "items received", n, 4)
+}
+
+// Proxy.RootID sends a client's requests through one of several plugins sharing the VMs.
+func TestConformProxyPicksAPlugin(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, r.Header.Get("x-conform"))
+	}))
+	t.Cleanup(up.Close)
+	h, _ := conform(t, "", func(c *hostsim.Config) {
+		c.Clock, c.RootID = hostsim.RealClock(), "plain"
+		c.Plugins = []hostsim.Plugin{{Name: "edits", RootID: "edits", Config: []byte("headers")}}
+		c.Clusters = map[string]string{"backend": up.URL}
+	})
+	for rootID, want := range map[string]string{"": "", "plain": "", "edits": "1"} {
+		front := httptest.NewServer(&hostsim.Proxy{Host: h, DefaultCluster: "backend", RootID: rootID, ErrorLog: quiet})
+		_, body := get(t, front.URL+"/")
+		front.Close()
+		wantEqual(t, "root_id "+rootID+": upstream x-conform", body, want)
+	}
+}

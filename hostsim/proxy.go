@@ -27,6 +27,9 @@ type Proxy struct {
 	Route          func(Headers) string
 	ClusterHeader  string
 	DefaultCluster string
+	// RootID picks the plugin requests run through, among Config.RootID and Config.Plugins
+	// (default: the first).
+	RootID string
 	// Transport sends upstream requests (default http.DefaultTransport).
 	Transport http.RoundTripper
 	// ErrorLog receives proxying problems (default: the log package's standard logger).
@@ -44,7 +47,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if p.DefaultCluster != "" {
 		info.ClusterName = p.DefaultCluster
 	}
-	s := p.Host.NewStream(WithInfo(info))
+	s := p.Host.NewStream(WithInfo(info), WithPlugin(p.RootID))
 	go p.sendRequest(s, r)
 	go p.forward(ctx, s)
 	if err := p.respond(ctx, s, w); err != nil {
