@@ -26,3 +26,14 @@ func TestNetworkFilterRefused(t *testing.T) {
 		t.Fatalf("New = %v, want the network filter refusal", err)
 	}
 }
+
+// An SDK network filter exports the HTTP callbacks too, so it loads; as an HTTP filter its
+// first stream traps (the SDK finds no HTTP context) and gets Envoy's 503.
+func TestSDKNetworkFilterTrapsOnItsFirstStream(t *testing.T) {
+	h, _ := hostsimtest.Start(t, hostsim.Config{Module: hostsimtest.Plugin(t, "sdktcp")})
+	s := hostsimtest.Send(h, hostsimtest.Exchange{})
+	if lr := s.LocalReply(); lr == nil || lr.Status != 503 {
+		t.Fatalf("local reply = %+v, want 503", lr)
+	}
+	wantEqual(t, "VM failed", h.Failed(0), true)
+}
