@@ -107,42 +107,42 @@ func CompileSDK(dir string) ([]byte, error) {
 func Plugin(t testing.TB, name string) []byte {
 	t.Helper()
 	wasm, err := once("fixture:"+name, func() ([]byte, error) {
-		root, err := repoRoot()
-		if err != nil {
-			return nil, err
-		}
-		pkg := "./hostsim/testdata/plugins/" + name
-		out := filepath.Join(root, "build", "testplugins", name+".wasm")
-		cmd := exec.Command(filepath.Join(root, "plugin", "sdkbridge", "build.sh"), pkg, out)
-		cmd.Dir = root
-		return run(cmd, out)
+		return bridgeBuild("./hostsim/testdata/plugins/"+name, filepath.Join("build", "testplugins", name+".wasm"))
 	})
 	return must(t, wasm, err)
 }
 
-// Stepgate returns the stepgate filter (./plugin), built once per test binary into a private
-// file that is then renamed to build/stepgate.wasm, so that test binaries building it at the
-// same time never read half a file. STEPGATE_TEST_WASM=path uses a prebuilt module instead.
+// Stepgate returns the stepgate filter (./plugin), built once per test binary into
+// build/stepgate.wasm. STEPGATE_TEST_WASM=path uses a prebuilt module instead.
 func Stepgate(t testing.TB) []byte {
 	t.Helper()
 	wasm, err := once("stepgate", func() ([]byte, error) {
 		if path := os.Getenv("STEPGATE_TEST_WASM"); path != "" {
 			return os.ReadFile(path)
 		}
-		root, err := repoRoot()
-		if err != nil {
-			return nil, err
-		}
-		tmp := filepath.Join(root, "build", fmt.Sprintf(".hostsimtest-%d.wasm", os.Getpid()))
-		cmd := exec.Command(filepath.Join(root, "plugin", "sdkbridge", "build.sh"), "./plugin", tmp)
-		cmd.Dir = root
-		wasm, err := run(cmd, tmp)
-		if err != nil {
-			return nil, err
-		}
-		return wasm, os.Rename(tmp, filepath.Join(root, "build", "stepgate.wasm"))
+		return bridgeBuild("./plugin", filepath.Join("build", "stepgate.wasm"))
 	})
 	return must(t, wasm, err)
+}
+
+// bridgeBuild builds package pkg of this repository with the SDK bridge into a file private
+// to this process, then renames it to out (relative to the repository root), so that test
+// binaries building the same module at the same time never read half a file.
+func bridgeBuild(pkg, out string) ([]byte, error) {
+	root, err := repoRoot()
+	if err != nil {
+		return nil, err
+	}
+	out = filepath.Join(root, out)
+	tmp := filepath.Join(filepath.Dir(out), fmt.Sprintf(".%s-%d.wasm", filepath.Base(out), os.Getpid()))
+	cmd := exec.Command(filepath.Join(root, "plugin", "sdkbridge", "build.sh"), pkg, tmp)
+	cmd.Dir = root
+	wasm, err := run(cmd, tmp)
+	if err != nil {
+		os.Remove(tmp)
+		return nil, err
+	}
+	return wasm, os.Rename(tmp, out)
 }
 
 func run(cmd *exec.Cmd, out string) ([]byte, error) {

@@ -1,6 +1,8 @@
 package hostsimtest_test
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -42,5 +44,18 @@ func TestSendPausedThenRespond(t *testing.T) {
 	hostsimtest.Respond(s, x)
 	if !s.Done() || string(s.Downstream().Body) != "ok" {
 		t.Fatalf("done %v, body %q", s.Done(), s.Downstream().Body)
+	}
+}
+
+// STEPGATE_TEST_WASM names a prebuilt filter that Stepgate returns instead of building one
+// (the result is kept for the rest of the test binary, so no other test here asks for it).
+func TestStepgateHonoursPrebuiltModule(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "prebuilt.wasm")
+	if err := os.WriteFile(path, []byte("prebuilt"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("STEPGATE_TEST_WASM", path)
+	if got := string(hostsimtest.Stepgate(t)); got != "prebuilt" {
+		t.Fatalf("Stepgate = %q", got)
 	}
 }
