@@ -29,9 +29,9 @@ func (v *vm) attribute(s *Stream, name string) (p.Value, bool) {
 	case "xds":
 		return p.MapValue(v.xds(s)), true
 	case "plugin_name":
-		return p.String(v.h.cfg.PluginName), true
+		return p.String(v.pluginOf(v.active()).Name), true
 	case "plugin_root_id":
-		return p.String(v.h.cfg.RootID), true
+		return p.String(v.pluginOf(v.active()).RootID), true
 	case "plugin_vm_id":
 		return p.String(v.h.cfg.VMID), true
 	}

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/stepgate/stepgate/hostsim"
-	"github.com/stepgate/stepgate/hostsim/internal/hostsimtest"
+	"github.com/stepgate/stepgate/hostsim/hostsimtest"
 )
 
 // BenchmarkNoopPlugin measures hostsim's cost of one full stream through a plugin that does

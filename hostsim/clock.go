@@ -112,24 +112,24 @@ func (c *VirtualClock) Advance(d time.Duration) {
 		c.mu.Lock()
 		hosts := append([]*Host(nil), c.hosts...)
 		c.mu.Unlock()
-		var next *vm
+		var next timer
 		var due time.Duration
 		for _, h := range hosts {
-			if v, at, ok := h.nextTick(); ok && at <= target && (next == nil || at < due) {
-				next, due = v, at
+			if t, at, ok := h.nextTick(); ok && at <= target && (next.v == nil || at < due) {
+				next, due = t, at
 			}
 		}
-		if t := c.nextTimer(); t != nil && t.at <= target && (next == nil || t.at < due) {
+		if t := c.nextTimer(); t != nil && t.at <= target && (next.v == nil || t.at < due) {
 			c.set(t.at)
 			c.stopTimer(t)
 			t.f()
 			continue
 		}
-		if next == nil {
+		if next.v == nil {
 			break
 		}
 		c.set(due)
-		next.h.fireTick(next, due)
+		next.v.h.fireTick(next, due)
 	}
 	c.set(target)
 }

@@ -25,6 +25,10 @@ type Config struct {
 	PluginName string
 	RootID     string
 	VMID       string
+	// Plugins are further http filters running the same module on the same VMs, each with its
+	// own root context (root ids from 2 on, in this order); a stream picks one with
+	// WithPlugin.
+	Plugins []Plugin
 
 	// Workers is the number of worker threads, each with its own VM (default 1).
 	Workers int
@@ -42,10 +46,18 @@ type Config struct {
 	// April 2026, from PR #427 on): a smaller WASI function set and a poll_oneoff that fails
 	// with ENOSYS (52), which a Go module survives only if its runtime never polls.
 	LegacyWASI bool
-	// SharedWith, if set, makes this host use that host's shared data instead of an empty store:
-	// a reconfigured plugin in Envoy keeps the process's shared data (it lives per
-	// vm_id, not per plugin instance), so state such as rate-limit buckets survives a reload.
+	// SharedWith, if set, puts this host in the same Envoy process as that one: it uses that
+	// host's shared data and shared queues instead of empty ones. Both live per vm_id, not per
+	// plugin instance, so state such as rate-limit buckets survives a reload, and a plugin
+	// resolves and enqueues to queues another plugin (another vm_id) registered, its
+	// on_queue_ready running on the registering host's VM.
 	SharedWith *Host
+	// Singleton makes the host a bootstrap wasm service with singleton: true
+	// (bootstrap_extensions envoy.bootstrap.wasm): one VM, Envoy's main thread, whatever
+	// Workers says. Such a service has no HTTP streams; it lives on its root context (ticks,
+	// queues, callouts), typically receiving what worker plugins enqueue to its queues (pass
+	// it as their SharedWith).
+	Singleton bool
 	// AllowOnHeadersStopIteration is the wasm filter's allow_on_headers_stop_iteration (Envoy
 	// 1.35+): a headers callback's Stop (1) holds only the headers, and body and trailers still
 	// reach the plugin, which may then rewrite the held headers. Without it Envoy turns that Stop
@@ -76,6 +88,11 @@ type Config struct {
 	// CompilationCacheDir keeps compiled modules across processes (default
 	// os.UserCacheDir()/stepgate-hostsim; "-" disables the on-disk cache).
 	CompilationCacheDir string
+	// LogLevel is the level of Envoy's wasm logger (--component-log-level wasm:LEVEL): lines
+	// below it are dropped, as Envoy never writes them, and proxy_get_log_level answers it.
+	// The zero value, LevelTrace, keeps every line while proxy_get_log_level answers info;
+	// LevelInfo is what a default Envoy shows (no debug lines).
+	LogLevel LogLevel
 	// OnLog, if set, receives every log line as it is written (the dev gateway prints them).
 	OnLog func(LogEntry)
 	// LogCapacity bounds the log lines kept for Logs (default 10000, oldest dropped first).
@@ -93,7 +110,7 @@ const (
 )
 
 func (c *Config) withDefaults() {
-	if c.Workers <= 0 {
+	if c.Workers <= 0 || c.Singleton {
 		c.Workers = 1
 	}
 	if c.Clock == nil {

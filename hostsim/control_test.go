@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/stepgate/stepgate/hostsim"
-	"github.com/stepgate/stepgate/hostsim/internal/hostsimtest"
+	"github.com/stepgate/stepgate/hostsim/hostsimtest"
 )
 
 // A local reply takes effect when the callback returns, forces a stop even though the plugin

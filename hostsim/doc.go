@@ -1,7 +1,7 @@
 // Package hostsim is a proxy-wasm host written in Go on wazero that behaves like Envoy: it
-// loads a plugin's .wasm (any module built with proxy-wasm-go-sdk for ABI 0.2.x, not only
-// stepgate's) and drives it as Envoy's proxy-wasm-cpp-host does, so plugins are tested, and
-// run for development, without Envoy.
+// loads a plugin's .wasm (any module for ABI 0.2.x, built with proxy-wasm-go-sdk or written
+// straight against the ABI, not only stepgate's) and drives it as Envoy's proxy-wasm-cpp-host
+// does, so plugins are tested, and run for development, without Envoy.
 //
 // # Use
 //
@@ -25,8 +25,14 @@
 //	s.SendResponseBody(answer, true)  // the response end tears the stream down (log, done, delete)
 //	s.Downstream()       // what the client got; s.LocalReply(), s.Callbacks(), h.Logs(), h.Metric(...)
 //
+// Package hostsimtest is the test kit: it builds plugins once per test binary (plain go build
+// for modules written against the ABI, stepgate's SDK bridge for proxy-wasm-go-sdk plugins,
+// in this module or another), starts hosts on a virtual clock, sends whole exchanges and
+// asserts log lines; its examples run.
+//
 // Proxy runs the same machinery as an http.Handler in front of real upstreams (the dev
-// gateway).
+// gateway). Like Envoy, it adds x-envoy-upstream-service-time to upstream responses before the
+// filter sees them, and server: envoy to every response the client gets.
 //
 // # What Envoy does, and so does hostsim
 //
@@ -36,7 +42,11 @@
 // the proxy_abi_version_* marker picks the ABI), compiled once per process (and cached on
 // disk), then a base VM runs _initialize (and main or __main_void), a configuration canary VM
 // is started and configured and discarded, and one VM per worker is started: root context 1,
-// proxy_on_context_create, proxy_on_vm_start, proxy_on_configure. While a module starts, and
+// proxy_on_context_create, proxy_on_vm_start, proxy_on_configure. Config.Plugins adds further
+// filters of the same module on the same VMs, as Envoy shares a VM between filters whose
+// vm_config match: each gets its own root context (2, 3, ...), configuration, tick and
+// callouts, and a stream runs through the one WithPlugin names (one plugin per stream: a
+// filter chain of several wasm filters is not modelled). While a module starts, and
 // inside its allocator, only the host functions cpp-host allows may be called; others trap.
 //
 // Streams: proxy_on_context_create at the request headers, then headers, body frames and
@@ -61,11 +71,16 @@
 // 504 "upstream request timeout" (a reset once upstream headers came); Config.RequestTimeout is
 // request_timeout (off by default). All run on Config.Clock.
 //
-// Shared data (CAS from 1, 0 unconditional), shared queues (on_queue_ready posted to the root
-// context that registered last) and metrics (aggregated by name across workers) are process
-// wide; each VM runs one callback at a time. Ticks are per root context and re-arm one period
+// Shared data (CAS from 1, 0 unconditional) and shared queues (on_queue_ready posted to the
+// root context that registered last) are process wide; Config.SharedWith puts hosts in one
+// process, so a plugin resolves and enqueues to the queues another vm_id registered, and
+// Config.Singleton makes a bootstrap service's single VM for workers to enqueue to. Metrics
+// are aggregated by name across the workers of a host (not across hosts); StatsTags applies
+// Envoy's stats_config.stats_tags to their names (regex tag extraction, as /stats/prometheus
+// shows them), with stepgate's envoy.yaml rules in StepgateStatsTags. Each VM runs one
+// callback at a time. Ticks are per root context and re-arm one period
 // after they fire. proxy_http_call goes to Config.Clusters by name and answers on the calling
-// VM's root context, with Envoy's 503/504 answers for unreachable or slow upstreams.
+// plugin's root context, with Envoy's 503/504 answers for unreachable or slow upstreams.
 // WASI is Envoy's: stdout at info and stderr at error in the plugin log, realtime and monotonic
 // clocks from Config.Clock, no args, environment from Config.Env, no preopens, stubs for the
 // rest; Config.LegacyWASI reproduces releases whose poll_oneoff returned ENOSYS.
@@ -74,10 +89,19 @@
 //
 //   - gRPC: proxy_grpc_call, proxy_grpc_stream, proxy_grpc_send, proxy_grpc_cancel and
 //     proxy_grpc_close answer UNIMPLEMENTED; local replies are never gRPC-encoded.
-//   - Network (TCP) filters: the proxy_on_new_connection/downstream/upstream callbacks are not
-//     driven; their buffers read empty.
+//   - Network (TCP) filters: hostsim is an HTTP filter host (envoy.filters.http.wasm). A module
+//     that exports L4 callbacks (proxy_on_new_connection, proxy_on_downstream_data, ...) and
+//     no HTTP callback is refused at load with a message naming them. Modules exporting both
+//     sets (every proxy-wasm-go-sdk build) load; if the plugin then makes only TCP contexts,
+//     its first HTTP callback traps and the stream gets 503, as in Envoy. The L4 callbacks are
+//     never driven and the downstream/upstream data buffers read empty.
 //   - ABI 0.1.0 modules are refused.
-//   - Foreign functions: compress, uncompress and clear_route_cache work; Envoy's
+//   - Foreign functions: compress, uncompress and clear_route_cache work. compress returns
+//     valid zlib (RFC 1950) at the default level, with zlib's 78 9c header, but its deflate
+//     bytes come from Go's compress/flate and differ from zlib's compress() (Go ends the
+//     stream with an empty stored block, and matches strings differently; an Envoy built
+//     with --define zlib=ng differs from classic zlib too): uncompress any of them, never
+//     compare compressed bytes. Envoy's
 //     set_envoy_filter_state, declare_property, sign, verify_signature and expr_create,
 //     expr_evaluate, expr_delete answer UNIMPLEMENTED; other names NOT_FOUND.
 //     env.envoy_resolve_dns answers UNIMPLEMENTED.
@@ -91,7 +115,11 @@
 //   - Flow control: StopAllIterationAndWatermark and StopIterationAndWatermark buffer without
 //     limit (Envoy would stop reading); proxy_continue_stream called inside the callback that
 //     pauses resumes right after it.
-//   - proxy_get_log_level answers info (Envoy's default level); hostsim keeps every level.
+//   - Logs: by default hostsim keeps every level while proxy_get_log_level answers info
+//     (Envoy's default); Config.LogLevel drops lower lines as Envoy does. Each LogEntry has
+//     the host clock's time; Host.LogLine prints it in Envoy's shape ("[time][info][wasm]
+//     wasm log <plugin> <root_id> <vm_id>: msg") without Envoy's thread id and source
+//     location.
 //   - HTTP calls run in real time even on a VirtualClock, and a plugin that sleeps spins on
 //     poll_oneoff until the clock passes its deadline (forever on a VirtualClock).
 package hostsim

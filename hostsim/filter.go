@@ -31,7 +31,7 @@ func (s *Stream) onCreate() {
 	}
 	v := s.v
 	if s.mode == filtered && !v.failed && v.fn.onContextCreate != nil {
-		v.invoke(s.ctx, "proxy_on_context_create", v.fn.onContextCreate, uint64(s.ctx.id), uint64(v.root.id))
+		v.invoke(s.ctx, "proxy_on_context_create", v.fn.onContextCreate, uint64(s.ctx.id), uint64(s.ctx.parent.id))
 		v.finishCall()
 	}
 	s.created = true

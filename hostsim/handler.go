@@ -18,13 +18,15 @@ import (
 // Logging.
 
 func (v *vm) Log(level abi.LogLevel, msg []byte) abi.Status {
-	v.h.addLog(LogEntry{Level: LogLevel(level), Message: string(msg), Worker: v.worker, ContextID: v.active().id})
+	c := v.active()
+	v.h.addLog(LogEntry{Level: LogLevel(level), Message: string(msg), Worker: v.worker, ContextID: c.id, RootID: v.pluginOf(c).RootID})
 	return abi.OK
 }
 
 // Stdio implements wasi.Env: stdout and stderr lines are plugin log lines.
 func (v *vm) Stdio(level abi.LogLevel, msg string) bool {
-	v.h.addLog(LogEntry{Level: LogLevel(level), Message: msg, Worker: v.worker, ContextID: v.active().id})
+	c := v.active()
+	v.h.addLog(LogEntry{Level: LogLevel(level), Message: msg, Worker: v.worker, ContextID: c.id, RootID: v.pluginOf(c).RootID})
 	return true
 }
 
@@ -33,25 +35,35 @@ func (v *vm) Stdio(level abi.LogLevel, msg string) bool {
 func (v *vm) Trace(msg string) { v.hostLog(LevelTrace, msg) }
 
 func (v *vm) hostLog(level LogLevel, msg string) {
-	id := uint32(0)
+	c := v.vmCtx
 	if v.current != nil {
-		id = v.current.id
+		c = v.current
 	}
-	v.h.addLog(LogEntry{Level: level, Message: msg, Worker: v.worker, ContextID: id, Host: true})
+	v.h.addLog(LogEntry{Level: level, Message: msg, Worker: v.worker, ContextID: c.id, RootID: v.pluginOf(c).RootID, Host: true})
 }
 
-// GetLogLevel is Envoy's wasm logger level; Envoy's default is info.
-func (v *vm) GetLogLevel() uint32 { return uint32(abi.LogInfo) }
+// GetLogLevel is Envoy's wasm logger level: Config.LogLevel, or info, Envoy's default, when it
+// keeps every line.
+func (v *vm) GetLogLevel() uint32 {
+	if l := v.h.cfg.LogLevel; l > LevelTrace {
+		return uint32(l)
+	}
+	return uint32(abi.LogInfo)
+}
 
 func (v *vm) GetStatus() (uint32, string) {
 	r := v.rootOf(v.active())
 	return r.statusCode, r.statusMsg
 }
 
-// rootOf is a context's root context (the VM context has none; use the root).
+// rootOf is a context's root context: itself, a stream's plugin, or (for the VM context,
+// which has none) the first plugin's.
 func (v *vm) rootOf(c *pctx) *pctx {
-	if c.kind == rootContextKind || v.root == nil {
+	switch {
+	case c.kind == rootContextKind || v.root == nil:
 		return c
+	case c.parent != nil:
+		return c.parent
 	}
 	return v.root
 }
@@ -64,7 +76,7 @@ func (v *vm) CurrentTimeNanos() uint64 { return v.Realtime() }
 func (v *vm) Environ() []string        { return v.environ() }
 
 func (v *vm) SetTickPeriod(millis uint32) abi.Status {
-	v.setTick(time.Duration(millis) * time.Millisecond)
+	v.setTick(v.rootOf(v.active()), time.Duration(millis)*time.Millisecond)
 	return abi.OK
 }
 
@@ -156,11 +168,12 @@ func (v *vm) SetEffectiveContext(id uint32) abi.Status {
 // Done finishes a root context whose on_done answered false; the delete runs after the
 // current call.
 func (v *vm) Done() abi.Status {
-	if !v.pendingDone || v.rootDeleted {
+	root := v.rootOf(v.active())
+	if !root.pendingDone || root.deleted {
 		return abi.NotFound
 	}
-	v.pendingDone = false
-	v.addAfter(v.onRootDelete)
+	root.pendingDone = false
+	v.addAfter(func() { v.onRootDelete(root) })
 	return abi.OK
 }
 
@@ -310,7 +323,7 @@ func (v *vm) GetBuffer(t abi.BufferType) (buffer.Buffer, bool) {
 		return buffer.ReadOnly(v.h.cfg.VMConfig), true
 	case abi.PluginConfiguration:
 		if c.pluginConfig {
-			return buffer.ReadOnly(v.h.cfg.PluginConfig), true
+			return buffer.ReadOnly(c.plugin.Config), true
 		}
 		return buffer.Buffer{}, false
 	case abi.HttpRequestBody, abi.HttpResponseBody:
@@ -348,6 +361,7 @@ func (v *vm) GetMetric(id uint32) (uint64, abi.Status)        { return v.metrics
 func (v *vm) CallForeignFunction(name, args []byte) ([]byte, abi.Status, bool) {
 	switch string(name) {
 	case "compress":
+		// Valid zlib, not zlib's compress() byte for byte (see the package documentation).
 		var b bytes.Buffer
 		w := zlib.NewWriter(&b)
 		w.Write(args)

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/stepgate/stepgate/hostsim"
-	"github.com/stepgate/stepgate/hostsim/internal/hostsimtest"
+	"github.com/stepgate/stepgate/hostsim/hostsimtest"
 )
 
 var epoch = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)

@@ -20,16 +20,18 @@ import (
 // Host is one Envoy running one plugin: a compiled module, one VM per worker thread, and the
 // process-wide state the VMs share (shared data, shared queues, metrics).
 type Host struct {
-	cfg    Config
-	engine *engine
-	clock  Clock
-	detach func()
+	cfg     Config
+	plugins []*Plugin // Config's plugin first, then Config.Plugins
+	engine  *engine
+	clock   Clock
+	detach  func()
 
 	vms  []*vm
 	next atomic.Uint32 // round-robin worker choice
 
 	shared  *shareddata.Store
 	queues  *sharedqueue.Registry
+	group   *group // the hosts sharing shared data and queues with this one
 	metrics *metrics.Registry
 
 	logMu sync.Mutex
@@ -54,6 +56,10 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		return nil, errors.New("hostsim: Config.Module is empty")
 	}
 	cfg.withDefaults()
+	plugins, err := pluginsOf(cfg)
+	if err != nil {
+		return nil, err
+	}
 	mod, err := abi.Inspect(cfg.Module)
 	if err != nil {
 		return nil, fmt.Errorf("hostsim: %w", err)
@@ -76,15 +82,17 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		return nil, err
 	}
 	h := &Host{
-		cfg: cfg, engine: eng, clock: cfg.Clock,
+		cfg: cfg, plugins: plugins, engine: eng, clock: cfg.Clock,
 		shared: shareddata.New(), queues: sharedqueue.New(), metrics: metrics.NewRegistry(),
 		tickWake: make(chan struct{}, 1),
 	}
 	if prev := cfg.SharedWith; prev != nil {
-		h.shared = prev.shared
-		// Only the store is shared: holding prev would keep every earlier host (and its VMs'
-		// memory) alive through a chain of reloads.
+		h.shared, h.queues, h.group = prev.shared, prev.queues, prev.group
+		// Only the stores and the group are shared: holding prev would keep every earlier host
+		// (and its VMs' memory) alive through a chain of reloads.
 		h.cfg.SharedWith = nil
+	} else {
+		h.group = newGroup()
 	}
 	h.callCtx, h.callCancel = context.WithCancel(context.Background())
 
@@ -100,7 +108,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		if err == nil {
 			v.lock()
 			if err = v.startVM(); err == nil {
-				err = v.startPlugin()
+				err = v.startPlugins()
 			}
 			v.mu.Unlock()
 		}
@@ -110,6 +118,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		}
 		h.vms = append(h.vms, v)
 	}
+	h.group.join(h)
 	h.detach = h.clock.attach(h)
 	h.drain()
 	return h, nil
@@ -129,7 +138,7 @@ func (h *Host) throwaway(ctx context.Context, cm wazero.CompiledModule, configur
 		return err
 	}
 	if configure {
-		return v.startPlugin()
+		return v.startPlugins()
 	}
 	return nil
 }
@@ -159,10 +168,12 @@ func (h *Host) Close(ctx context.Context) error {
 	}
 	for _, v := range h.vms {
 		v.lock()
-		if v.onRootDone() {
-			v.onRootDelete()
-		} else {
-			v.pendingDone = true
+		for _, root := range v.roots {
+			if v.onRootDone(root) {
+				v.onRootDelete(root)
+			} else {
+				root.pendingDone = true
+			}
 		}
 		v.unlock()
 	}
@@ -170,7 +181,7 @@ func (h *Host) Close(ctx context.Context) error {
 	for _, v := range h.vms {
 		for {
 			v.lock()
-			done := v.rootDeleted || v.failed
+			done := v.rootsDeleted() || v.failed
 			v.unlock()
 			if done {
 				break
@@ -190,6 +201,7 @@ func (h *Host) Close(ctx context.Context) error {
 	h.callCancel()
 	h.calls.Wait()
 	h.closeVMs(context.Background())
+	h.group.leave(h)
 	return err
 }
 
@@ -229,8 +241,12 @@ func (h *Host) Failed(worker int) bool {
 	return v.failed
 }
 
-// drain runs events posted to VMs (queue notifications, http-call responses) until none is left.
-func (h *Host) drain() {
+// drain runs the events posted to the VMs of every host sharing queues with h.
+func (h *Host) drain() { h.group.drain(h) }
+
+// drainOwn runs events posted to h's VMs (queue notifications, http-call responses) until none
+// is left.
+func (h *Host) drainOwn() {
 	for h.mailPending.Load() > 0 {
 		ran := false
 		for _, v := range h.vms {
@@ -301,6 +317,10 @@ func (h *Host) ClearLogs() {
 }
 
 func (h *Host) addLog(e LogEntry) {
+	if e.Level < h.cfg.LogLevel {
+		return // below Envoy's wasm logger level: Envoy never writes it
+	}
+	e.Time = h.clock.Now()
 	h.logMu.Lock()
 	if len(h.logs) >= 2*h.cfg.LogCapacity { // drop the older half at once: amortized O(1)
 		n := copy(h.logs, h.logs[len(h.logs)-h.cfg.LogCapacity:])
@@ -395,28 +415,37 @@ func (h *Host) wakeTicks() {
 	}
 }
 
-// nextTick finds the earliest armed tick of any worker.
-func (h *Host) nextTick() (*vm, time.Duration, bool) {
-	var best *vm
+// A timer is one root context's tick timer on one worker.
+type timer struct {
+	v    *vm
+	root *pctx
+}
+
+// nextTick finds the earliest armed tick of any root context of any worker.
+func (h *Host) nextTick() (timer, time.Duration, bool) {
+	var best timer
 	var due time.Duration
 	for _, v := range h.vms {
 		v.mu.Lock()
-		if v.tickPeriod > 0 && !v.closed.Load() && (best == nil || v.tickDue < due) {
-			best, due = v, v.tickDue
+		for _, r := range v.roots {
+			if r.tickPeriod > 0 && !v.closed.Load() && (best.v == nil || r.tickDue < due) {
+				best, due = timer{v, r}, r.tickDue
+			}
 		}
 		v.mu.Unlock()
 	}
-	return best, due, best != nil
+	return best, due, best.v != nil
 }
 
-// fireTick runs on_tick on v if its timer is still due at due, then re-arms it one period
-// from now, as Envoy's tickHandler does.
-func (h *Host) fireTick(v *vm, due time.Duration) {
+// fireTick runs on_tick on t's root context if its timer is still due at due, then re-arms it
+// one period from now, as Envoy's tickHandler does.
+func (h *Host) fireTick(t timer, due time.Duration) {
+	v, r := t.v, t.root
 	v.lock()
-	if v.tickPeriod > 0 && v.tickDue == due && !v.closed.Load() {
-		v.onTick()
-		if v.tickPeriod > 0 { // Envoy re-enables the timer for one period after the tick
-			v.tickDue = h.clock.Monotonic() + v.tickPeriod
+	if r.tickPeriod > 0 && r.tickDue == due && !v.closed.Load() {
+		v.onTick(r)
+		if r.tickPeriod > 0 { // Envoy re-enables the timer for one period after the tick
+			r.tickDue = h.clock.Monotonic() + r.tickPeriod
 		}
 	}
 	v.unlock()

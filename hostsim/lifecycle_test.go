@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/stepgate/stepgate/hostsim"
-	"github.com/stepgate/stepgate/hostsim/internal/hostsimtest"
+	"github.com/stepgate/stepgate/hostsim/hostsimtest"
 )
 
 func TestStartupRunsCanaryThenEveryWorker(t *testing.T) {

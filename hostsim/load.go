@@ -149,6 +149,9 @@ func (e *engine) check(m abi.Module, cm wazero.CompiledModule) error {
 				module, name, typeList(f.ParamTypes()), typeList(f.ResultTypes()), typeList(want.Params), typeList(want.Results))
 		}
 	}
+	if err := httpFilter(m); err != nil {
+		return err
+	}
 	for name, f := range cm.ExportedFunctions() {
 		want, ok := abi.Callbacks[name]
 		if !ok {
@@ -180,4 +183,41 @@ func typeList(ts []api.ValueType) string {
 		names[i] = api.ValueTypeName(t)
 	}
 	return "(" + strings.Join(names, ", ") + ")"
+}
+
+// The callbacks only a network (TCP) filter needs, and those only an HTTP filter needs.
+var (
+	networkCallbacks = []string{"proxy_on_new_connection", "proxy_on_downstream_data",
+		"proxy_on_upstream_data", "proxy_on_downstream_connection_close", "proxy_on_upstream_connection_close"}
+	httpCallbacks = []string{"proxy_on_request_headers", "proxy_on_request_body",
+		"proxy_on_request_trailers", "proxy_on_response_headers", "proxy_on_response_body",
+		"proxy_on_response_trailers"}
+)
+
+// httpFilter refuses a module that is a network (TCP) filter: one exporting L4 callbacks and
+// no HTTP callback. Envoy would load it as envoy.filters.network.wasm; hostsim drives only
+// the HTTP filter's callbacks, so the module would load and never see a byte. Modules that
+// export both sets (every SDK build does) are accepted: the plugin decides per context.
+func httpFilter(m abi.Module) error {
+	var l4 []string
+	for _, name := range networkCallbacks {
+		if exportsFunc(m, name) {
+			l4 = append(l4, name)
+		}
+	}
+	if len(l4) == 0 {
+		return nil
+	}
+	for _, name := range httpCallbacks {
+		if exportsFunc(m, name) {
+			return nil
+		}
+	}
+	return fmt.Errorf("hostsim: the module is a network (TCP) filter (it exports %s and no HTTP callback such as proxy_on_request_headers): hostsim runs HTTP filters (envoy.filters.http.wasm) only",
+		strings.Join(l4, ", "))
+}
+
+func exportsFunc(m abi.Module, name string) bool {
+	k, ok := m.Exports[name]
+	return ok && k == abi.KindFunc
 }

@@ -30,6 +30,9 @@ type Proxy struct {
 	// RouteTimeouts sets the route timeout per cluster, over Config.RouteTimeout (a negative
 	// duration disables it, as a route's timeout: 0s does in Envoy).
 	RouteTimeouts map[string]time.Duration
+	// RootID picks the plugin requests run through, among Config.RootID and Config.Plugins
+	// (default: the first).
+	RootID string
 	// Transport sends upstream requests (default http.DefaultTransport).
 	Transport http.RoundTripper
 	// ErrorLog receives proxying problems (default: the log package's standard logger).
@@ -47,7 +50,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if p.DefaultCluster != "" {
 		info.ClusterName = p.DefaultCluster
 	}
-	s := p.Host.NewStream(WithInfo(info))
+	s := p.Host.NewStream(WithInfo(info), WithPlugin(p.RootID))
 	go p.sendRequest(s, r)
 	go p.forward(ctx, s)
 	if err := p.respond(ctx, s, w); err != nil {
@@ -140,6 +143,7 @@ func (p *Proxy) forward(ctx context.Context, s *Stream) {
 	if transport == nil {
 		transport = http.DefaultTransport
 	}
+	sent := p.Host.clock.Monotonic()
 	resp, err := transport.RoundTrip(req)
 	if err != nil {
 		if ctx.Err() == nil && !errors.Is(err, errStreamReset) {
@@ -148,7 +152,7 @@ func (p *Proxy) forward(ctx context.Context, s *Stream) {
 		return
 	}
 	defer resp.Body.Close()
-	p.sendResponse(s, resp)
+	p.sendResponse(s, resp, p.Host.clock.Monotonic()-sent)
 }
 
 func (p *Proxy) cluster(h Headers) string {
@@ -238,14 +242,17 @@ func (b *forwardedBody) Read(out []byte) (int, error) {
 	}
 }
 
-// sendResponse feeds the upstream response into the filter as it arrives.
-func (p *Proxy) sendResponse(s *Stream, resp *http.Response) {
+// sendResponse feeds the upstream response into the filter as it arrives. Envoy's router adds
+// x-envoy-upstream-service-time (milliseconds the upstream took to answer, on the host's
+// clock) before the response reaches the filters.
+func (p *Proxy) sendResponse(s *Stream, resp *http.Response, took time.Duration) {
 	h := Headers{{":status", strconv.Itoa(resp.StatusCode)}}
 	for _, kv := range sortedHeader(resp.Header) {
 		if !hopByHop(kv[0]) {
 			h = append(h, [2]string(kv))
 		}
 	}
+	h = append(h, [2]string{"x-envoy-upstream-service-time", strconv.FormatInt(took.Milliseconds(), 10)})
 	if resp.ContentLength == 0 {
 		s.SendResponseHeaders(h, true)
 		return
@@ -312,6 +319,8 @@ func (p *Proxy) respond(ctx context.Context, s *Stream, w http.ResponseWriter) e
 					w.Header().Add(kv[0], kv[1])
 				}
 			}
+			// The connection manager's server_name, after the filters, replacing the upstream's.
+			w.Header().Set("server", "envoy")
 			w.WriteHeader(status)
 		}
 		if len(body) > 0 && wroteHeader {

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/stepgate/stepgate/hostsim"
-	"github.com/stepgate/stepgate/hostsim/internal/hostsimtest"
+	"github.com/stepgate/stepgate/hostsim/hostsimtest"
 )
 
 var quiet = log.New(io.Discard, "", 0)

@@ -31,6 +31,7 @@ type StreamOption func(*streamConfig)
 
 type streamConfig struct {
 	worker    int
+	rootID    string // the plugin, by root_id (WithPlugin)
 	info      StreamInfo
 	overrides map[string][]byte
 }
@@ -211,6 +212,7 @@ func (h *Host) NewStream(opts ...StreamOption) *Stream {
 		s.ctx = &s.ctxStore
 		v.registerContext(s.ctx, streamContextKind)
 		s.ctx.stream = s
+		s.ctx.parent = v.rootFor(cfg.rootID)
 	case h.cfg.FailOpen:
 		s.mode = bypass
 	default:

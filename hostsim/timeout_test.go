@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/stepgate/stepgate/hostsim"
-	"github.com/stepgate/stepgate/hostsim/internal/hostsimtest"
+	"github.com/stepgate/stepgate/hostsim/hostsimtest"
 )
 
 // A paused stream nobody resumes ends as in Envoy: the stream idle timeout (300 s by default)

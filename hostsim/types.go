@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/stepgate/stepgate/hostsim/internal/abi"
 	"github.com/stepgate/stepgate/hostsim/internal/headermap"
@@ -87,6 +88,8 @@ func (l LogLevel) String() string {
 // LogEntry is one log line: from the plugin (proxy_log, or stdout/stderr through WASI) or from
 // the host about the plugin (a failed VM, a restricted call).
 type LogEntry struct {
+	// Time is when the line was written, on the host's clock.
+	Time  time.Time
 	Level LogLevel
 	// Message is the plugin's text, without Envoy's "wasm log <name> <root_id> <vm_id>: " prefix.
 	Message string
@@ -94,6 +97,9 @@ type LogEntry struct {
 	Worker int
 	// ContextID is the active context when the line was written (0 for the VM context).
 	ContextID uint32
+	// RootID is the root_id of the plugin that context belongs to (the first plugin's for the
+	// VM context).
+	RootID string
 	// Host is true for lines hostsim (standing for Envoy) wrote about the plugin.
 	Host bool
 }

@@ -47,12 +47,8 @@ type vm struct {
 	after []func()
 
 	metrics    *metrics.Table
-	tickPeriod time.Duration
-	tickDue    time.Duration // on the monotonic clock
 	httpCallID uint32
-
-	pendingDone bool // the root's on_done returned false: proxy_done may finish it
-	rootDeleted bool
+	roots      []*pctx // one per plugin, Config's first
 
 	stacks [4][8]uint64
 	depth  int
@@ -84,11 +80,19 @@ type pctx struct {
 	kind   ctxKind
 	stream *Stream
 
+	// parent is a stream's root context (the plugin it runs through).
+	parent *pctx
+
 	// Root context state.
+	plugin       *Plugin
 	pluginConfig bool // cpp-host's temp_plugin_: plugin configuration readable
 	httpResponse *httpCallResponse
 	statusCode   uint32
 	statusMsg    string
+	tickPeriod   time.Duration
+	tickDue      time.Duration // on the monotonic clock
+	pendingDone  bool          // on_done returned false: proxy_done may finish it
+	deleted      bool
 }
 
 func newVM(ctx context.Context, h *Host, cm wazero.CompiledModule, worker int) (*vm, error) {
@@ -265,18 +269,36 @@ func (v *vm) startVM() error {
 	return nil
 }
 
-// startPlugin creates the root context (cpp-host's ContextBase::onStart) and configures it
+// startPlugins starts every plugin of the VM in order, each on its own root context.
+func (v *vm) startPlugins() error {
+	for _, p := range v.h.plugins {
+		if err := v.startPlugin(p); err != nil {
+			if len(v.h.plugins) > 1 {
+				return fmt.Errorf("root_id %q: %w", p.RootID, err)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// startPlugin creates a root context (cpp-host's ContextBase::onStart) and configures it
 // (onConfigure).
-func (v *vm) startPlugin() error {
-	v.root = v.allocContext(rootContextKind)
+func (v *vm) startPlugin(p *Plugin) error {
+	root := v.allocContext(rootContextKind)
+	root.plugin = p
+	v.roots = append(v.roots, root)
+	if v.root == nil {
+		v.root = root
+	}
 	if v.fn.onContextCreate != nil {
-		v.root.pluginConfig = true
-		v.invoke(v.root, "proxy_on_context_create", v.fn.onContextCreate, uint64(v.root.id), 0)
-		v.root.pluginConfig = false
+		root.pluginConfig = true
+		v.invoke(root, "proxy_on_context_create", v.fn.onContextCreate, uint64(root.id), 0)
+		root.pluginConfig = false
 	}
 	started := true
 	if !v.failed && v.fn.onVMStart != nil {
-		r, ok := v.invoke(v.root, "proxy_on_vm_start", v.fn.onVMStart, uint64(v.root.id), uint64(len(v.h.cfg.VMConfig)))
+		r, ok := v.invoke(root, "proxy_on_vm_start", v.fn.onVMStart, uint64(root.id), uint64(len(v.h.cfg.VMConfig)))
 		started = ok && r != 0
 	}
 	v.finishCall()
@@ -289,9 +311,9 @@ func (v *vm) startPlugin() error {
 	if v.fn.onConfigure == nil {
 		return nil
 	}
-	v.root.pluginConfig = true
-	r, ok := v.invoke(v.root, "proxy_on_configure", v.fn.onConfigure, uint64(v.root.id), uint64(len(v.h.cfg.PluginConfig)))
-	v.root.pluginConfig = false
+	root.pluginConfig = true
+	r, ok := v.invoke(root, "proxy_on_configure", v.fn.onConfigure, uint64(root.id), uint64(len(p.Config)))
+	root.pluginConfig = false
 	v.finishCall()
 	if !ok {
 		return errors.New("failed to configure Wasm plugin: the module trapped in proxy_on_configure")
@@ -304,11 +326,11 @@ func (v *vm) startPlugin() error {
 
 // Root-context callbacks, each with cpp-host's failure check and after-call actions.
 
-func (v *vm) onTick() {
-	if v.failed || v.fn.onTick == nil || v.root == nil || v.rootDeleted {
+func (v *vm) onTick(root *pctx) {
+	if v.failed || v.fn.onTick == nil || root.deleted {
 		return
 	}
-	v.invoke(v.root, "proxy_on_tick", v.fn.onTick, uint64(v.root.id))
+	v.invoke(root, "proxy_on_tick", v.fn.onTick, uint64(root.id))
 	v.finishCall()
 }
 
@@ -321,32 +343,42 @@ func (v *vm) onQueueReady(rootID, token uint32) {
 	v.finishCall()
 }
 
-// onDone runs the root's on_done and reports whether it may be deleted now.
-func (v *vm) onRootDone() bool {
+// onRootDone runs a root's on_done and reports whether it may be deleted now.
+func (v *vm) onRootDone(root *pctx) bool {
 	if v.failed || v.fn.onDone == nil {
 		return true
 	}
-	r, ok := v.invoke(v.root, "proxy_on_done", v.fn.onDone, uint64(v.root.id))
+	r, ok := v.invoke(root, "proxy_on_done", v.fn.onDone, uint64(root.id))
 	v.finishCall()
 	return !ok || r != 0
 }
 
-func (v *vm) onRootDelete() {
-	if v.rootDeleted {
+func (v *vm) onRootDelete(root *pctx) {
+	if root.deleted {
 		return
 	}
-	v.rootDeleted = true
+	root.deleted = true
 	if !v.failed && v.fn.onDelete != nil {
-		v.invoke(v.root, "proxy_on_delete", v.fn.onDelete, uint64(v.root.id))
+		v.invoke(root, "proxy_on_delete", v.fn.onDelete, uint64(root.id))
 		v.finishCall()
 	}
 }
 
-// setTick arms, re-arms or (period 0) cancels the root context's timer.
-func (v *vm) setTick(period time.Duration) {
-	v.tickPeriod = period
+// rootsDeleted reports whether every root context is gone.
+func (v *vm) rootsDeleted() bool {
+	for _, r := range v.roots {
+		if !r.deleted {
+			return false
+		}
+	}
+	return true
+}
+
+// setTick arms, re-arms or (period 0) cancels a root context's timer.
+func (v *vm) setTick(root *pctx, period time.Duration) {
+	root.tickPeriod = period
 	if period > 0 {
-		v.tickDue = v.h.clock.Monotonic() + period
+		root.tickDue = v.h.clock.Monotonic() + period
 	}
 	v.h.wakeTicks()
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# build.sh PLUGIN_PACKAGE OUT_WASM
+# build.sh PLUGIN OUT_WASM
 #
 # Builds a proxy-wasm plugin written with github.com/tetratelabs/proxy-wasm-go-sdk using standard Go
 # (GOOS=wasip1 GOARCH=wasm -buildmode=c-shared). The SDK targets TinyGo: outside TinyGo its host
@@ -7,21 +7,39 @@
 #   1. copies the SDK module from the module cache to build/sdk/<version>,
 #   2. deletes the mock binding and drops in this folder's two files (real //go:wasmimport env
 #      proxy_* imports and //go:wasmexport proxy_on_* exports),
-#   3. builds with a copy of go.mod that replaces the SDK with that copy.
+#   3. builds with a copy of the plugin module's go.mod that replaces the SDK with that copy.
+# PLUGIN is a package of this module (./plugin, an import path) or a directory, relative to the
+# current directory, of a plugin in another module: that module's go.mod and go.sum (its own
+# dependencies, and the SDK version it requires) are used, never changed. OUT_WASM is relative
+# to the current directory.
 # The copy is redone only when the SDK version or the bridge files change. Safe to run concurrently.
 set -euo pipefail
 
-plugin=${1:?usage: build.sh PLUGIN_PACKAGE OUT_WASM}
-out=${2:?usage: build.sh PLUGIN_PACKAGE OUT_WASM}
+plugin=${1:?usage: build.sh PLUGIN OUT_WASM}
+out=${2:?usage: build.sh PLUGIN OUT_WASM}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-cd "$root"
+case $out in /*) ;; *) out="$PWD/$out" ;; esac
+
+# The module the plugin belongs to, and the package to build from that module's directory.
+moddir=$root
+if [ -d "$plugin" ]; then
+	dir=$(cd "$plugin" && pwd)
+	gomod=$(cd "$dir" && go env GOMOD)
+	if [ -n "$gomod" ] && [ "$gomod" != /dev/null ] && [ "$gomod" != "$root/go.mod" ]; then
+		moddir=$(dirname "$gomod")
+		plugin=".${dir#"$moddir"}"
+	elif [ "${dir#"$root"}" != "$dir" ]; then
+		plugin=".${dir#"$root"}"
+	fi
+fi
+cd "$moddir"
 
 sdk=github.com/tetratelabs/proxy-wasm-go-sdk
 go mod download "$sdk"
 version=$(go list -m -f '{{.Version}}' "$sdk")
 src=$(go list -m -f '{{.Dir}}' "$sdk")
-stamp=$(cat "$here"/*_wasip1.go "$0" | sha256sum | cut -c1-16)
+stamp=$(cat "$here"/*_wasip1.go "$here/$(basename "$0")" | sha256sum | cut -c1-16)
 copy="$root/build/sdk/$version-$stamp"
 
 if [ ! -f "$copy/.complete" ]; then
@@ -43,12 +61,14 @@ if [ ! -f "$copy/.complete" ]; then
 	mv -T "$tmp" "$copy" 2>/dev/null || rm -rf "$tmp" # another build got there first
 fi
 
-# The modfile must sit beside a go.sum that matches it; both live next to the copy.
-modfile="$root/build/sdk/go.$version-$stamp.mod"
+# The modfile must sit beside a go.sum that matches it; both live next to the copy, one pair
+# per plugin module.
+modkey=$(printf '%s' "$moddir" | sha256sum | cut -c1-12)
+modfile="$root/build/sdk/go.$modkey.$version-$stamp.mod"
 if [ ! -f "$modfile" ] || [ go.mod -nt "$modfile" ] || [ go.sum -nt "$modfile" ]; then
 	tmpmod=$(mktemp "$root/build/sdk/.mod.XXXXXX")
 	cp go.mod "$tmpmod.mod"
-	cp go.sum "$tmpmod.sum"
+	if [ -f go.sum ]; then cp go.sum "$tmpmod.sum"; else : >"$tmpmod.sum"; fi
 	go mod edit -modfile="$tmpmod.mod" -replace "$sdk=$copy"
 	mv "$tmpmod.sum" "${modfile%.mod}.sum"
 	mv "$tmpmod.mod" "$modfile"
