@@ -24,7 +24,7 @@ func TestRequestFromHub(t *testing.T) {
 	}
 	want(t, out, "model", `"llama3.2"`)
 	want(t, out, "messages.#.role", `["system","user"]`) // Ollama knows no "developer"
-	want(t, out, "stream", `false`)                     // explicit: Ollama streams by default
+	want(t, out, "stream", `false`)                      // explicit: Ollama streams by default
 	want(t, out, "options.stop", `["END"]`)
 	want(t, out, "options.num_predict", `100`)
 	want(t, out, "options.temperature", `0.2`)
