@@ -12,7 +12,9 @@
 //   - Error values carry a status and a body already in the client's dialect.
 //
 // The codecs live in the sibling packages openai, anthropic, gemini and ollama, which share one
-// shape; hub holds the neutral types they meet in, sse the stream framing. Nothing here
+// shape; hub holds the neutral types they meet in, sse the stream framing. Two tables are the
+// only places that name a format: codecs (one codec per wire format) and providerKinds (what
+// each configured provider type adds: host, path, credentials). Nothing here
 // imports the proxy-wasm SDK: the filter's glue in plugin/ calls these functions from its
 // callbacks. See docs/AI-FORMAT.md for the field mapping tables.
 package aiformat

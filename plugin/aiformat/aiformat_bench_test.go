@@ -94,12 +94,12 @@ func BenchmarkRequest(b *testing.B) {
 	}
 }
 
-func benchResponse(wire Dialect, size int) []byte {
+func benchResponse(wire wireFormat, size int) []byte {
 	text := strings.Repeat("Lorem ipsum dolor sit amet, consectetur adipiscing elit. ", size/57+1)[:size-300]
 	switch wire {
-	case DialectAnthropic:
+	case wireAnthropic:
 		return []byte(`{"id":"msg_1","type":"message","role":"assistant","model":"claude","content":[{"type":"text","text":"` + text + `"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":10,"output_tokens":200}}`)
-	case DialectGemini:
+	case wireGemini:
 		return []byte(`{"candidates":[{"content":{"parts":[{"text":"` + text + `"}],"role":"model"},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":10,"candidatesTokenCount":200,"totalTokenCount":210},"modelVersion":"gemini"}`)
 	}
 	return []byte(`{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"gpt","choices":[{"index":0,"message":{"role":"assistant","content":"` + text + `"},"finish_reason":"stop"}],"usage":{"prompt_tokens":10,"completion_tokens":200,"total_tokens":210}}`)
@@ -108,13 +108,14 @@ func benchResponse(wire Dialect, size int) []byte {
 // BenchmarkResponse is the per-response cost of translating a non-streamed answer.
 func BenchmarkResponse(b *testing.B) {
 	pairs := []struct {
-		name         string
-		client, wire Dialect
+		name   string
+		client Dialect
+		wire   wireFormat
 	}{
-		{"openai-to-openai", DialectOpenAI, DialectOpenAI},
-		{"anthropic-to-openai", DialectOpenAI, DialectAnthropic},
-		{"gemini-to-openai", DialectOpenAI, DialectGemini},
-		{"openai-to-anthropic", DialectAnthropic, DialectOpenAI},
+		{"openai-to-openai", DialectOpenAI, wireOpenAI},
+		{"anthropic-to-openai", DialectOpenAI, wireAnthropic},
+		{"gemini-to-openai", DialectOpenAI, wireGemini},
+		{"openai-to-anthropic", DialectAnthropic, wireOpenAI},
 	}
 	for _, p := range pairs {
 		for _, sz := range benchSizes {
@@ -135,14 +136,14 @@ func BenchmarkResponse(b *testing.B) {
 }
 
 // benchEvent is one text-delta event of a provider's stream.
-func benchEvent(wire Dialect, i int) []byte {
+func benchEvent(wire wireFormat, i int) []byte {
 	tok := `" tok` + strconv.Itoa(i%10) + `"`
 	switch wire {
-	case DialectAnthropic:
+	case wireAnthropic:
 		return []byte("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":" + tok + "}}\n\n")
-	case DialectGemini:
+	case wireGemini:
 		return []byte(`data: {"candidates":[{"content":{"parts":[{"text":` + tok + `}],"role":"model"},"index":0}],"modelVersion":"gemini-2.5-flash","responseId":"r1"}` + "\r\n\r\n")
-	case dialectOllama:
+	case wireOllama:
 		return []byte(`{"model":"llama3.2","created_at":"2025-01-01T00:00:00Z","message":{"role":"assistant","content":` + tok + `},"done":false}` + "\n")
 	}
 	return []byte(`data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[{"index":0,"delta":{"content":` + tok + `},"finish_reason":null}],"usage":null}` + "\n\n")
@@ -152,15 +153,16 @@ func benchEvent(wire Dialect, i int) []byte {
 // body chunk, as tokens arrive.
 func BenchmarkStreamEvent(b *testing.B) {
 	pairs := []struct {
-		name         string
-		client, wire Dialect
+		name   string
+		client Dialect
+		wire   wireFormat
 	}{
-		{"openai-to-openai", DialectOpenAI, DialectOpenAI},
-		{"anthropic-to-openai", DialectOpenAI, DialectAnthropic},
-		{"gemini-to-openai", DialectOpenAI, DialectGemini},
-		{"ollama-to-openai", DialectOpenAI, dialectOllama},
-		{"openai-to-anthropic", DialectAnthropic, DialectOpenAI},
-		{"openai-to-gemini", DialectGemini, DialectOpenAI},
+		{"openai-to-openai", DialectOpenAI, wireOpenAI},
+		{"anthropic-to-openai", DialectOpenAI, wireAnthropic},
+		{"gemini-to-openai", DialectOpenAI, wireGemini},
+		{"ollama-to-openai", DialectOpenAI, wireOllama},
+		{"openai-to-anthropic", DialectAnthropic, wireOpenAI},
+		{"openai-to-gemini", DialectGemini, wireOpenAI},
 	}
 	for _, p := range pairs {
 		events := make([][]byte, 10)

@@ -27,13 +27,13 @@ var staleHeaders = [...]string{"content-length", "accept-encoding"}
 
 // headersToRemove lists the client headers that must not reach the provider. The credential
 // headers are all removed, the provider's own included: the route sets it afresh after the
-// removal. An Anthropic client of an Anthropic provider keeps anthropic-beta (beta features it
-// opted into).
-func (pr *Provider) headersToRemove(anthropicClient bool) []string {
+// removal. A client of a provider of its own format keeps anthropic-beta (beta features it
+// opted into) when the provider type says so: Anthropic's.
+func (pr *Provider) headersToRemove(sameFormat bool) []string {
 	rm := append([]string(nil), ClientCredentialHeaders[:]...)
 	rm = append(rm, staleHeaders[:]...)
 	rm = append(rm, "anthropic-version")
-	if !(pr.Type == ProviderAnthropic && anthropicClient) {
+	if !(pr.Type.kind().keepsBeta && sameFormat) {
 		rm = append(rm, "anthropic-beta")
 	}
 	for _, name := range SessionHeaders {

@@ -2,53 +2,14 @@ package aiformat
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
-	"github.com/stepgate/stepgate/plugin/aiformat/anthropic"
 	"github.com/stepgate/stepgate/plugin/aiformat/openai"
 	"github.com/tidwall/gjson"
 )
-
-// ProviderType is the API a provider speaks.
-type ProviderType uint8
-
-// Provider types, as spelled in the configuration's "type".
-const (
-	ProviderOpenAI           ProviderType = iota + 1 // api.openai.com
-	ProviderOpenAICompatible                         // Mistral, DeepSeek, Groq, vLLM...: OpenAI's API with a field policy
-	ProviderAzure                                    // Azure OpenAI: deployment path, api-version, api-key header
-	ProviderAnthropic                                // Anthropic Messages
-	ProviderGemini                                   // Google Gemini API
-	ProviderOllama                                   // Ollama /api/chat
-)
-
-var providerTypes = [...]string{"", "openai", "openai_compatible", "azure", "anthropic", "gemini", "ollama"}
-
-func (t ProviderType) String() string {
-	if int(t) < len(providerTypes) {
-		return providerTypes[t]
-	}
-	return "unknown"
-}
-
-// wire is the response format a provider type answers in; it equals the Dialect of the same
-// name so that "same format" is a comparison.
-func (t ProviderType) wire() Dialect {
-	switch t {
-	case ProviderAnthropic:
-		return DialectAnthropic
-	case ProviderGemini:
-		return DialectGemini
-	case ProviderOllama:
-		return dialectOllama
-	}
-	return DialectOpenAI
-}
-
-// dialectOllama is Ollama's wire format: a provider format only, never a client dialect.
-const dialectOllama Dialect = 100
 
 // Provider is one configured upstream API.
 type Provider struct {
@@ -64,12 +25,13 @@ type Provider struct {
 	Policy           openai.Policy
 	ForwardHeaders   []string // session headers (SessionHeaders) this provider keeps
 
-	authHeader string   // header carrying the key
-	authValues []string // per key, the header value (e.g. "Bearer sk-...")
-	index      int      // position in Config.Providers (the router's key counters)
-	// The client headers to remove upstream (see headersToRemove), for any client and for an Anthropic client of an Anthropic provider (which keeps
-	// anthropic-beta).
-	removeHeaders, removeHeadersAnthropic []string
+	authHeader   string      // header carrying the key
+	authValues   []string    // per key, the header value (e.g. "Bearer sk-...")
+	fixedHeaders [][2]string // set on every request after the key (anthropic-version)
+	index        int         // position in Config.Providers (the router's key counters)
+	// The client headers to remove upstream (see headersToRemove), for any client and for a
+	// client of the provider's own format (an Anthropic client of Anthropic keeps anthropic-beta).
+	removeHeaders, removeHeadersSameFormat []string
 }
 
 // Backend is one place a model can be served: a provider and the model name there.
@@ -113,19 +75,6 @@ const (
 	DefaultCooldownMillis = 30000
 )
 
-var defaultHosts = map[ProviderType]string{
-	ProviderOpenAI:    "api.openai.com",
-	ProviderAnthropic: "api.anthropic.com",
-	ProviderGemini:    "generativelanguage.googleapis.com",
-}
-
-var defaultBase = map[ProviderType]string{
-	ProviderOpenAI:           "/v1",
-	ProviderOpenAICompatible: "/v1",
-	ProviderAnthropic:        "/v1",
-	ProviderGemini:           "/v1beta",
-}
-
 // ParseConfig reads the "providers" and "models" sections from the plugin configuration
 // document root. prefix is the JSON path of root ("" at top level); errors name the field as
 // "providers.openai.type: ...". Unknown fields are errors.
@@ -149,7 +98,7 @@ func ParseConfig(root gjson.Result, prefix string) (*Config, error) {
 		if err == nil {
 			pr.index = len(c.Providers)
 			pr.removeHeaders = pr.headersToRemove(false)
-			pr.removeHeadersAnthropic = pr.headersToRemove(true)
+			pr.removeHeadersSameFormat = pr.headersToRemove(true)
 			c.Providers = append(c.Providers, pr)
 			byName[pr.Name] = pr
 		}
@@ -230,8 +179,8 @@ func parseProvider(name string, v gjson.Result, path string) (*Provider, error) 
 	if name == "" || strings.ContainsAny(name, "/*") {
 		return nil, fmt.Errorf("%s: provider names must be non-empty and contain no '/' or '*'", path)
 	}
-	if err := checkKeys(v, path, "type", "cluster", "host", "base_path", "api_key", "api_keys", "api_version",
-		"anthropic_version", "default_max_tokens", "compat", "drop_fields", "rename_fields", "max_tokens_field", "stream_usage", "forward_headers"); err != nil {
+	if err := checkKeys(v, path, append([]string{"type", "cluster", "host", "base_path", "api_key", "api_keys",
+		"forward_headers"}, typeFields()...)...); err != nil {
 		return nil, err
 	}
 	pr := &Provider{Name: name}
@@ -239,13 +188,8 @@ func parseProvider(name string, v gjson.Result, path string) (*Provider, error) 
 	if err != nil {
 		return nil, err
 	}
-	for i, n := range providerTypes {
-		if i > 0 && n == ts {
-			pr.Type = ProviderType(i)
-		}
-	}
-	if pr.Type == 0 {
-		return nil, fmt.Errorf("%s.type: unknown provider type %q (want openai, openai_compatible, azure, anthropic, gemini or ollama)", path, ts)
+	if pr.Type = providerTypeNamed(ts); pr.Type == 0 {
+		return nil, fmt.Errorf("%s.type: unknown provider type %q (want %s)", path, ts, providerTypeNames())
 	}
 	if pr.Cluster, err = str(v, path, "cluster", ""); err != nil {
 		return nil, err
@@ -253,13 +197,13 @@ func parseProvider(name string, v gjson.Result, path string) (*Provider, error) 
 	if pr.Cluster == "" {
 		return nil, fmt.Errorf("%s.cluster: required: the Envoy cluster for this provider", path)
 	}
-	if pr.Host, err = str(v, path, "host", defaultHosts[pr.Type]); err != nil {
+	if pr.Host, err = str(v, path, "host", pr.Type.kind().host); err != nil {
 		return nil, err
 	}
 	if pr.Host == "" {
 		return nil, fmt.Errorf("%s.host: required for type %s", path, pr.Type)
 	}
-	if pr.BasePath, err = str(v, path, "base_path", defaultBase[pr.Type]); err != nil {
+	if pr.BasePath, err = str(v, path, "base_path", pr.Type.kind().base); err != nil {
 		return nil, err
 	}
 	if pr.BasePath != "" && (pr.BasePath[0] != '/' || strings.HasSuffix(pr.BasePath, "/")) {
@@ -288,70 +232,29 @@ func parseKeys(pr *Provider, v gjson.Result, path string) error {
 		keys = append([]string{one}, keys...)
 	}
 	pr.APIKeys = keys
-	if len(keys) == 0 && pr.Type != ProviderOllama && pr.Type != ProviderOpenAICompatible {
+	k := pr.Type.kind()
+	if len(keys) == 0 && !k.keyOptional {
 		return fmt.Errorf("%s.api_keys: required for type %s", path, pr.Type)
 	}
-	prefix := ""
-	switch pr.Type {
-	case ProviderAzure:
-		pr.authHeader = "api-key"
-	case ProviderAnthropic:
-		pr.authHeader = "x-api-key"
-	case ProviderGemini:
-		pr.authHeader = "x-goog-api-key"
-	default:
-		pr.authHeader, prefix = "authorization", "Bearer "
-	}
-	for _, k := range keys {
-		pr.authValues = append(pr.authValues, prefix+k)
+	pr.authHeader = k.authHeader
+	for _, key := range keys {
+		pr.authValues = append(pr.authValues, k.authPrefix+key)
 	}
 	return nil
 }
 
+// parseTypeSpecific reads the fields of the provider's own type and refuses those of others.
 func parseTypeSpecific(pr *Provider, v gjson.Result, path string) error {
-	only := func(field string, types ...ProviderType) error {
-		if !v.Get(field).Exists() {
-			return nil
-		}
-		for _, t := range types {
-			if pr.Type == t {
-				return nil
-			}
-		}
-		return fmt.Errorf("%s.%s: not used by type %s", path, field, pr.Type)
-	}
-	for _, f := range [...]string{"compat", "drop_fields", "rename_fields", "max_tokens_field", "stream_usage"} {
-		if err := only(f, ProviderOpenAI, ProviderOpenAICompatible, ProviderAzure); err != nil {
-			return err
+	k := pr.Type.kind()
+	for _, f := range typeFields() {
+		if v.Get(f).Exists() && !slices.Contains(k.fields, f) {
+			return fmt.Errorf("%s.%s: not used by type %s", path, f, pr.Type)
 		}
 	}
-	if err := only("api_version", ProviderAzure); err != nil {
-		return err
+	if k.parse == nil {
+		return nil
 	}
-	if err := only("anthropic_version", ProviderAnthropic); err != nil {
-		return err
-	}
-	if err := only("default_max_tokens", ProviderAnthropic); err != nil {
-		return err
-	}
-	var err error
-	switch pr.Type {
-	case ProviderAzure:
-		if pr.APIVersion, err = str(v, path, "api_version", "2024-10-21"); err != nil {
-			return err
-		}
-	case ProviderAnthropic:
-		if pr.AnthropicVersion, err = str(v, path, "anthropic_version", anthropic.Version); err != nil {
-			return err
-		}
-		if pr.DefaultMaxTokens, err = posInt(v, path, "default_max_tokens", anthropic.DefaultMaxTokens); err != nil {
-			return err
-		}
-		if pr.DefaultMaxTokens == 0 {
-			return fmt.Errorf("%s.default_max_tokens: must be at least 1", path)
-		}
-	}
-	return parsePolicy(pr, v, path)
+	return k.parse(pr, v, path)
 }
 
 func parsePolicy(pr *Provider, v gjson.Result, path string) error {

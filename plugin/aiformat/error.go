@@ -1,11 +1,6 @@
 package aiformat
 
-import (
-	"github.com/stepgate/stepgate/plugin/aiformat/anthropic"
-	"github.com/stepgate/stepgate/plugin/aiformat/gemini"
-	"github.com/stepgate/stepgate/plugin/aiformat/hub"
-	"github.com/stepgate/stepgate/plugin/aiformat/openai"
-)
+import "github.com/stepgate/stepgate/plugin/aiformat/hub"
 
 // Error is a failure to answer locally: Status and a JSON Body already written in the client's
 // dialect. Message is the plain text, for logs.
@@ -27,15 +22,6 @@ func NewError(d Dialect, status int, msg string) *Error {
 }
 
 func render(d Dialect, he *hub.Error) *Error {
-	var status int
-	var body []byte
-	switch d {
-	case DialectAnthropic:
-		status, body = anthropic.AppendError(nil, he)
-	case DialectGemini:
-		status, body = gemini.AppendError(nil, he)
-	default:
-		status, body = openai.AppendError(nil, he)
-	}
+	status, body := d.codec().appendError(nil, he)
 	return &Error{Status: status, Body: body, Message: he.Message}
 }

@@ -17,7 +17,7 @@ func errorMessage(body []byte) string { return gjson.GetBytes(body, "error.messa
 // type gives it away (at the head) or the body does.
 func TestUntranslatableAnswersAre502(t *testing.T) {
 	for _, client := range clientDialects {
-		for _, wire := range []Dialect{DialectOpenAI, DialectAnthropic, DialectGemini, dialectOllama} {
+		for _, wire := range []wireFormat{wireOpenAI, wireAnthropic, wireGemini, wireOllama} {
 			tr := newTranslator(client, wire, false, false, testNow, "m")
 			if head := tr.Headers(200, "text/html; charset=utf-8"); !head.Fail || head.Status != 502 {
 				t.Errorf("%v←%v html: head %+v, want Fail 502", client, wire, head)
@@ -79,7 +79,7 @@ func TestBrokenStreamsEndWithAnErrorEvent(t *testing.T) {
 			},
 		}
 		for name, run := range cases {
-			tr := newTranslator(client, DialectOpenAI, true, false, testNow, "m")
+			tr := newTranslator(client, wireOpenAI, true, false, testNow, "m")
 			tr.Headers(200, "text/event-stream")
 			out := run(tr)
 			streamError(t, client, out)
@@ -93,14 +93,14 @@ func TestBrokenStreamsEndWithAnErrorEvent(t *testing.T) {
 // A complete stream is not a failure, and a head that says stream to a streaming request, or
 // JSON to any, is not refused.
 func TestCompleteStreamsAreNotFailures(t *testing.T) {
-	tr := newTranslator(DialectAnthropic, DialectOpenAI, true, false, testNow, "m")
+	tr := newTranslator(DialectAnthropic, wireOpenAI, true, false, testNow, "m")
 	tr.Headers(200, "text/event-stream; charset=utf-8")
 	out := string(tr.Write([]byte(openaiChunk+`data: {"id":"c1","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`+"\n\ndata: [DONE]\n\n"), true))
 	if tr.Failure() != "" || strings.Contains(out, "event: error") || !strings.Contains(out, "message_stop") {
 		t.Errorf("failure %q, stream %q", tr.Failure(), out)
 	}
 	for _, ct := range []string{"application/json", "application/json; charset=utf-8", ""} {
-		if head := newTranslator(DialectOpenAI, DialectOpenAI, false, false, 0, "m").Headers(200, ct); head.Fail {
+		if head := newTranslator(DialectOpenAI, wireOpenAI, false, false, 0, "m").Headers(200, ct); head.Fail {
 			t.Errorf("content type %q refused", ct)
 		}
 	}

@@ -66,7 +66,7 @@ func FuzzRequest(f *testing.F) {
 	})
 }
 
-var fuzzWires = []Dialect{DialectOpenAI, DialectAnthropic, DialectGemini, dialectOllama}
+var fuzzWires = []wireFormat{wireOpenAI, wireAnthropic, wireGemini, wireOllama}
 
 // FuzzResponse runs arbitrary bodies through every response and error decoder and every client
 // encoder: the output must always be JSON.
@@ -81,7 +81,7 @@ func FuzzResponse(f *testing.F) {
 			tr := newTranslator(c.dialect, wire, false, c.wantUsage, testNow, "m")
 			tr.Headers(int(status%600), "application/json")
 			_, out := tr.Finish(append([]byte(nil), body...))
-			if c.dialect == wire && bytes.Equal(out, body) {
+			if c.dialect.wire() == wire && bytes.Equal(out, body) {
 				continue // passed through untouched
 			}
 			if !gjson.ValidBytes(out) {
@@ -91,7 +91,7 @@ func FuzzResponse(f *testing.F) {
 	})
 }
 
-func wireIndex(d Dialect) int {
+func wireIndex(d wireFormat) int {
 	for i, w := range fuzzWires {
 		if w == d {
 			return i
@@ -114,7 +114,7 @@ func FuzzStream(f *testing.F) {
 			if !bytes.Equal(whole, parts) {
 				t.Fatalf("%s: split at %d changes the output", c.name, k)
 			}
-			if c.dialect == wire {
+			if c.dialect.wire() == wire {
 				continue // passthrough repeats what came in
 			}
 			for _, line := range strings.Split(string(whole), "\n") {

@@ -150,16 +150,16 @@ func boolStr(b bool) string {
 }
 
 // wireOf tells a test file's provider format from its name prefix.
-func wireOf(name string) Dialect {
+func wireOf(name string) wireFormat {
 	switch {
 	case strings.HasPrefix(name, "anthropic_"):
-		return DialectAnthropic
+		return wireAnthropic
 	case strings.HasPrefix(name, "gemini_"):
-		return DialectGemini
+		return wireGemini
 	case strings.HasPrefix(name, "ollama_"):
-		return dialectOllama
+		return wireOllama
 	}
-	return DialectOpenAI
+	return wireOpenAI
 }
 
 type clientCase struct {
@@ -225,10 +225,10 @@ func TestGoldenStreams(t *testing.T) {
 	}
 }
 
-func runStream(c clientCase, wire Dialect, chunks [][]byte) ([]byte, Usage) {
+func runStream(c clientCase, wire wireFormat, chunks [][]byte) ([]byte, Usage) {
 	tr := newTranslator(c.dialect, wire, true, c.wantUsage, testNow, "fallback-model")
 	ct := "text/event-stream"
-	if wire == dialectOllama {
+	if wire == wireOllama {
 		ct = "application/x-ndjson"
 	}
 	tr.Headers(200, ct)

@@ -25,7 +25,7 @@ func PathSegmentSafe(name string) bool {
 
 // modelInPath: the provider's API names the model in the request path, not (only) the body.
 func (pr *Provider) modelInPath() bool {
-	return pr.Type == ProviderAzure || pr.Type == ProviderGemini
+	return pr.Type.kind().modelInPath
 }
 
 func unsafeModel(model string) *hub.Error {

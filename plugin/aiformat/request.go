@@ -5,8 +5,6 @@ import (
 	"sync"
 	"unsafe"
 
-	"github.com/stepgate/stepgate/plugin/aiformat/anthropic"
-	"github.com/stepgate/stepgate/plugin/aiformat/gemini"
 	"github.com/stepgate/stepgate/plugin/aiformat/hub"
 	"github.com/stepgate/stepgate/plugin/aiformat/internal/jsonx"
 	"github.com/stepgate/stepgate/plugin/aiformat/openai"
@@ -131,33 +129,24 @@ func (c *Config) ParseRequest(method, path, query string, body []byte) (*Request
 }
 
 func (r *Request) toHub(docs *docCache, path, query string) *hub.Error {
-	body := bstr(r.Body)
-	switch r.Dialect {
-	case DialectAnthropic, DialectGemini:
-		var model string
-		var stream bool
-		if r.Dialect == DialectGemini {
-			model, stream, _ = gemini.ParsePath(pathOnly(path))
-			if stream && !hasAltSSE(path, query) {
-				return hub.Invalid("alt", "streamGenerateContent is supported with alt=sse only")
-			}
-		}
-		d := docs.take(&docs.body)
-		defer docs.put(&docs.body, d)
-		if !d.Parse(body) {
-			return hub.Invalid("", "request body is not valid JSON")
-		}
-		dst := make([]byte, 0, len(body)+len(body)/4)
-		var err *hub.Error
-		if r.Dialect == DialectAnthropic {
-			r.Hub, err = anthropic.RequestToHubDoc(dst, d.Root())
-		} else {
-			r.Hub, err = gemini.RequestToHubDoc(dst, d.Root(), model, stream)
-		}
-		return err
+	c := r.Dialect.codec()
+	if c.toHub == nil {
+		r.Hub = r.Body
+		return nil
 	}
-	r.Hub = r.Body
-	return nil
+	var err *hub.Error
+	r.Hub, err = c.toHub(docs, bstr(r.Body), path, query)
+	return err
+}
+
+// toHub parses a client body into the cached body Doc and translates it with conv.
+func (c *docCache) toHub(body string, conv func(dst []byte, root jsonx.Value) ([]byte, *hub.Error)) ([]byte, *hub.Error) {
+	d := c.take(&c.body)
+	defer c.put(&c.body, d)
+	if !d.Parse(body) {
+		return nil, hub.Invalid("", "request body is not valid JSON")
+	}
+	return conv(make([]byte, 0, len(body)+len(body)/4), d.Root())
 }
 
 func pathOnly(p string) string {

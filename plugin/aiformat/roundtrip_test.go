@@ -109,7 +109,7 @@ func TestResponseRoundTrip(t *testing.T) {
 	for _, file := range files {
 		body, _ := os.ReadFile(file)
 		var r hub.Response
-		if err := decodeResponse(wireOf(filepath.Base(file)), string(body), &r); err != nil {
+		if err := codecs[wireOf(filepath.Base(file))].decodeResponse(string(body), &r); err != nil {
 			t.Fatal(err)
 		}
 		want := openai.AppendResponse(nil, &r)

@@ -3,11 +3,7 @@ package aiformat
 import (
 	"encoding/binary"
 
-	"github.com/stepgate/stepgate/plugin/aiformat/anthropic"
-	"github.com/stepgate/stepgate/plugin/aiformat/gemini"
 	"github.com/stepgate/stepgate/plugin/aiformat/hub"
-	"github.com/stepgate/stepgate/plugin/aiformat/ollama"
-	"github.com/stepgate/stepgate/plugin/aiformat/openai"
 	"github.com/stepgate/stepgate/plugin/shareddata"
 )
 
@@ -198,32 +194,16 @@ func (r *Router) target(req *Request, up *Upstream) hub.Target {
 func (r *Router) body(req *Request, up *Upstream) ([]byte, *hub.Error) {
 	t := r.target(req, up)
 	pr := up.Provider
-	wire := pr.Type.wire()
+	c := &codecs[pr.Type.wire()]
 	src := bstr(req.Hub)
 	dst := make([]byte, 0, len(src)+len(src)/8+64)
 	docs := &r.cfg.docs
-	if wire == req.Dialect { // same format both sides: adjust the client's own body
-		switch wire {
-		case DialectAnthropic:
-			d, _ := docs.parsed(&docs.body, bstr(req.Body))
-			defer docs.put(&docs.body, d)
-			return anthropic.RewriteDoc(dst, d.Root(), t), nil
-		case DialectGemini:
-			return gemini.Rewrite(dst, bstr(req.Body), t), nil
-		}
+	if c.rewrite != nil && c.dialect == req.Dialect { // same format both sides: adjust the client's own body
+		return c.rewrite(dst, docs, bstr(req.Body), t), nil
 	}
 	d, _ := docs.parsed(&docs.hub, src)
 	defer docs.put(&docs.hub, d)
-	root := d.Root()
-	switch wire {
-	case DialectAnthropic:
-		return anthropic.RequestFromHubDoc(dst, root, t)
-	case DialectGemini:
-		return gemini.RequestFromHubDoc(dst, root, t)
-	case dialectOllama:
-		return ollama.RequestFromHubDoc(dst, root, t)
-	}
-	return openai.RewriteDoc(dst, root, t, &pr.Policy), nil
+	return c.fromHub(dst, d.Root(), t, pr)
 }
 
 func (r *Router) headers(req *Request, up *Upstream) {
@@ -244,15 +224,11 @@ func (r *Router) headers(req *Request, up *Upstream) {
 		k := r.nextKey(pr)
 		h = append(h, [2]string{pr.authHeader, pr.authValues[k%uint32(n)]})
 	}
-	if pr.Type == ProviderAnthropic {
-		h = append(h, [2]string{"anthropic-version", pr.AnthropicVersion})
+	up.SetHeaders = append(h, pr.fixedHeaders...)
+	up.RemoveHeaders = pr.removeHeaders
+	if codecs[pr.Type.wire()].dialect == req.Dialect {
+		up.RemoveHeaders = pr.removeHeadersSameFormat
 	}
-	up.SetHeaders = h
-	rm := pr.removeHeaders
-	if pr.Type == ProviderAnthropic && req.Dialect == DialectAnthropic {
-		rm = pr.removeHeadersAnthropic
-	}
-	up.RemoveHeaders = rm
 }
 
 // nextKey returns the provider's key counter and advances it.
@@ -267,15 +243,5 @@ func (r *Router) nextKey(pr *Provider) uint32 {
 
 // path is the upstream path for model.
 func (pr *Provider) path(model string, stream bool) string {
-	switch pr.Type {
-	case ProviderAzure:
-		return pr.BasePath + "/openai/deployments/" + model + "/chat/completions?api-version=" + pr.APIVersion
-	case ProviderAnthropic:
-		return pr.BasePath + "/messages"
-	case ProviderGemini:
-		return gemini.Path(pr.BasePath, model, stream)
-	case ProviderOllama:
-		return pr.BasePath + ollama.Path
-	}
-	return pr.BasePath + "/chat/completions"
+	return pr.Type.kind().path(pr, model, stream)
 }

@@ -173,7 +173,7 @@ func TestResponsesDecodeWithSDK(t *testing.T) {
 			t.Errorf("%s: anthropic SDK sees %+v", base, m)
 		}
 		for _, c := range m.Content {
-			if c.Type != "text" && c.Type != "tool_use" && wireOf(base) != DialectAnthropic {
+			if c.Type != "text" && c.Type != "tool_use" && wireOf(base) != wireAnthropic {
 				t.Errorf("%s: unexpected block %q", base, c.Type)
 			}
 		}

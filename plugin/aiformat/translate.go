@@ -4,12 +4,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/stepgate/stepgate/plugin/aiformat/anthropic"
-	"github.com/stepgate/stepgate/plugin/aiformat/gemini"
 	"github.com/stepgate/stepgate/plugin/aiformat/hub"
 	"github.com/stepgate/stepgate/plugin/aiformat/internal/jsonx"
-	"github.com/stepgate/stepgate/plugin/aiformat/ollama"
-	"github.com/stepgate/stepgate/plugin/aiformat/openai"
 	"github.com/stepgate/stepgate/plugin/aiformat/sse"
 	"github.com/tidwall/gjson"
 )
@@ -56,7 +52,7 @@ type Head struct {
 // It is not safe for concurrent use (a stream lives on one VM).
 type ResponseTranslator struct {
 	client      Dialect
-	wire        Dialect
+	wire        wireFormat
 	stream      bool
 	wantUsage   bool
 	passthrough bool
@@ -84,10 +80,10 @@ func NewResponseTranslator(req *Request, up *Upstream, now int64) *ResponseTrans
 	return newTranslator(req.Dialect, up.Provider.Type.wire(), req.Stream, req.WantsUsage, now, up.Model)
 }
 
-func newTranslator(client, wire Dialect, stream, wantUsage bool, now int64, model string) *ResponseTranslator {
+func newTranslator(client Dialect, wire wireFormat, stream, wantUsage bool, now int64, model string) *ResponseTranslator {
 	t := &ResponseTranslator{client: client, wire: wire, stream: stream, wantUsage: wantUsage, now: now, model: model,
-		passthrough: client == wire}
-	t.sc.NDJSON = wire == dialectOllama
+		passthrough: client != DialectNone && codecs[wire].dialect == client}
+	t.sc.NDJSON = codecs[wire].ndjson
 	return t
 }
 
@@ -105,7 +101,7 @@ func (t *ResponseTranslator) Headers(status int, contentType string) Head {
 		return Head{Status: 502, ContentType: ContentType, Buffer: true, Fail: true}
 	case t.stream && media != mediaJSON: // a stream, or no content type: the body will tell
 		t.mode = modeStream
-		t.dec = newDecoder(t.wire)
+		t.dec = codecs[t.wire].newDecoder()
 		if !t.passthrough {
 			t.enc = t.newEncoder()
 		}
@@ -167,35 +163,14 @@ func (t *ResponseTranslator) Failure() string { return t.fault }
 // errorStatus adjusts an upstream error status for the client: Anthropic calls overload 529,
 // the others 503.
 func errorStatus(client Dialect, status int) int {
-	switch {
-	case client == DialectAnthropic && status == 503:
-		return 529
-	case client != DialectAnthropic && status == 529:
-		return 503
+	if status == 503 || status == 529 {
+		return client.codec().overload
 	}
 	return status
 }
 
-func newDecoder(wire Dialect) decoder {
-	switch wire {
-	case DialectAnthropic:
-		return &anthropic.StreamDecoder{}
-	case DialectGemini:
-		return &gemini.StreamDecoder{}
-	case dialectOllama:
-		return &ollama.StreamDecoder{}
-	}
-	return &openai.StreamDecoder{}
-}
-
 func (t *ResponseTranslator) newEncoder() encoder {
-	switch t.client {
-	case DialectAnthropic:
-		return &anthropic.StreamEncoder{}
-	case DialectGemini:
-		return &gemini.StreamEncoder{}
-	}
-	return &openai.StreamEncoder{WantUsage: t.wantUsage, Created: t.now / 1e9}
+	return t.client.codec().newEncoder(t.wantUsage, t.now/1e9)
 }
 
 // Write translates one chunk of a streamed body; end marks the last chunk. The result is only
@@ -279,11 +254,7 @@ func (t *ResponseTranslator) emit(src sse.Event) {
 	if hide && !any { // the usage-only chunk we asked OpenAI for on the client's behalf
 		return
 	}
-	sep := "\n\n"
-	if t.wire == DialectGemini {
-		sep = "\r\n\r\n"
-	}
-	t.out = sse.AppendEvent(t.out, src.Name, src.Data, sep)
+	t.out = sse.AppendEvent(t.out, src.Name, src.Data, codecs[t.wire].sseSep)
 }
 
 // fail ends a stream that cannot be translated further: an error event in the client's
@@ -313,7 +284,7 @@ func (t *ResponseTranslator) Finish(body []byte) (int, []byte) {
 		return e.Status, e.Body
 	}
 	t.resp.Reset()
-	if err := decodeResponse(t.wire, bstr(body), &t.resp); err != nil {
+	if err := codecs[t.wire].decodeResponse(bstr(body), &t.resp); err != nil {
 		t.fault = "the provider's answer cannot be read: " + err.Message
 		e := render(t.client, &hub.Error{Status: 502, Kind: hub.KindServer, Message: t.fault})
 		return e.Status, e.Body
@@ -334,47 +305,17 @@ func (t *ResponseTranslator) Finish(body []byte) (int, []byte) {
 	if t.passthrough {
 		return t.status, body
 	}
-	out := make([]byte, 0, len(body)+256)
-	switch t.client {
-	case DialectAnthropic:
-		out = anthropic.AppendResponse(out, &t.resp)
-	case DialectGemini:
-		out = gemini.AppendResponse(out, &t.resp)
-	default:
-		out = openai.AppendResponse(out, &t.resp)
-	}
-	return t.status, out
-}
-
-func decodeResponse(wire Dialect, body string, r *hub.Response) *hub.Error {
-	switch wire {
-	case DialectAnthropic:
-		return anthropic.DecodeResponse(body, r)
-	case DialectGemini:
-		return gemini.DecodeResponse(body, r)
-	case dialectOllama:
-		return ollama.DecodeResponse(body, r)
-	}
-	return openai.DecodeResponse(body, r)
+	return t.status, t.client.codec().appendResponse(make([]byte, 0, len(body)+256), &t.resp)
 }
 
 func (t *ResponseTranslator) finishError(body []byte) (int, []byte) {
 	status := errorStatus(t.client, t.status)
 	s := bstr(body)
-	if t.passthrough && (t.wire != DialectOpenAI || gjson.Get(s, "error.message").Type == gjson.String) {
+	c := &codecs[t.wire]
+	if t.passthrough && (!c.looseErrors || gjson.Get(s, "error.message").Type == gjson.String) {
 		return status, body // already in the client's dialect
 	}
-	var he hub.Error
-	switch t.wire {
-	case DialectAnthropic:
-		he = anthropic.DecodeError(t.status, s)
-	case DialectGemini:
-		he = gemini.DecodeError(t.status, s)
-	case dialectOllama:
-		he = ollama.DecodeError(t.status, s)
-	default:
-		he = openai.DecodeError(t.status, s)
-	}
+	he := c.decodeError(t.status, s)
 	he.Status = status
 	e := render(t.client, &he)
 	return status, e.Body
@@ -412,14 +353,7 @@ func (t *ResponseTranslator) synthStream() []byte {
 
 // genID makes a response id for providers that give none (Gemini may not, Ollama never does).
 func (t *ResponseTranslator) genID() string {
-	id := strconv.FormatInt(t.now, 36)
-	switch t.client {
-	case DialectAnthropic:
-		return "msg_" + id
-	case DialectGemini:
-		return id
-	}
-	return "chatcmpl-" + id
+	return t.client.codec().idPrefix + strconv.FormatInt(t.now, 36)
 }
 
 // Usage is the token usage the provider reported (Known is false when it reported none).

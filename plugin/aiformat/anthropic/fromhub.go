@@ -73,48 +73,33 @@ func RequestFromHubDoc(dst []byte, root jsonx.Value, t hub.Target) ([]byte, *hub
 	return w.Buf, nil
 }
 
-// maxTokens is max_completion_tokens, else max_tokens, else the provider's or Anthropic's
-// default, capped by the target.
+// maxTokens is the request's budget, else the provider's or Anthropic's default (Anthropic
+// requires one), capped by the target.
 func maxTokens(maxCompletion, max jsonx.Value, t hub.Target) int64 {
-	n := maxCompletion.Int()
-	if n == 0 {
-		n = max.Int()
-	}
+	n := hub.RequestedMaxTokens(maxCompletion, max)
 	if n == 0 {
 		n = t.DefaultMaxTokens
 	}
 	if n == 0 {
 		n = DefaultMaxTokens
 	}
-	if t.MaxTokens > 0 && n > t.MaxTokens {
-		n = t.MaxTokens
-	}
-	return n
+	return t.ClampMaxTokens(n)
 }
-
-func isSystem(role string) bool { return role == "system" || role == "developer" }
 
 func systemFromHub(w *jsonx.Writer, msgs jsonx.Value) *hub.Error {
 	open := false
-	i := 0
-	for it := msgs.Iter(); it.Next(); i++ {
-		m := it.Value()
-		if !isSystem(m.Get("role").Str()) {
-			continue
-		}
+	err := hub.EachSystem(msgs, func(i int, c jsonx.Value) *hub.Error {
 		if !open {
 			w.Key("system")
 			w.Arr()
 			open = true
 		}
-		if err := textBlocks(w, i, m.Get("content"), false); err != nil {
-			return err
-		}
-	}
-	if open {
+		return textBlocks(w, i, c, false)
+	})
+	if open && err == nil {
 		w.EndArr()
 	}
-	return nil
+	return err
 }
 
 // textBlocks writes the text of hub content (a string or parts) as Anthropic text blocks.
@@ -190,7 +175,7 @@ func messagesFromHub(w *jsonx.Writer, msgs jsonx.Value) *hub.Error {
 	for it := msgs.Iter(); it.Next(); i++ {
 		it.Value().Fields(msgFields, f[:])
 		role := f[mRole].Str()
-		if isSystem(role) {
+		if hub.IsSystem(role) {
 			continue
 		}
 		if role == "tool" {
@@ -286,13 +271,9 @@ func assistantFromHub(w *jsonx.Writer, i int, c, calls jsonx.Value) *hub.Error {
 }
 
 func paramsFromHub(w *jsonx.Writer, f *[hCount]jsonx.Value, t hub.Target) {
-	if s := f[hStop]; s.IsString() {
+	if s := f[hStop]; hub.HasStop(s) {
 		w.Key("stop_sequences")
-		w.Arr()
-		w.Raw(s.Raw())
-		w.EndArr()
-	} else if s.IsArray() {
-		w.RawField("stop_sequences", s.Raw())
+		hub.WriteStop(w, s)
 	}
 	if v := f[hTemperature]; v.IsNumber() {
 		if v.Num() > 1 { // OpenAI's range is 0-2, Anthropic's 0-1

@@ -75,16 +75,9 @@ const (
 	mCount
 )
 
-func isSystem(role string) bool { return role == "system" || role == "developer" }
-
 func systemFromHub(w *jsonx.Writer, msgs jsonx.Value) *hub.Error {
 	open := false
-	i := 0
-	for it := msgs.Iter(); it.Next(); i++ {
-		m := it.Value()
-		if !isSystem(m.Get("role").Str()) {
-			continue
-		}
+	err := hub.EachSystem(msgs, func(i int, c jsonx.Value) *hub.Error {
 		if !open {
 			w.Key("systemInstruction")
 			w.Obj()
@@ -92,15 +85,13 @@ func systemFromHub(w *jsonx.Writer, msgs jsonx.Value) *hub.Error {
 			w.Arr()
 			open = true
 		}
-		if err := parts(w, i, m.Get("content"), false); err != nil {
-			return err
-		}
-	}
-	if open {
+		return parts(w, i, c, false)
+	})
+	if open && err == nil {
 		w.EndArr()
 		w.End()
 	}
-	return nil
+	return err
 }
 
 // parts writes hub content (a string or parts) as Gemini parts.
@@ -163,7 +154,7 @@ func contentsFromHub(w *jsonx.Writer, msgs jsonx.Value) *hub.Error {
 	for it := msgs.Iter(); it.Next(); i++ {
 		it.Value().Fields(msgFields, f[:])
 		role := f[mRole].Str()
-		if isSystem(role) {
+		if hub.IsSystem(role) {
 			continue
 		}
 		if role == "tool" {
@@ -351,25 +342,13 @@ func configFromHub(w *jsonx.Writer, f *[hCount]jsonx.Value, t hub.Target) {
 			w.Raw(v.Raw())
 		}
 	}
-	n := f[hMaxCompletionTokens].Int()
-	if n == 0 {
-		n = f[hMaxTokens].Int()
-	}
-	if t.MaxTokens > 0 && (n == 0 || n > t.MaxTokens) {
-		n = t.MaxTokens
-	}
-	if n > 0 {
+	if n := t.ClampMaxTokens(hub.RequestedMaxTokens(f[hMaxCompletionTokens], f[hMaxTokens])); n > 0 {
 		field("maxOutputTokens")
 		w.Int(n)
 	}
-	if s := f[hStop]; s.IsString() {
+	if s := f[hStop]; hub.HasStop(s) {
 		field("stopSequences")
-		w.Arr()
-		w.Raw(s.Raw())
-		w.EndArr()
-	} else if s.IsArray() {
-		field("stopSequences")
-		w.Raw(s.Raw())
+		hub.WriteStop(w, s)
 	}
 	rf := f[hResponseFormat]
 	switch rf.Get("type").Str() {

@@ -101,10 +101,10 @@ func messages(w *jsonx.Writer, msgs jsonx.Value) *hub.Error {
 	for it := msgs.Iter(); it.Next(); i++ {
 		it.Value().Fields(msgFields, f[:])
 		role := f[0].Str()
-		switch role {
-		case "developer":
-			role = "system"
-		case "system", "user", "assistant", "tool":
+		switch {
+		case hub.IsSystem(role):
+			role = "system" // Ollama knows no "developer"
+		case role == "user", role == "assistant", role == "tool":
 		default:
 			return hub.Invalid(mpath(i)+".role", "role "+strconv.Quote(role)+" is not supported by Ollama")
 		}
@@ -222,25 +222,13 @@ func options(w *jsonx.Writer, f *[hCount]jsonx.Value, t hub.Target) {
 			w.Raw(v.Raw())
 		}
 	}
-	n := f[hMaxCompletionTokens].Int()
-	if n == 0 {
-		n = f[hMaxTokens].Int()
-	}
-	if t.MaxTokens > 0 && (n == 0 || n > t.MaxTokens) {
-		n = t.MaxTokens
-	}
-	if n > 0 {
+	if n := t.ClampMaxTokens(hub.RequestedMaxTokens(f[hMaxCompletionTokens], f[hMaxTokens])); n > 0 {
 		field("num_predict")
 		w.Int(n)
 	}
-	if s := f[hStop]; s.IsString() {
+	if s := f[hStop]; hub.HasStop(s) {
 		field("stop")
-		w.Arr()
-		w.Raw(s.Raw())
-		w.EndArr()
-	} else if s.IsArray() {
-		field("stop")
-		w.Raw(s.Raw())
+		hub.WriteStop(w, s)
 	}
 	if open {
 		w.End()

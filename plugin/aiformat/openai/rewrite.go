@@ -38,6 +38,12 @@ var Presets = map[string]Policy{
 	},
 	// vLLM accepts the OpenAI schema, including stream_options.
 	"vllm": {MaxTokensField: "max_tokens"},
+	// LM Studio's local server (http://localhost:1234/v1, no key) lists max_tokens among its
+	// chat parameters, not max_completion_tokens, and has none of OpenAI's platform fields.
+	"lmstudio": {
+		Drop:           []string{"store", "metadata", "service_tier"},
+		MaxTokensField: "max_tokens",
+	},
 }
 
 // Rewrite appends the hub request body, adjusted for one OpenAI-compatible upstream, to dst in

@@ -1,0 +1,160 @@
+package aiformat
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/stepgate/stepgate/plugin/aiformat/anthropic"
+	"github.com/stepgate/stepgate/plugin/aiformat/gemini"
+	"github.com/stepgate/stepgate/plugin/aiformat/ollama"
+	"github.com/tidwall/gjson"
+)
+
+// ProviderType is the API a provider speaks.
+type ProviderType uint8
+
+// Provider types, as spelled in the configuration's "type".
+const (
+	ProviderOpenAI           ProviderType = iota + 1 // api.openai.com
+	ProviderOpenAICompatible                         // Mistral, DeepSeek, Groq, vLLM...: OpenAI's API with a field policy
+	ProviderAzure                                    // Azure OpenAI: deployment path, api-version, api-key header
+	ProviderAnthropic                                // Anthropic Messages
+	ProviderGemini                                   // Google Gemini API
+	ProviderOllama                                   // Ollama /api/chat
+	providerTypeEnd
+)
+
+// providerKind is what one provider type adds to its wire format's codec: where requests go
+// and how they are authenticated. Several types share a format (OpenAI, OpenAI-compatible
+// servers and Azure all speak OpenAI's) and differ only here.
+type providerKind struct {
+	name        string
+	wire        wireFormat
+	host, base  string // defaults of "host" and "base_path" ("" host: required)
+	authHeader  string // the header carrying the key
+	authPrefix  string // before the key in that header ("Bearer ")
+	keyOptional bool   // local and self-hosted servers often need no key
+	modelInPath bool   // the model is a path segment, so its name must be PathSegmentSafe
+	// keepsBeta: a client of the same format keeps anthropic-beta (beta features it opted into).
+	keepsBeta bool
+	// path is the upstream path for model.
+	path func(pr *Provider, model string, stream bool) string
+	// fields are the configuration fields only this type reads; parse reads them.
+	fields []string
+	parse  func(pr *Provider, v gjson.Result, path string) error
+}
+
+// providerKinds is the table of provider types, indexed by ProviderType. A provider of a new
+// wire format adds its codec (codecs) and an entry here; nothing else switches on the type.
+var providerKinds = [providerTypeEnd]providerKind{
+	ProviderOpenAI: {
+		name: "openai", wire: wireOpenAI, host: "api.openai.com", base: "/v1",
+		authHeader: "authorization", authPrefix: "Bearer ",
+		path: chatCompletionsPath, fields: policyFields, parse: parsePolicy,
+	},
+	ProviderOpenAICompatible: {
+		name: "openai_compatible", wire: wireOpenAI, base: "/v1",
+		authHeader: "authorization", authPrefix: "Bearer ", keyOptional: true,
+		path: chatCompletionsPath, fields: policyFields, parse: parsePolicy,
+	},
+	ProviderAzure: {
+		name: "azure", wire: wireOpenAI,
+		authHeader: "api-key", modelInPath: true,
+		path: func(pr *Provider, model string, _ bool) string {
+			return pr.BasePath + "/openai/deployments/" + model + "/chat/completions?api-version=" + pr.APIVersion
+		},
+		fields: append(slices.Clip(policyFields), "api_version"), parse: parseAzure,
+	},
+	ProviderAnthropic: {
+		name: "anthropic", wire: wireAnthropic, host: "api.anthropic.com", base: "/v1",
+		authHeader: "x-api-key", keepsBeta: true,
+		path:   func(pr *Provider, _ string, _ bool) string { return pr.BasePath + "/messages" },
+		fields: []string{"anthropic_version", "default_max_tokens"}, parse: parseAnthropic,
+	},
+	ProviderGemini: {
+		name: "gemini", wire: wireGemini, host: "generativelanguage.googleapis.com", base: "/v1beta",
+		authHeader: "x-goog-api-key", modelInPath: true,
+		path: func(pr *Provider, model string, stream bool) string { return gemini.Path(pr.BasePath, model, stream) },
+	},
+	ProviderOllama: {
+		name: "ollama", wire: wireOllama,
+		authHeader: "authorization", authPrefix: "Bearer ", keyOptional: true,
+		path: func(pr *Provider, _ string, _ bool) string { return pr.BasePath + ollama.Path },
+	},
+}
+
+func (t ProviderType) String() string {
+	if t > 0 && t < providerTypeEnd {
+		return providerKinds[t].name
+	}
+	return "unknown"
+}
+
+func (t ProviderType) kind() *providerKind { return &providerKinds[t] }
+
+// wire is the format a provider of type t answers in.
+func (t ProviderType) wire() wireFormat { return providerKinds[t].wire }
+
+// providerTypeNamed is the type spelled name in the configuration (0 if none is).
+func providerTypeNamed(name string) ProviderType {
+	for t := ProviderType(1); t < providerTypeEnd; t++ {
+		if providerKinds[t].name == name {
+			return t
+		}
+	}
+	return 0
+}
+
+// providerTypeNames lists the type names for an error message: "a, b or c".
+func providerTypeNames() string {
+	var names []string
+	for t := ProviderType(1); t < providerTypeEnd; t++ {
+		names = append(names, providerKinds[t].name)
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+}
+
+// typeFields is every type-specific field, in table order: a field no type reads is unknown,
+// a field another type reads is "not used by" this one.
+func typeFields() []string {
+	var all []string
+	for t := ProviderType(1); t < providerTypeEnd; t++ {
+		for _, f := range providerKinds[t].fields {
+			if !slices.Contains(all, f) {
+				all = append(all, f)
+			}
+		}
+	}
+	return all
+}
+
+func chatCompletionsPath(pr *Provider, _ string, _ bool) string {
+	return pr.BasePath + "/chat/completions"
+}
+
+// policyFields adjust requests for one OpenAI-compatible server (parsePolicy).
+var policyFields = []string{"compat", "drop_fields", "rename_fields", "max_tokens_field", "stream_usage"}
+
+func parseAzure(pr *Provider, v gjson.Result, path string) error {
+	var err error
+	if pr.APIVersion, err = str(v, path, "api_version", "2024-10-21"); err != nil {
+		return err
+	}
+	return parsePolicy(pr, v, path)
+}
+
+func parseAnthropic(pr *Provider, v gjson.Result, path string) error {
+	var err error
+	if pr.AnthropicVersion, err = str(v, path, "anthropic_version", anthropic.Version); err != nil {
+		return err
+	}
+	if pr.DefaultMaxTokens, err = posInt(v, path, "default_max_tokens", anthropic.DefaultMaxTokens); err != nil {
+		return err
+	}
+	if pr.DefaultMaxTokens == 0 {
+		return fmt.Errorf("%s.default_max_tokens: must be at least 1", path)
+	}
+	pr.fixedHeaders = [][2]string{{"anthropic-version", pr.AnthropicVersion}}
+	return nil
+}
