@@ -83,7 +83,22 @@ type Rule struct {
 	// MaxKeys bounds the distinct keys the rule tracks at once.
 	MaxKeys  int
 	Adaptive *Adaptive
+	// Scope says where the rule's tokens come from: this Envoy's shared data (ScopeLocal) or the
+	// fleet's rate limit service (ScopeFleet, see plugin/fleet).
+	Scope Scope
+	// RateText is the rate as written ("100/min"): a fleet rule's window is the unit named there.
+	RateText string
+	// FleetOptions is the raw JSON of a fleet rule's "fleet" object, parsed by plugin/fleet.
+	FleetOptions string
 }
+
+// Scope is where a rule's tokens come from.
+type Scope uint8
+
+const (
+	ScopeLocal Scope = iota // a token bucket in shared data, per Envoy
+	ScopeFleet              // leased blocks from envoyproxy/ratelimit, for the whole fleet
+)
 
 // Rate is Tokens per Period, reduced to lowest terms so that the fixed-point units stay small.
 type Rate struct {
