@@ -86,7 +86,7 @@ type Rule struct {
 	// Scope says where the rule's tokens come from: this Envoy's shared data (ScopeLocal) or the
 	// fleet's rate limit service (ScopeFleet, see plugin/fleet).
 	Scope Scope
-	// RateText is the rate as written ("100/min"): a fleet rule's window is the unit named there.
+	// RateText is a fleet rule's rate as written ("100/min"): its window is the unit named there.
 	RateText string
 	// FleetOptions is the raw JSON of a fleet rule's "fleet" object, parsed by plugin/fleet.
 	FleetOptions string

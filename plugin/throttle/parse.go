@@ -78,7 +78,6 @@ func parseRule(v gjson.Result, p string) (Rule, error) {
 	if r.Rate, err = parseRate(v.Get("rate"), join(p, "rate")); err != nil {
 		return r, err
 	}
-	r.RateText = v.Get("rate").Str
 	if err := parseScope(v, p, &r); err != nil {
 		return r, err
 	}
@@ -112,7 +111,7 @@ func parseScope(v gjson.Result, p string, r *Rule) error {
 	switch f := v.Get("scope"); {
 	case !f.Exists() || f.Type == gjson.String && f.Str == "local":
 	case f.Type == gjson.String && f.Str == "fleet":
-		r.Scope = ScopeFleet
+		r.Scope, r.RateText = ScopeFleet, v.Get("rate").Str
 	default:
 		return errorf(join(p, "scope"), "unknown scope %s (want \"local\" or \"fleet\")", short(f.Raw))
 	}
