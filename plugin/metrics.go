@@ -50,6 +50,8 @@ const (
 	shapeDelay
 	firstByte
 	estimateError
+	fleetCalls
+	fleetUnavailable
 )
 
 // metricDefs are the metrics of docs/METRICS.md with their tags in order.
@@ -69,6 +71,8 @@ var metricDefs = [...]struct {
 	shapeDelay:        {"stepgate_shape_delay_ms", histogram, []string{"rule", "step"}},
 	firstByte:         {"stepgate_upstream_first_byte_ms", histogram, []string{"provider", "model"}},
 	estimateError:     {"stepgate_token_estimate_error_tokens", histogram, []string{"model", "provider"}},
+	fleetCalls:        {"stepgate_fleet_calls_total", counter, []string{"rule", "outcome"}},
+	fleetUnavailable:  {"stepgate_fleet_unavailable_total", counter, []string{"rule", "mode"}},
 }
 
 func (m *metrics) init() { m.ids = make(map[string]uint32) }
@@ -135,6 +139,12 @@ func (m *metrics) firstByte(provider, model string, ms int64) { m.add(firstByte,
 func (m *metrics) estimateError(model, provider string, tokens int64) {
 	m.add(estimateError, tokens, model, provider)
 }
+
+// fleetCall counts a lease call by what its answer did.
+func (m *metrics) fleetCall(rule, outcome string) { m.add(fleetCalls, 1, rule, outcome) }
+
+// fleetUnavailable counts a request a fleet rule's fail mode decided (open or closed).
+func (m *metrics) fleetUnavailable(rule, mode string) { m.add(fleetUnavailable, 1, rule, mode) }
 
 // add increments (counter), moves (gauge) or records (histogram) metric id with the given label
 // values, in the order of its tags.

@@ -9,6 +9,7 @@ import (
 	"github.com/stepgate/stepgate/plugin/aiformat"
 	"github.com/stepgate/stepgate/plugin/clock"
 	"github.com/stepgate/stepgate/plugin/config"
+	"github.com/stepgate/stepgate/plugin/fleet"
 	"github.com/stepgate/stepgate/plugin/throttle"
 )
 
@@ -24,14 +25,16 @@ type pluginContext struct {
 	cfg       *config.Config
 	throttler *throttle.Throttler // nil without rules
 	router    *aiformat.Router    // nil without providers/models
+	fleet     *fleet.Fleet        // nil without fleet rules
 	metrics   metrics
 
 	// headerBuf is reused for the throttle's response headers: streams of one VM never run at
 	// the same time, and the values it points to outlive it (see throttle.Decision.ResponseHeaders).
 	headerBuf []throttle.Header
 
-	free      []*httpContext  // finished stream contexts, for reuse
-	held      map[uint32]held // stream context id → its hold
+	free      []*httpContext          // finished stream contexts, for reuse
+	held      map[uint32]held         // stream context id → its hold
+	waiting   map[uint32]*httpContext // streams waiting for a fleet lease
 	ticking   bool
 	needsBody bool // some throttle rule needs the request body
 }
@@ -62,6 +65,16 @@ func (p *pluginContext) OnPluginStart(configSize int) types.OnPluginStartStatus 
 		}
 		p.throttler = t
 		p.needsBody = t.NeedsBody()
+	}
+	if len(cfg.Fleet.Rules) > 0 {
+		f, err := fleet.New(cfg.Fleet, hostStore{})
+		if err != nil {
+			proxywasm.LogCriticalf("stepgate: invalid configuration: %v", err)
+			return types.OnPluginStartStatusFailed
+		}
+		p.fleet, p.needsBody = f, true
+		p.waiting = make(map[uint32]*httpContext)
+		p.startTick()
 	}
 	if cfg.AI != nil {
 		p.router = aiformat.NewRouter(cfg.AI, hostStore{})
@@ -115,6 +128,10 @@ type held struct {
 func (p *pluginContext) hold(contextID uint32, hd held) {
 	p.held[contextID] = hd
 	p.metrics.shaped(hd.rule, 1)
+	p.startTick()
+}
+
+func (p *pluginContext) startTick() {
 	if !p.ticking {
 		p.ticking = true
 		if err := proxywasm.SetTickPeriodMilliSeconds(uint32(tickPeriod / time.Millisecond)); err != nil {
@@ -149,6 +166,12 @@ func (p *pluginContext) OnTick() {
 		if err := proxywasm.ResumeHttpRequest(); err != nil {
 			proxywasm.LogWarnf("stepgate: continuing held stream %d: %v", id, err)
 		}
+	}
+	if p.fleet != nil {
+		p.fleet.Tick(now)
+		p.dispatchLeases()
+		p.wakeWaiting(now)
+		return // fleet leases are refilled from the tick: it keeps running
 	}
 	if len(p.held) == 0 && p.ticking {
 		p.ticking = false

@@ -45,6 +45,12 @@ type httpContext struct {
 	forwardedAt int64 // ns when the request left (or will leave, when held) for the upstream
 	local       bool  // this stream's response is our own local reply
 	heldUntil   int64
+
+	body          []byte            // the request body while fleet rules decide
+	fleetDeadline int64             // ns: the latest a lease wait may last (0 before the first)
+	fleetDone     bool              // the fleet rules have decided
+	fallback      throttle.Decision // a fail-open fleet rule's fallback bucket
+	fellBack      bool
 }
 
 func (h *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) types.Action {
@@ -172,29 +178,48 @@ func (h *httpContext) decide(body []byte, now int64) types.Action {
 			h.rec.Step = h.decision.Action.String()
 		}
 		p.metrics.decisions(&h.decision)
-		switch h.decision.Action {
-		case throttle.Reject:
+		if h.decision.Action == throttle.Reject {
 			h.rejectThrottled()
 			return types.ActionPause
-		case throttle.Degrade:
-			if err := h.degrade(&body, now); err != nil {
-				h.rec.Error = err.Message
-				h.reply(err.Status, err.Body, nil)
-				return types.ActionPause
-			}
 		}
 	}
-
-	h.forward(body)
-	h.upstream = true
-	h.forwardedAt = now
-	if h.decided && h.decision.Delay > 0 {
-		h.heldUntil = now + int64(h.decision.Delay)
-		h.forwardedAt = h.heldUntil
-		p.hold(h.id, held{since: now, until: h.heldUntil, rule: shapingRule(&h.decision), step: h.rec.Step})
+	h.body = body
+	if p.fleet != nil && !h.decideFleet(now) {
+		p.waitLease(h) // the lease is on its way: wakeWaiting takes it from here
+		return types.ActionPause
+	}
+	if h.local || !h.proceed(now) {
 		return types.ActionPause
 	}
 	return types.ActionContinue
+}
+
+// proceed degrades, forwards or holds a request every rule has decided on; it reports whether the
+// stream may continue now (false: answered locally or held by shaping).
+func (h *httpContext) proceed(now int64) bool {
+	p := h.root
+	if h.local {
+		return false
+	}
+	body := h.body
+	h.body = nil
+	if h.decision.Action == throttle.Degrade {
+		if err := h.degrade(&body, now); err != nil {
+			h.rec.Error = err.Message
+			h.reply(err.Status, err.Body, nil)
+			return false
+		}
+	}
+	h.forward(body)
+	h.upstream = true
+	h.forwardedAt = now
+	if h.decision.Delay > 0 {
+		h.heldUntil = now + int64(h.decision.Delay)
+		h.forwardedAt = h.heldUntil
+		p.hold(h.id, held{since: now, until: h.heldUntil, rule: shapingRule(&h.decision), step: h.rec.Step})
+		return false
+	}
+	return true
 }
 
 // shapingRule names the rule that holds the request longest.
@@ -425,6 +450,9 @@ func (h *httpContext) settle() {
 	if h.decided && (u.Prompt > 0 || u.Completion > 0) {
 		_ = h.root.throttler.Settle(clock.Now(), &h.decision.Reservation, u.Prompt+u.Completion)
 	}
+	if h.fellBack && (u.Prompt > 0 || u.Completion > 0) {
+		_ = h.root.fleet.Fallback().Settle(clock.Now(), &h.fallback.Reservation, u.Prompt+u.Completion)
+	}
 }
 
 // tokenEstimate is the LLM tokens an AI request is expected to use: its estimated prompt and its
@@ -439,6 +467,9 @@ func (h *httpContext) OnHttpStreamDone() {
 	}
 	if h.decided && (!h.upstream || h.rec.Status == 0) {
 		_ = p.throttler.Release(now, &h.decision.Reservation)
+	}
+	if p.fleet != nil {
+		h.fleetStreamDone(now)
 	}
 	h.rec.LatencyMs = (now - h.start) / int64(time.Millisecond)
 	p.metrics.call(&h.rec, !h.local && h.rec.Status != 0)

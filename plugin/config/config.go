@@ -16,6 +16,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/stepgate/stepgate/plugin/aiformat"
+	"github.com/stepgate/stepgate/plugin/fleet"
 	"github.com/stepgate/stepgate/plugin/throttle"
 )
 
@@ -27,7 +28,9 @@ type Config struct {
 	Log             Log
 	Limits          Limits
 	ResponseHeaders ResponseHeaders
-	Throttle        throttle.Config
+	// Throttle holds the local rules; the rules with scope fleet are in Fleet.
+	Throttle throttle.Config
+	Fleet    fleet.Config
 	// AI is the unified AI format's routing (sections "providers" and "models"); nil when the
 	// document has neither, and the filter then only throttles.
 	AI *aiformat.Config
@@ -87,7 +90,7 @@ func Parse(data []byte) (*Config, error) {
 	if !root.IsObject() {
 		return nil, errors.New("configuration: must be a JSON object")
 	}
-	if err := knownFields(root, "", "log", "limits", "response_headers", "throttle", "providers", "models"); err != nil {
+	if err := knownFields(root, "", "log", "limits", "response_headers", "throttle", "fleet", "providers", "models"); err != nil {
 		return nil, err
 	}
 	if err := parseLog(root.Get("log"), &cfg.Log); err != nil {
@@ -104,7 +107,15 @@ func Parse(data []byte) (*Config, error) {
 		if err != nil {
 			return nil, err
 		}
+		if cfg.Fleet, err = fleet.ParseConfig(root.Get("fleet"), "fleet", tc.Rules, "throttle.rules"); err != nil {
+			return nil, err
+		}
 		cfg.Throttle = tc
+		cfg.Throttle.Rules = localRules(tc.Rules)
+	} else if root.Get("fleet").Exists() {
+		if _, err := fleet.ParseConfig(root.Get("fleet"), "fleet", nil, ""); err != nil {
+			return nil, err
+		}
 	}
 	if root.Get("providers").Exists() || root.Get("models").Exists() {
 		ai, err := aiformat.ParseConfig(root, "")
@@ -114,6 +125,17 @@ func Parse(data []byte) (*Config, error) {
 		cfg.AI = ai
 	}
 	return cfg, nil
+}
+
+// localRules are the rules that keep their buckets in this Envoy's shared data.
+func localRules(rules []throttle.Rule) []throttle.Rule {
+	var local []throttle.Rule
+	for _, r := range rules {
+		if r.Scope == throttle.ScopeLocal {
+			local = append(local, r)
+		}
+	}
+	return local
 }
 
 // syntaxError reports where malformed JSON goes wrong; gjson is lenient and would read garbage.
