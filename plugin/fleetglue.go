@@ -51,13 +51,10 @@ func (p *pluginContext) leaseAnswered(c *fleet.Call, numHeaders, bodySize int) {
 	p.leaseDone(c, status, body)
 }
 
-var eventNames = [...]string{fleet.Leased: "leased", fleet.OverLimit: "over_limit", fleet.Unavailable: "unavailable",
-	fleet.StillDown: "still_down", fleet.Recovered: "recovered"}
-
 func (p *pluginContext) leaseDone(c *fleet.Call, status int, body []byte) {
 	now := clock.Now()
 	ev := p.fleet.Complete(now, c, status, body)
-	p.metrics.fleetCall(c.Rule, eventNames[ev])
+	p.metrics.fleetCall(c.Rule, status)
 	switch ev {
 	case fleet.Unavailable:
 		proxywasm.LogWarnf("stepgate: fleet rule %s: rate limit service unavailable (status %d): fail mode applies until it answers",
@@ -106,10 +103,10 @@ func (h *httpContext) decideFleet(now int64) bool {
 	}
 	h.fleetDone = true
 	for _, r := range d.Unavailable {
-		p.metrics.fleetUnavailable(r, "closed")
+		p.metrics.fleetUnavailable(r, throttle.Reject.String())
 	}
 	for _, r := range d.Fallen {
-		p.metrics.fleetUnavailable(r, "open")
+		p.metrics.fleetUnavailable(r, d.Fallback.Action.String())
 	}
 	if d.Action == throttle.Reject {
 		h.rejectFleet(&d)

@@ -71,8 +71,8 @@ var metricDefs = [...]struct {
 	shapeDelay:        {"stepgate_shape_delay_ms", histogram, []string{"rule", "step"}},
 	firstByte:         {"stepgate_upstream_first_byte_ms", histogram, []string{"provider", "model"}},
 	estimateError:     {"stepgate_token_estimate_error_tokens", histogram, []string{"model", "provider"}},
-	fleetCalls:        {"stepgate_fleet_calls_total", counter, []string{"rule", "outcome"}},
-	fleetUnavailable:  {"stepgate_fleet_unavailable_total", counter, []string{"rule", "mode"}},
+	fleetCalls:        {"stepgate_fleet_calls_total", counter, []string{"rule", "status"}},
+	fleetUnavailable:  {"stepgate_fleet_unavailable_total", counter, []string{"rule", "step"}},
 }
 
 func (m *metrics) init() { m.ids = make(map[string]uint32) }
@@ -140,11 +140,18 @@ func (m *metrics) estimateError(model, provider string, tokens int64) {
 	m.add(estimateError, tokens, model, provider)
 }
 
-// fleetCall counts a lease call by what its answer did.
-func (m *metrics) fleetCall(rule, outcome string) { m.add(fleetCalls, 1, rule, outcome) }
+// fleetCall counts a lease call by the service's HTTP status (none when the call failed).
+func (m *metrics) fleetCall(rule string, status int) {
+	s := "none"
+	if status > 0 {
+		s = statusText(status)
+	}
+	m.add(fleetCalls, 1, rule, s)
+}
 
-// fleetUnavailable counts a request a fleet rule's fail mode decided (open or closed).
-func (m *metrics) fleetUnavailable(rule, mode string) { m.add(fleetUnavailable, 1, rule, mode) }
+// fleetUnavailable counts a request a fleet rule's fail mode decided, by the step taken: reject
+// when it fails closed, the fallback bucket's step when it fails open.
+func (m *metrics) fleetUnavailable(rule, step string) { m.add(fleetUnavailable, 1, rule, step) }
 
 // add increments (counter), moves (gauge) or records (histogram) metric id with the given label
 // values, in the order of its tags.

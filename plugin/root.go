@@ -72,7 +72,7 @@ func (p *pluginContext) OnPluginStart(configSize int) types.OnPluginStartStatus 
 			proxywasm.LogCriticalf("stepgate: invalid configuration: %v", err)
 			return types.OnPluginStartStatusFailed
 		}
-		p.fleet, p.needsBody = f, true
+		p.fleet, p.needsBody = f, p.needsBody || f.NeedsBody()
 		p.waiting = make(map[uint32]*httpContext)
 		p.startTick()
 	}

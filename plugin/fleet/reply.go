@@ -27,3 +27,20 @@ func (d *Decision) Body() []byte {
 // Fallback is the fallback buckets' Throttler, for Release and Settle on a fallback decision's
 // reservation; nil without fail-open rules.
 func (f *Fleet) Fallback() *throttle.Throttler { return f.fallback }
+
+// NeedsBody reports whether some fleet rule needs facts from the request body (the model, or the
+// token estimate), as throttle.Throttler.NeedsBody does for local rules.
+func (f *Fleet) NeedsBody() bool {
+	for i := range f.rules {
+		r := f.rules[i].Rule
+		if r.Unit == throttle.LLMTokens || len(r.Match.Models) > 0 {
+			return true
+		}
+		for _, s := range r.Key {
+			if s.Kind == throttle.SelModel {
+				return true
+			}
+		}
+	}
+	return false
+}
