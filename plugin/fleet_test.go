@@ -205,7 +205,7 @@ func TestFleetServiceErrorFailsOpenToTheFallbackBucket(t *testing.T) {
 	}
 }
 
-func waitIdle(t *testing.T, h *hostsim.Host) {
+func waitIdle(t testing.TB, h *hostsim.Host) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -34,6 +34,7 @@ func (f *Fleet) claim(r *rule, key []byte, q *throttle.Request, hits int64) {
 }
 
 func (f *Fleet) addCall(r *rule, key []byte, values []string, hits int64) {
+	hits = min(hits, maxHits)
 	f.calls = append(f.calls, Call{Body: requestBody(nil, f.cfg.Domain, r.Rule, values, hits),
 		Timeout: r.Timeout, Rule: r.Name, Hits: hits, rule: r.index, key: append([]byte(nil), key...)})
 }

@@ -48,6 +48,8 @@ const (
 	DefaultLeasePeriod = time.Second
 	DefaultRetry       = time.Second
 	maxNameLen         = 55 // the fallback rule is named <name>.fallback, within throttle's 64
+	maxLimit           = 1e12
+	maxHits            = 1<<32 - 1 // hitsAddend is a uint32
 )
 
 var windows = map[string]time.Duration{
@@ -98,12 +100,12 @@ func parseRule(tr throttle.Rule, p string) (Rule, error) {
 	count, unit, _ := strings.Cut(tr.RateText, "/")
 	n, err := strconv.ParseInt(strings.TrimSpace(count), 10, 64)
 	w, ok := windows[strings.TrimSpace(unit)]
-	if err != nil || !ok || n < 1 {
+	if err != nil || !ok || n < 1 || n > maxLimit {
 		return r, fmt.Errorf("%s.rate: a fleet rule needs a whole count per second, minute, hour or day "+
 			"(the service's fixed windows), got %q", p, tr.RateText)
 	}
 	r.Window, r.Limit = w, n
-	r.MaxBlock = max(1, n/50)
+	r.MaxBlock = min(max(1, n/50), maxHits)
 	switch {
 	case len(tr.Name) > maxNameLen:
 		return r, fmt.Errorf("%s.name: a fleet rule's name has at most %d characters", p, maxNameLen)
@@ -155,7 +157,7 @@ func parseOptions(v gjson.Result, p string, r *Rule) error {
 		dst  *int64
 	}{{"min_block", &r.MinBlock}, {"max_block", &r.MaxBlock}} {
 		if x := v.Get(f.name); x.Exists() {
-			if x.Type != gjson.Number || x.Float() != float64(x.Int()) || x.Int() < 1 || x.Int() > r.Limit {
+			if x.Type != gjson.Number || x.Float() != float64(x.Int()) || x.Int() < 1 || x.Int() > min(r.Limit, maxHits) {
 				return fmt.Errorf("%s.%s: want a whole number of tokens from 1 to the limit %d, got %s",
 					p, f.name, r.Limit, x.Raw)
 			}
