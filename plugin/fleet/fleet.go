@@ -31,6 +31,7 @@ type rule struct {
 	prefix string
 	known  map[string]*known // the keys this VM served lately: the tick refills them
 	kbuf   []byte            // the key of the request being decided
+	keys   []string          // slot keys, built as they are first used
 }
 
 // known is a key this VM has served: enough to ask the service for it again.
@@ -55,7 +56,7 @@ func New(cfg Config, store shareddata.Store) (*Fleet, error) {
 	for i := range f.cfg.Rules {
 		r := &f.cfg.Rules[i]
 		slots := uint32(max(r.MaxKeys, 1))
-		f.rules = append(f.rules, rule{Rule: r, index: i, slots: slots, known: make(map[string]*known),
+		f.rules = append(f.rules, rule{Rule: r, index: i, slots: slots, known: make(map[string]*known), keys: make([]string, slots),
 			prefix: keyPrefix + r.Name + "/" + strconv.Itoa(int(slots)) + "/"})
 		if r.Fail == throttle.FailOpen {
 			fb.Rules = append(fb.Rules, fallbackRule(r))
@@ -115,7 +116,14 @@ func gcd(a, b uint64) uint64 {
 	return a
 }
 
-func (r *rule) slotKey(i uint32) string { return r.prefix + strconv.Itoa(int(i)) }
+// slotKey is slot i's shared-data key, built once: a string built per request would be an
+// allocation per request inside the VM.
+func (r *rule) slotKey(i uint32) string {
+	if r.keys[i] == "" {
+		r.keys[i] = r.prefix + strconv.Itoa(int(i))
+	}
+	return r.keys[i]
+}
 
 func (r *rule) slotOf(key []byte) string {
 	h := uint64(14695981039346656037)
