@@ -62,8 +62,8 @@ func (p *pluginContext) leaseDone(c *fleet.Call, status int, body []byte) {
 	case fleet.Recovered:
 		proxywasm.LogInfof("stepgate: fleet rule %s: rate limit service answers again: fleet enforcement resumes", c.Rule)
 	}
+	p.dispatchLeases() // before waking streams: a call goes out with the root context in effect
 	p.wakeWaiting(now)
-	p.dispatchLeases()
 }
 
 // waitLease parks a stream until its lease arrives or until its deadline.
