@@ -144,6 +144,9 @@ func (f *Fleet) Complete(now int64, c *Call, status int, body []byte) Event {
 		default:
 			e.avail += c.Hits
 			e.remaining, e.limit, e.resetAt = a.remaining, a.limit, now+max(a.reset, 1)
+			if a.limit == 0 { // a descriptor the service does not limit: it grants every lease
+				e.remaining = r.Limit
+			}
 			r.adapt(e, now)
 		}
 		if wasDown {

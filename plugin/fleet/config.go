@@ -109,6 +109,8 @@ func parseRule(tr throttle.Rule, p string) (Rule, error) {
 	switch {
 	case len(tr.Name) > maxNameLen:
 		return r, fmt.Errorf("%s.name: a fleet rule's name has at most %d characters", p, maxNameLen)
+	case tr.Shadow:
+		return r, fmt.Errorf("%s.shadow: not available on fleet rules (a lease takes the service's tokens)", p)
 	case tr.Adaptive != nil:
 		return r, fmt.Errorf("%s.adaptive: not available on fleet rules (the service holds the count)", p)
 	}

@@ -221,6 +221,7 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		{`{"name":"r","rate":"5/s","scope":"fleet","fleet":{"fallback":"120%"}}`, "throttle.rules[0].fleet.fallback"},
 		{`{"name":"r","rate":"5/s","scope":"fleet","fleet":{"max_block":9}}`, "throttle.rules[0].fleet.max_block"},
 		{`{"name":"r","rate":"5/s","scope":"fleet","fleet":{"nope":1}}`, "throttle.rules[0].fleet.nope: unknown field"},
+		{`{"name":"r","rate":"5/s","scope":"fleet","shadow":true}`, "throttle.rules[0].shadow: not available"},
 		{`{"name":"r","rate":"50/s","scope":"fleet","steps":[{"below":"50%","action":"shape","max_delay":"1s"}]}`,
 			"throttle.rules[0].steps[0].action: shape is not available"},
 	} {
@@ -231,6 +232,22 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		}
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want %q", tc.doc, err, tc.want)
+		}
+	}
+}
+
+func TestADescriptorTheServiceDoesNotLimitIsNeverRejected(t *testing.T) {
+	f := newFleet(t, `{"throttle":{"rules":[{"name":"r","rate":"10/min","scope":"fleet","fleet":{"max_block":2}}]}}`,
+		shareddata.NewMemory())
+	q := &throttle.Request{}
+	for i := 0; i < 30; i++ {
+		d := f.Decide(t0, q, 0)
+		for _, c := range f.Calls() {
+			f.Complete(t0, &c, 200, []byte(`{"overallCode":"OK","statuses":[{"code":"OK"}]}`))
+			d = f.Decide(t0, q, d.WaitUntil)
+		}
+		if d.Action != throttle.Allow || d.Wait {
+			t.Fatalf("request %d: %+v", i, d)
 		}
 	}
 }
