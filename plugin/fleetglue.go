@@ -16,9 +16,9 @@ import (
 // configured cluster; a stream whose lease is empty waits, paused, for the call's answer or its
 // deadline, whichever comes first.
 
-// With fleet rules the tick (tickPeriod) never stops: it refills leases at half their block and
-// looks at waiting streams, which bounds how late a waiting stream learns that a lease arrived at
-// another worker, or that its deadline passed.
+// With fleet rules the tick never stops: every fleetIdleTick it refills leases at half their
+// block; while streams wait for a lease it runs every tickPeriod, which bounds how late a waiting
+// stream learns that a lease arrived at another worker, or that its deadline passed.
 
 // dispatchLeases sends the lease calls the fleet claimed. Only from the root context (the tick, a
 // call's answer): the SDK drops the answer to a call made from a stream that has ended, and a

@@ -17,6 +17,10 @@ import (
 // leaves after its tokens are due; the tick only runs while something is held.
 const tickPeriod = 5 * time.Millisecond
 
+// fleetIdleTick is the tick period of a VM with fleet rules and nothing held or waiting: how often
+// leases at half their block are refilled.
+const fleetIdleTick = 20 * time.Millisecond
+
 // pluginContext is the root context of one plugin instance in one VM. It holds the parsed
 // configuration and the per-VM engines every stream of this VM uses, and the streams that
 // shaping holds until their tokens are due.
@@ -36,7 +40,8 @@ type pluginContext struct {
 	held      map[uint32]held         // stream context id → its hold
 	waiting   map[uint32]*httpContext // streams waiting for a fleet lease
 	ticking   bool
-	needsBody bool // some throttle rule needs the request body
+	tick      time.Duration // the tick period in force
+	needsBody bool          // some throttle rule needs the request body
 }
 
 // OnPluginStart parses the configuration. A bad configuration fails the plugin start (Envoy then
@@ -74,7 +79,7 @@ func (p *pluginContext) OnPluginStart(configSize int) types.OnPluginStartStatus 
 		}
 		p.fleet, p.needsBody = f, p.needsBody || f.NeedsBody()
 		p.waiting = make(map[uint32]*httpContext)
-		p.startTick()
+		p.setTick(fleetIdleTick)
 	}
 	if cfg.AI != nil {
 		p.router = aiformat.NewRouter(cfg.AI, hostStore{})
@@ -131,12 +136,17 @@ func (p *pluginContext) hold(contextID uint32, hd held) {
 	p.startTick()
 }
 
-func (p *pluginContext) startTick() {
-	if !p.ticking {
-		p.ticking = true
-		if err := proxywasm.SetTickPeriodMilliSeconds(uint32(tickPeriod / time.Millisecond)); err != nil {
-			proxywasm.LogErrorf("stepgate: setting the tick: %v", err)
-		}
+// startTick makes the tick run at tickPeriod: something is held or waiting.
+func (p *pluginContext) startTick() { p.setTick(tickPeriod) }
+
+// setTick sets the tick period (0 stops it) when it changes.
+func (p *pluginContext) setTick(d time.Duration) {
+	if p.tick == d {
+		return
+	}
+	p.tick, p.ticking = d, d > 0
+	if err := proxywasm.SetTickPeriodMilliSeconds(uint32(d / time.Millisecond)); err != nil {
+		proxywasm.LogErrorf("stepgate: setting the tick: %v", err)
 	}
 }
 
@@ -171,10 +181,12 @@ func (p *pluginContext) OnTick() {
 		p.fleet.Tick(now)
 		p.dispatchLeases()
 		p.wakeWaiting(now)
-		return // fleet leases are refilled from the tick: it keeps running
+		if len(p.held) == 0 && len(p.waiting) == 0 {
+			p.setTick(fleetIdleTick) // leases are refilled from the tick: it keeps running
+		}
+		return
 	}
 	if len(p.held) == 0 && p.ticking {
-		p.ticking = false
-		_ = proxywasm.SetTickPeriodMilliSeconds(0)
+		p.setTick(0)
 	}
 }
