@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"bytes"
 	"time"
 
 	"github.com/stepgate/stepgate/plugin/throttle"
@@ -41,17 +42,22 @@ func (f *Fleet) addCall(r *rule, key []byte, values []string, hits int64) {
 
 // remember puts key on the tick's list.
 func (f *Fleet) remember(i int, key []byte, q *throttle.Request, now int64) {
-	m := f.rules[i].known
+	r := &f.rules[i]
+	if k := r.last; k != nil && bytes.Equal(k.key, key) { // steady traffic: no map lookup (string hashing is dear in the VM)
+		k.lastUse = now
+		return
+	}
+	m := r.known
 	k, ok := m[string(key)] // no allocation: the conversion is only looked up
 	if !ok {
 		if len(m) >= maxKnown {
 			f.forget(now)
 		}
-		r := &f.rules[i]
 		k = &known{rule: i, key: append([]byte(nil), key...), values: keyValues(nil, r.Rule, q)}
 		m[string(k.key)] = k
 	}
 	k.lastUse = now
+	r.last = k
 }
 
 // maxKnown bounds the keys one VM keeps on the tick's list.
@@ -63,6 +69,9 @@ func (f *Fleet) forget(now int64) {
 		for id, k := range m {
 			if now-k.lastUse > int64(knownFor) || len(m) >= maxKnown {
 				delete(m, id)
+				if f.rules[i].last == k {
+					f.rules[i].last = nil
+				}
 			}
 		}
 	}

@@ -30,6 +30,7 @@ type rule struct {
 	slots  uint32
 	prefix string
 	known  map[string]*known // the keys this VM served lately: the tick refills them
+	last   *known            // the key remembered last
 	kbuf   []byte            // the key of the request being decided
 	keys   []string          // slot keys, built as they are first used
 }
