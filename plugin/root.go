@@ -14,7 +14,8 @@ import (
 )
 
 // tickPeriod is how often held (shaped) requests are looked at. It bounds how late a held request
-// leaves after its tokens are due; the tick only runs while something is held.
+// leaves after its tokens are due; the tick only runs while something is held (with fleet rules it
+// never stops, see fleetIdleTick).
 const tickPeriod = 5 * time.Millisecond
 
 // fleetIdleTick is the tick period of a VM with fleet rules and nothing held or waiting: how often
