@@ -211,6 +211,9 @@ func TestClusterReferences(t *testing.T) {
 		t.Errorf("the ratelimit cluster %q must not be selectable through %s", rl, clusterHeader)
 	}
 	used[rl] = "ratelimit filter"
+	if fc := gjson.GetBytes(readFile(t, pluginJSONPath), "fleet.cluster").Str; fc != "" {
+		used[fc] = "fleet rules" // TestFleetRulesMatchTheService checks it
+	}
 	for name := range cs {
 		if _, ok := used[name]; !ok {
 			t.Errorf("cluster %s is not used by any route, filter or provider", name)

@@ -55,6 +55,8 @@ const (
 	throttleOverflow
 	mcpRequests
 	keyRequests
+	fleetCalls
+	fleetUnavailable
 )
 
 // metricDefs are the metrics of docs/METRICS.md with their tags in order.
@@ -77,6 +79,8 @@ var metricDefs = [...]struct {
 	throttleOverflow:  {"stepgate_throttle_overflow_total", counter, []string{"rule", "step"}},
 	mcpRequests:       {"stepgate_mcp_requests_total", counter, []string{"tenant", "route", "mcp_method", "tool", "step"}},
 	keyRequests:       {"stepgate_key_requests_total", counter, []string{"tenant", "key", "status"}},
+	fleetCalls:        {"stepgate_fleet_calls_total", counter, []string{"rule", "status"}},
+	fleetUnavailable:  {"stepgate_fleet_unavailable_total", counter, []string{"rule", "step"}},
 }
 
 func (m *metrics) init() { m.ids = make(map[string]uint32) }
@@ -150,6 +154,19 @@ func (m *metrics) firstByte(provider, model string, ms int64) { m.add(firstByte,
 func (m *metrics) estimateError(model, provider string, tokens int64) {
 	m.add(estimateError, tokens, model, provider)
 }
+
+// fleetCall counts a lease call by the service's HTTP status (none when the call failed).
+func (m *metrics) fleetCall(rule string, status int) {
+	s := "none"
+	if status > 0 {
+		s = statusText(status)
+	}
+	m.add(fleetCalls, 1, rule, s)
+}
+
+// fleetUnavailable counts a request a fleet rule's fail mode decided, by the step taken: reject
+// when it fails closed, the fallback bucket's step when it fails open.
+func (m *metrics) fleetUnavailable(rule, step string) { m.add(fleetUnavailable, 1, rule, step) }
 
 // add increments (counter), moves (gauge) or records (histogram) metric id with the given label
 // values, in the order of its tags.

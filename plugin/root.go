@@ -10,12 +10,18 @@ import (
 	"github.com/stepgate/stepgate/plugin/aiformat"
 	"github.com/stepgate/stepgate/plugin/clock"
 	"github.com/stepgate/stepgate/plugin/config"
+	"github.com/stepgate/stepgate/plugin/fleet"
 	"github.com/stepgate/stepgate/plugin/throttle"
 )
 
 // tickPeriod is how often held (shaped) requests are looked at. It bounds how late a held request
-// leaves after its tokens are due; the tick only runs while something is held.
+// leaves after its tokens are due; the tick only runs while something is held (with fleet rules it
+// never stops, see fleetIdleTick).
 const tickPeriod = 5 * time.Millisecond
+
+// fleetIdleTick is the tick period of a VM with fleet rules and nothing held or waiting: how often
+// leases at half their block are refilled.
+const fleetIdleTick = 20 * time.Millisecond
 
 // pluginContext is the root context of one plugin instance in one VM. It holds the parsed
 // configuration and the per-VM engines every stream of this VM uses, and the streams that
@@ -25,17 +31,20 @@ type pluginContext struct {
 	cfg       *config.Config
 	throttler *throttle.Throttler // nil without rules
 	router    *aiformat.Router    // nil without providers/models
+	fleet     *fleet.Fleet        // nil without fleet rules
 	metrics   metrics
 
 	// headerBuf is reused for the throttle's response headers: streams of one VM never run at
 	// the same time, and the values it points to outlive it (see throttle.Decision.ResponseHeaders).
 	headerBuf []throttle.Header
 
-	free      []*httpContext  // finished stream contexts, for reuse
-	held      map[uint32]held // stream context id → its hold
-	nextDue   int64           // the earliest release time in held
+	free      []*httpContext          // finished stream contexts, for reuse
+	held      map[uint32]held         // stream context id → its hold
+	nextDue   int64                   // the earliest release time in held
+	waiting   map[uint32]*httpContext // streams waiting for a fleet lease
 	ticking   bool
-	needsBody bool // some throttle rule needs the request body
+	tick      time.Duration // the tick period in force
+	needsBody bool          // some throttle rule needs the request body
 }
 
 // OnPluginStart parses the configuration. A bad configuration fails the plugin start (Envoy then
@@ -65,6 +74,16 @@ func (p *pluginContext) OnPluginStart(configSize int) types.OnPluginStartStatus 
 		}
 		p.throttler = t
 		p.needsBody = t.NeedsBody()
+	}
+	if len(cfg.Fleet.Rules) > 0 {
+		f, err := fleet.New(cfg.Fleet, hostStore{})
+		if err != nil {
+			proxywasm.LogCriticalf("stepgate: invalid configuration: %v", err)
+			return types.OnPluginStartStatusFailed
+		}
+		p.fleet, p.needsBody = f, p.needsBody || f.NeedsBody()
+		p.waiting = make(map[uint32]*httpContext)
+		p.setTick(fleetIdleTick)
 	}
 	if cfg.AI != nil {
 		p.router = aiformat.NewRouter(cfg.AI, hostStore{})
@@ -136,11 +155,20 @@ func (p *pluginContext) hold(contextID uint32, hd held) {
 	}
 	p.held[contextID] = hd
 	p.metrics.shaped(hd.rule, 1)
-	if !p.ticking {
-		p.ticking = true
-		if err := proxywasm.SetTickPeriodMilliSeconds(uint32(tickPeriod / time.Millisecond)); err != nil {
-			proxywasm.LogErrorf("stepgate: setting the tick: %v", err)
-		}
+	p.startTick()
+}
+
+// startTick makes the tick run at tickPeriod: something is held or waiting.
+func (p *pluginContext) startTick() { p.setTick(tickPeriod) }
+
+// setTick sets the tick period (0 stops it) when it changes.
+func (p *pluginContext) setTick(d time.Duration) {
+	if p.tick == d {
+		return
+	}
+	p.tick, p.ticking = d, d > 0
+	if err := proxywasm.SetTickPeriodMilliSeconds(uint32(d / time.Millisecond)); err != nil {
+		proxywasm.LogErrorf("stepgate: setting the tick: %v", err)
 	}
 }
 
@@ -154,10 +182,19 @@ func (p *pluginContext) forget(contextID uint32) {
 
 // OnTick continues every held stream whose time has come.
 func (p *pluginContext) OnTick() {
-	p.releaseDue(clock.Now())
+	now := clock.Now()
+	p.releaseDue(now)
+	if p.fleet != nil {
+		p.fleet.Tick(now)
+		p.dispatchLeases()
+		p.wakeWaiting(now)
+		if len(p.held) == 0 && len(p.waiting) == 0 {
+			p.setTick(fleetIdleTick) // leases are refilled from the tick: it keeps running
+		}
+		return
+	}
 	if len(p.held) == 0 && p.ticking {
-		p.ticking = false
-		_ = proxywasm.SetTickPeriodMilliSeconds(0)
+		p.setTick(0)
 	}
 }
 

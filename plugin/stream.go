@@ -61,6 +61,12 @@ type httpContext struct {
 	callerID  governance.Identity
 	prompt    *prompts.Prompt // the prompt this request calls, if any
 	lifecycle [][2]string     // a deprecated API's response headers
+
+	body          []byte            // the request body while fleet rules decide
+	fleetDeadline int64             // ns: the latest a lease wait may last (0 before the first)
+	fleetDone     bool              // the fleet rules have decided
+	fallback      throttle.Decision // a fail-open fleet rule's fallback bucket
+	fellBack      bool
 }
 
 func (h *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) types.Action {
@@ -226,27 +232,17 @@ func (h *httpContext) decide(body []byte, now int64) types.Action {
 			h.rec.Rule = decidingRule(&h.decision)
 		}
 		p.metrics.decisions(&h.decision)
-		switch h.decision.Action {
-		case throttle.Reject:
+		if h.decision.Action == throttle.Reject {
 			h.rejectThrottled()
 			return types.ActionPause
-		case throttle.Degrade:
-			if err := h.degrade(&body, now); err != nil {
-				h.rec.Error = err.Message
-				h.reply(err.Status, err.Body, nil)
-				return types.ActionPause
-			}
 		}
 	}
-
-	h.forward(body)
-	h.upstream = true
-	h.forwardedAt = now
-	if h.decided && h.decision.Delay > 0 {
-		h.heldUntil = now + int64(h.decision.Delay)
-		h.rec.ShapeDelayMs = int64(h.decision.Delay / time.Millisecond)
-		h.forwardedAt = h.heldUntil
-		p.hold(h.id, held{since: now, until: h.heldUntil, rule: shapingRule(&h.decision), step: h.rec.Step, stream: h})
+	h.body = body
+	if p.fleet != nil && !h.decideFleet(now) {
+		p.waitLease(h) // the lease is on its way: wakeWaiting takes it from here
+		return types.ActionPause
+	}
+	if h.local || !h.proceed(now) {
 		return types.ActionPause
 	}
 	return types.ActionContinue
@@ -265,6 +261,35 @@ func overflowRules(d *throttle.Decision) string {
 		}
 	}
 	return names
+}
+
+// proceed degrades, forwards or holds a request every rule has decided on; it reports whether the
+// stream may continue now (false: answered locally or held by shaping).
+func (h *httpContext) proceed(now int64) bool {
+	p := h.root
+	if h.local {
+		return false
+	}
+	body := h.body
+	h.body = nil
+	if h.decision.Action == throttle.Degrade {
+		if err := h.degrade(&body, now); err != nil {
+			h.rec.Error = err.Message
+			h.reply(err.Status, err.Body, nil)
+			return false
+		}
+	}
+	h.forward(body)
+	h.upstream = true
+	h.forwardedAt = now
+	if h.decision.Delay > 0 {
+		h.heldUntil = now + int64(h.decision.Delay)
+		h.rec.ShapeDelayMs = int64(h.decision.Delay / time.Millisecond)
+		h.forwardedAt = h.heldUntil
+		p.hold(h.id, held{since: now, until: h.heldUntil, rule: shapingRule(&h.decision), step: h.rec.Step, stream: h})
+		return false
+	}
+	return true
 }
 
 // shapingRule names the rule that holds the request longest.
@@ -595,6 +620,9 @@ func (h *httpContext) settle() {
 	if h.decided && (u.Prompt > 0 || u.Completion > 0) {
 		_ = h.root.throttler.Settle(clock.Now(), &h.decision.Reservation, u.Prompt+u.Completion)
 	}
+	if h.fellBack && (u.Prompt > 0 || u.Completion > 0) {
+		_ = h.root.fleet.Fallback().Settle(clock.Now(), &h.fallback.Reservation, u.Prompt+u.Completion)
+	}
 }
 
 // tokenEstimate is the LLM tokens an AI request is expected to use: its estimated prompt and its
@@ -617,6 +645,9 @@ func (h *httpContext) OnHttpStreamDone() {
 	}
 	if h.mcp != nil && h.decided {
 		h.mcpDone(now)
+	}
+	if p.fleet != nil {
+		h.fleetStreamDone(now)
 	}
 	h.rec.LatencyMs = (now - h.start) / int64(time.Millisecond)
 	if h.rt != nil && !h.local && !h.responseEnded {

@@ -27,6 +27,7 @@
 //
 // What differs from Envoy: a configuration reload starts a new hostsim.Host, so shared data
 // (throttle buckets) starts empty after a reload, where Envoy keeps the VM and its shared data;
-// counters and histograms are carried over across reloads by the gateway itself. There is no
-// fleet rate limit (envoyproxy/ratelimit), no route timeout and no TLS.
+// counters and histograms are carried over across reloads by the gateway itself. Envoy's own
+// ratelimit filter is not emulated (the filter's fleet rules reach envoyproxy/ratelimit through
+// proxy_http_call when Config.Clusters maps their cluster); there is no route timeout and no TLS.
 package devgateway

@@ -16,6 +16,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/stepgate/stepgate/plugin/aiformat"
+	"github.com/stepgate/stepgate/plugin/fleet"
 	"github.com/stepgate/stepgate/plugin/governance"
 	"github.com/stepgate/stepgate/plugin/mcp"
 	"github.com/stepgate/stepgate/plugin/prompts"
@@ -30,7 +31,9 @@ type Config struct {
 	Log             Log
 	Limits          Limits
 	ResponseHeaders ResponseHeaders
-	Throttle        throttle.Config
+	// Throttle holds the local rules; the rules with scope fleet are in Fleet.
+	Throttle throttle.Config
+	Fleet    fleet.Config
 	// AI is the unified AI format's routing (sections "providers" and "models"); nil when the
 	// document has neither, and the filter then only throttles.
 	AI *aiformat.Config
@@ -97,7 +100,7 @@ func Parse(data []byte) (*Config, error) {
 	if !root.IsObject() {
 		return nil, errors.New("configuration: must be a JSON object")
 	}
-	sections := append([]string{"log", "limits", "response_headers", "throttle", "providers", "models", "mcp"}, governance.Sections...)
+	sections := append([]string{"log", "limits", "response_headers", "throttle", "fleet", "providers", "models", "mcp"}, governance.Sections...)
 	if err := knownFields(root, "", append(sections, prompts.Sections...)...); err != nil {
 		return nil, err
 	}
@@ -115,7 +118,15 @@ func Parse(data []byte) (*Config, error) {
 		if err != nil {
 			return nil, err
 		}
+		if cfg.Fleet, err = fleet.ParseConfig(root.Get("fleet"), "fleet", tc.Rules, "throttle.rules"); err != nil {
+			return nil, err
+		}
 		cfg.Throttle = tc
+		cfg.Throttle.Rules = localRules(tc.Rules)
+	} else if root.Get("fleet").Exists() {
+		if _, err := fleet.ParseConfig(root.Get("fleet"), "fleet", nil, ""); err != nil {
+			return nil, err
+		}
 	}
 	if root.Get("providers").Exists() || root.Get("models").Exists() {
 		ai, err := aiformat.ParseConfig(root, "")
@@ -132,6 +143,17 @@ func Parse(data []byte) (*Config, error) {
 		cfg.MCP = mc
 	}
 	return cfg, parseGovernance(root, cfg)
+}
+
+// localRules are the rules that keep their buckets in this Envoy's shared data.
+func localRules(rules []throttle.Rule) []throttle.Rule {
+	var local []throttle.Rule
+	for _, r := range rules {
+		if r.Scope == throttle.ScopeLocal {
+			local = append(local, r)
+		}
+	}
+	return local
 }
 
 // syntaxError reports where malformed JSON goes wrong; gjson is lenient and would read garbage.

@@ -93,6 +93,13 @@ type Rule struct {
 	// gives it the rule's own rate and burst.
 	Overflow *Limit
 	Adaptive *Adaptive
+	// Scope says where the rule's tokens come from: this Envoy's shared data (ScopeLocal) or the
+	// fleet's rate limit service (ScopeFleet, see plugin/fleet).
+	Scope Scope
+	// RateText is a fleet rule's rate as written ("100/min"): its window is the unit named there.
+	RateText string
+	// FleetOptions is the raw JSON of a fleet rule's "fleet" object, parsed by plugin/fleet.
+	FleetOptions string
 }
 
 // Limit is a rate and a burst, for a bucket other than the rule's own.
@@ -100,6 +107,14 @@ type Limit struct {
 	Rate  Rate
 	Burst int64
 }
+
+// Scope is where a rule's tokens come from.
+type Scope uint8
+
+const (
+	ScopeLocal Scope = iota // a token bucket in shared data, per Envoy
+	ScopeFleet              // leased blocks from envoyproxy/ratelimit, for the whole fleet
+)
 
 // Rate is Tokens per Period, reduced to lowest terms so that the fixed-point units stay small.
 type Rate struct {

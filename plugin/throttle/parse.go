@@ -55,7 +55,7 @@ func ParseConfig(v gjson.Result, path string) (Config, error) {
 }
 
 var ruleFields = []string{"name", "match", "key", "unit", "rate", "burst", "default_max_tokens",
-	"steps", "shadow", "fail", "headers", "max_keys", "overflow", "adaptive"}
+	"steps", "shadow", "fail", "headers", "max_keys", "overflow", "adaptive", "scope", "fleet"}
 
 func parseRule(v gjson.Result, p string) (Rule, error) {
 	r := Rule{Headers: true}
@@ -78,7 +78,12 @@ func parseRule(v gjson.Result, p string) (Rule, error) {
 	if r.Rate, err = parseRate(v.Get("rate"), join(p, "rate")); err != nil {
 		return r, err
 	}
-	if r.Burst, err = requiredWhole(v, p, "burst", 1, maxBurst); err != nil {
+	if err := parseScope(v, p, &r); err != nil {
+		return r, err
+	}
+	if n, ok := fleetBurst(&r); ok && r.Scope == ScopeFleet && !v.Get("burst").Exists() {
+		r.Burst = n
+	} else if r.Burst, err = requiredWhole(v, p, "burst", 1, maxBurst); err != nil {
 		return r, err
 	}
 	if err := checkCapacity(r, p); err != nil {
@@ -98,6 +103,32 @@ func parseRule(v gjson.Result, p string) (Rule, error) {
 		r.Adaptive = &ad
 	}
 	return r, nil
+}
+
+// parseScope reads "scope" and keeps a fleet rule's "fleet" object for plugin/fleet. A fleet
+// rule's burst defaults to its rate's count: the service's fixed window admits that many at once.
+func parseScope(v gjson.Result, p string, r *Rule) error {
+	switch f := v.Get("scope"); {
+	case !f.Exists() || f.Type == gjson.String && f.Str == "local":
+	case f.Type == gjson.String && f.Str == "fleet":
+		r.Scope, r.RateText = ScopeFleet, v.Get("rate").Str
+	default:
+		return errorf(join(p, "scope"), "unknown scope %s (want \"local\" or \"fleet\")", short(f.Raw))
+	}
+	if f := v.Get("fleet"); f.Exists() {
+		if r.Scope != ScopeFleet {
+			return errorf(join(p, "fleet"), "only applies to scope \"fleet\"")
+		}
+		r.FleetOptions = f.Raw
+	}
+	return nil
+}
+
+// fleetBurst is a fleet rule's default burst: the whole count its rate names ("100/min": 100).
+func fleetBurst(r *Rule) (int64, bool) {
+	count, _, ok := strings.Cut(r.RateText, "/")
+	n, err := strconv.ParseInt(strings.TrimSpace(count), 10, 64)
+	return n, ok && err == nil && n >= 1 && n <= maxBurst
 }
 
 // parseRuleOptions reads the rule's optional scalar fields.
