@@ -194,13 +194,26 @@ type demand struct {
 	comp   int64 // LLMTokens: the completion tokens asked for (or the rule's default), per choice
 	// choices is the completions asked for (≥ 1 for LLMTokens): a max_tokens cap applies to each.
 	choices int64
+	// inPrice and outPrice are the prices of a Cost request, micro-units per million tokens.
+	inPrice, outPrice int64
+}
+
+// micros is what a Cost request costs with comp completion tokens per choice, in micro-units,
+// rounded up: the prompt at the input price and the completions at the output price.
+func (d demand) micros(comp int64) int64 {
+	in := mulDivCeil(uint64(d.prompt), uint64(d.inPrice), 1e6, maxFixed)
+	out := mulDivCeil(uint64(comp*d.choices), uint64(d.outPrice), 1e6, maxFixed)
+	return int64(in + out)
 }
 
 // costAt is the request's cost once step s has degraded it: a max_tokens cap lowers the
 // completion estimate of an LLMTokens request.
 func (r *rule) costAt(d demand, s *step) int64 {
-	if r.cfg.Unit != LLMTokens || s.maxTokens == 0 || s.maxTokens >= d.comp {
+	if !r.cfg.Unit.counted() || s.maxTokens == 0 || s.maxTokens >= d.comp {
 		return d.cost
+	}
+	if r.cfg.Unit == Cost {
+		return min(max(d.micros(s.maxTokens), 1), r.cfg.Burst)
 	}
 	return min(max(d.prompt+s.maxTokens*d.choices, 1), r.cfg.Burst)
 }

@@ -30,14 +30,24 @@ type Unit uint8
 const (
 	Requests  Unit = iota // every request costs one token
 	LLMTokens             // a request costs its estimated prompt plus completion tokens, settled later
+	// Cost counts micro-units of a currency: a request costs its token estimate at its model's
+	// prices (Request.InputPrice, OutputPrice), settled from the reported usage with SettleCost.
+	Cost
 )
 
 func (u Unit) String() string {
-	if u == LLMTokens {
+	switch u {
+	case LLMTokens:
 		return "llm_tokens"
+	case Cost:
+		return "cost"
 	}
 	return "requests"
 }
+
+// counted reports whether u counts from an estimate settled later (tokens or spend), not one per
+// request.
+func (u Unit) counted() bool { return u == LLMTokens || u == Cost }
 
 // FailMode says what a rule does when its state cannot be read or written.
 type FailMode uint8
@@ -218,6 +228,7 @@ const (
 	maxRuleNameLen   = 64        // rule names appear in shared-data keys and headers
 	defaultMaxTokens = 256       // default_max_tokens when an llm_tokens rule names none
 	maxTokensLimit   = 1 << 40   // the largest max_tokens / default_max_tokens
+	maxCostMicros    = 1 << 50   // the largest cost SettleCost charges at once
 	maxCASRetries    = 1000      // the largest cas_retries
 	maxDuration      = time.Hour // the longest max_delay, cooldown or recovery_interval
 )

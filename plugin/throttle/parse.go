@@ -103,15 +103,15 @@ func parseRule(v gjson.Result, p string) (Rule, error) {
 // parseRuleOptions reads the rule's optional scalar fields.
 func parseRuleOptions(v gjson.Result, p string, r *Rule) error {
 	if f := v.Get("default_max_tokens"); f.Exists() {
-		if r.Unit != LLMTokens {
-			return errorf(join(p, "default_max_tokens"), "only applies to unit \"llm_tokens\"")
+		if !r.Unit.counted() {
+			return errorf(join(p, "default_max_tokens"), "only applies to units \"llm_tokens\" and \"cost\"")
 		}
 		n, err := wholeNumber(f, join(p, "default_max_tokens"), 0, maxTokensLimit)
 		if err != nil {
 			return err
 		}
 		r.DefaultMaxTokens = n
-	} else if r.Unit == LLMTokens {
+	} else if r.Unit.counted() {
 		r.DefaultMaxTokens = defaultMaxTokens
 	}
 	if err := boolField(v, p, "shadow", &r.Shadow); err != nil {
@@ -203,9 +203,11 @@ func parseUnit(v gjson.Result, p string) (Unit, error) {
 			return Requests, nil
 		case "llm_tokens":
 			return LLMTokens, nil
+		case "cost":
+			return Cost, nil
 		}
 	}
-	return 0, errorf(p, "unknown unit %s (want \"requests\" or \"llm_tokens\")", short(v.Raw))
+	return 0, errorf(p, "unknown unit %s (want \"requests\", \"llm_tokens\" or \"cost\")", short(v.Raw))
 }
 
 var matchFields = []string{"path_prefix", "methods", "models", "providers", "tenants", "api_keys", "mcp_tools", "mcp_methods", "headers"}

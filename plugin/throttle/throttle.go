@@ -267,7 +267,7 @@ func (t *Throttler) Err() error { return t.fail }
 func (t *Throttler) NeedsBody() bool {
 	for i := range t.rules {
 		c := t.rules[i].cfg
-		if c.Unit == LLMTokens || len(c.Match.Models) > 0 {
+		if c.Unit.counted() || len(c.Match.Models) > 0 {
 			return true
 		}
 		for _, s := range c.Key {
@@ -301,7 +301,7 @@ func (t *Throttler) decideRule(out *Outcome, r *rule, now int64, req *Request) {
 		key = t.key(r, req)
 	}
 	o := op{kind: opDecide, d: demand{cost: 1}}
-	if r.cfg.Unit == LLMTokens {
+	if r.cfg.Unit.counted() {
 		o.d = r.demandOf(req)
 	}
 	out.rule, out.key, out.Shadow, out.Step = r, key, r.cfg.Shadow, -1 // the rest is zero: see next
@@ -310,7 +310,7 @@ func (t *Throttler) decideRule(out *Outcome, r *rule, now int64, req *Request) {
 		// The key has no bucket of its own: all such keys together draw from the overflow
 		// bucket, so rotating key values never escapes the limit.
 		out.rule, out.Overflow = r.ovf, true
-		if r.cfg.Unit == LLMTokens {
+		if r.cfg.Unit.counted() {
 			o.d = r.ovf.demandOf(req)
 		}
 		err = t.run(r.ovf, nil, now, &o)
@@ -435,12 +435,21 @@ func (t *Throttler) Resume(now int64, res *Reservation) error {
 // goes); each call charges only the change. An error (the first one) means some bucket keeps the
 // reservation as it was; a later call may still correct it.
 func (t *Throttler) Settle(now int64, res *Reservation, actual int64) error {
+	return t.settleUnit(now, res, LLMTokens, min(max(actual, 0), maxTokensLimit))
+}
+
+// SettleCost is Settle for the rules of unit cost: micros is the call's cost so far in
+// micro-units, from the reported usage at the upstream model's prices.
+func (t *Throttler) SettleCost(now int64, res *Reservation, micros int64) error {
+	return t.settleUnit(now, res, Cost, min(max(micros, 0), maxCostMicros))
+}
+
+func (t *Throttler) settleUnit(now int64, res *Reservation, unit Unit, actual int64) error {
 	var first error
-	actual = min(max(actual, 0), maxTokensLimit)
 	outs := res.Outcomes()
 	for i := range outs {
 		o := &outs[i]
-		if !o.reserved || o.rule.cfg.Unit != LLMTokens || actual == o.Cost {
+		if !o.reserved || o.rule.cfg.Unit != unit || actual == o.Cost {
 			continue
 		}
 		op := op{kind: opSettle, tokens: actual - o.Cost}

@@ -1,0 +1,61 @@
+package throttle
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/tidwall/gjson"
+)
+
+// A cost rule reserves the estimate at the request's prices and settles to the reported cost.
+func TestCostUnitReservesAndSettles(t *testing.T) {
+	th := newThrottler(t, oneRule(`{"name":"spend","unit":"cost","rate":"100000/h","burst":100000,
+		"default_max_tokens":100}`), nil)
+	// 4000 body bytes: 1000 prompt tokens at 2.5 µ each, 100 completion tokens at 10 µ each.
+	q := Request{PromptChars: 4000, InputPrice: 2_500_000, OutputPrice: 10_000_000}
+	d := th.Decide(0, &q)
+	o := outcome(t, &d)
+	if d.Action != Allow || o.Cost != 3500 || o.Remaining != 100000-3500 {
+		t.Fatalf("action %v cost %d remaining %d, want allow 3500 96500", d.Action, o.Cost, o.Remaining)
+	}
+	if err := th.SettleCost(0, &d.Reservation, 5000); err != nil {
+		t.Fatal(err)
+	}
+	if o.Cost != 5000 || o.Remaining != 95000 {
+		t.Fatalf("after settling: cost %d remaining %d, want 5000 95000", o.Cost, o.Remaining)
+	}
+	// Settle (tokens) leaves cost rules alone.
+	if err := th.Settle(0, &d.Reservation, 7); err != nil || o.Cost != 5000 {
+		t.Fatalf("Settle touched a cost rule: cost %d err %v", o.Cost, err)
+	}
+	if got := string(d.Reservation.Outcomes()[0].rule.appendPolicy(nil, 1)); !strings.Contains(got, `stepgate-qu="cost-micros"`) {
+		t.Fatalf("policy %s does not name the unit", got)
+	}
+}
+
+// An unpriced request costs one micro-unit, so that a spent budget stops it too; a degrade
+// step's max_tokens lowers the cost at the output price.
+func TestCostUnitMinimumAndDegradeCap(t *testing.T) {
+	th := newThrottler(t, oneRule(`{"name":"spend","unit":"cost","rate":"1/h","burst":1000,
+		"steps":[{"below":"50%","action":"degrade","max_tokens":10}]}`), nil)
+	d := th.Decide(0, &Request{})
+	if o := outcome(t, &d); o.Cost != 1 {
+		t.Fatalf("unpriced cost %d, want 1", o.Cost)
+	}
+	// 256 default completion tokens at 3 µ: 768, would leave 231 < 50 %: degraded to 10 tokens.
+	d = th.Decide(0, &Request{OutputPrice: 3_000_000})
+	if o := outcome(t, &d); d.Action != Degrade || o.Cost != 30 {
+		t.Fatalf("action %v cost %d, want degrade 30", d.Action, o.Cost)
+	}
+}
+
+func TestCostUnitParse(t *testing.T) {
+	cfg := mustParse(t, oneRule(`{"name":"s","unit":"cost","rate":"1/h","burst":10}`))
+	if r := cfg.Rules[0]; r.Unit != Cost || r.DefaultMaxTokens != defaultMaxTokens || r.Unit.String() != "cost" {
+		t.Fatalf("parsed %+v", r)
+	}
+	_, err := ParseConfig(gjson.Parse(oneRule(`{"name":"s","unit":"money","rate":"1/h","burst":10}`)), "throttle")
+	if err == nil || !strings.Contains(err.Error(), `throttle.rules[0].unit: unknown unit "money"`) {
+		t.Fatalf("err = %v", err)
+	}
+}
