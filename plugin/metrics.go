@@ -54,6 +54,7 @@ const (
 	estimateError
 	throttleOverflow
 	mcpRequests
+	costTotal
 )
 
 // metricDefs are the metrics of docs/METRICS.md with their tags in order.
@@ -75,6 +76,7 @@ var metricDefs = [...]struct {
 	estimateError:     {"stepgate_token_estimate_error_tokens", histogram, []string{"model", "provider"}},
 	throttleOverflow:  {"stepgate_throttle_overflow_total", counter, []string{"rule", "step"}},
 	mcpRequests:       {"stepgate_mcp_requests_total", counter, []string{"tenant", "route", "mcp_method", "tool", "step"}},
+	costTotal:         {"stepgate_cost_total", counter, []string{"tenant", "model", "provider"}},
 }
 
 func (m *metrics) init() { m.ids = make(map[string]uint32) }
@@ -102,6 +104,9 @@ func (m *metrics) call(r *calllog.Record, upstream int, fault bool) {
 	}
 	if r.TokensOut > 0 {
 		m.add(completionTokens, r.TokensOut, tenant, model, r.Provider, "completion")
+	}
+	if r.CostMicros > 0 {
+		m.add(costTotal, r.CostMicros, tenant, model, r.Provider)
 	}
 }
 

@@ -274,6 +274,7 @@ func (h *httpContext) throttleRequest(body []byte) throttle.Request {
 		q.PromptChars = int64(len(body))
 		q.MaxTokens = h.ai.MaxTokens
 		q.Choices = h.nChoices
+		h.priceRequest(&q)
 	} else if body != nil {
 		q.EstimateFromBody(body)
 	}
@@ -487,6 +488,7 @@ func (h *httpContext) OnHttpResponseBody(bodySize int, endOfStream bool) types.A
 		}
 		h.replaceResponseBody(out)
 		h.settle()
+		h.costHeader()
 		return types.ActionContinue
 	}
 	var chunk []byte
@@ -528,6 +530,7 @@ func (h *httpContext) settle() {
 	if h.decided && (u.Prompt > 0 || u.Completion > 0) {
 		_ = h.root.throttler.Settle(clock.Now(), &h.decision.Reservation, u.Prompt+u.Completion)
 	}
+	h.chargeCost(u, clock.Now())
 }
 
 // tokenEstimate is the LLM tokens an AI request is expected to use: its estimated prompt and its

@@ -17,6 +17,7 @@ import (
 
 	"github.com/stepgate/stepgate/plugin/aiformat"
 	"github.com/stepgate/stepgate/plugin/mcp"
+	"github.com/stepgate/stepgate/plugin/spend"
 	"github.com/stepgate/stepgate/plugin/throttle"
 )
 
@@ -34,6 +35,9 @@ type Config struct {
 	AI *aiformat.Config
 	// MCP lists the MCP servers behind the gateway (section "mcp"); nil when there are none.
 	MCP *mcp.Config
+	// Pricing is the per-model price table (section "pricing"); nil when the document has none,
+	// and calls are then not priced.
+	Pricing *spend.Table
 }
 
 // Log controls the filter's own logging.
@@ -90,7 +94,7 @@ func Parse(data []byte) (*Config, error) {
 	if !root.IsObject() {
 		return nil, errors.New("configuration: must be a JSON object")
 	}
-	if err := knownFields(root, "", "log", "limits", "response_headers", "throttle", "providers", "models", "mcp"); err != nil {
+	if err := knownFields(root, "", "log", "limits", "response_headers", "throttle", "providers", "models", "mcp", "pricing"); err != nil {
 		return nil, err
 	}
 	if err := parseLog(root.Get("log"), &cfg.Log); err != nil {
@@ -109,6 +113,11 @@ func Parse(data []byte) (*Config, error) {
 		}
 		cfg.Throttle = tc
 	}
+	pricing, err := spend.ParseConfig(root.Get("pricing"), "pricing")
+	if err != nil {
+		return nil, err
+	}
+	cfg.Pricing = pricing
 	if root.Get("providers").Exists() || root.Get("models").Exists() {
 		ai, err := aiformat.ParseConfig(root, "")
 		if err != nil {
