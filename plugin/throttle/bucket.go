@@ -76,7 +76,9 @@ func (r *rule) advance(b *bucket, now int64) {
 	if b.debt > r.settleMax {
 		b.debt = r.settleMax
 	}
-	if now > b.asOf {
+	if r.cal != nil {
+		r.advanceCalendar(b, now)
+	} else if now > b.asOf {
 		if b.pen != 0 && r.adapt != nil {
 			r.drain(b, b.asOf, now)
 		} else if b.debt > 0 {
@@ -113,6 +115,9 @@ const abandonAfter = int64(time.Minute)
 // refillTime returns how long from `from` it takes to refill x units (0 when x ≤ 0), following the
 // rate schedule of b.
 func (r *rule) refillTime(b *bucket, from, x int64) int64 {
+	if r.cal != nil {
+		return r.calendarRefill(from, x)
+	}
 	if x <= 0 {
 		return 0
 	}
@@ -131,6 +136,12 @@ func (r *rule) refillTime(b *bucket, from, x int64) int64 {
 
 // refilled is the units refilled from `from` to `to`, capped at limit.
 func (r *rule) refilled(b *bucket, from, to, limit int64) int64 {
+	if r.cal != nil {
+		if to >= satAdd(from, r.calendarRefill(from, limit)) {
+			return limit
+		}
+		return 0
+	}
 	var sum int64
 	for t := from; t < to && sum < limit; {
 		pct, end := r.pctAt(b, t)

@@ -103,6 +103,10 @@ type Rule struct {
 	// gives it the rule's own rate and burst.
 	Overflow *Limit
 	Adaptive *Adaptive
+	// Window makes the bucket a quota over calendar windows: Burst tokens for each window, whole
+	// again at its start, none coming back before. Rate is then calendarRate; shape steps and
+	// Adaptive do not apply.
+	Window Calendar
 }
 
 // Limit is a rate and a burst, for a bucket other than the rule's own.

@@ -55,7 +55,7 @@ func ParseConfig(v gjson.Result, path string) (Config, error) {
 }
 
 var ruleFields = []string{"name", "match", "key", "unit", "rate", "burst", "default_max_tokens",
-	"steps", "shadow", "fail", "headers", "max_keys", "overflow", "adaptive"}
+	"steps", "shadow", "fail", "headers", "max_keys", "overflow", "adaptive", "window", "utc_offset"}
 
 func parseRule(v gjson.Result, p string) (Rule, error) {
 	r := Rule{Headers: true}
@@ -75,7 +75,12 @@ func parseRule(v gjson.Result, p string) (Rule, error) {
 	if r.Unit, err = parseUnit(v.Get("unit"), join(p, "unit")); err != nil {
 		return r, err
 	}
-	if r.Rate, err = parseRate(v.Get("rate"), join(p, "rate")); err != nil {
+	if r.Window, err = parseWindow(v, p); err != nil {
+		return r, err
+	}
+	if r.Window.Kind != NoWindow {
+		r.Rate = calendarRate
+	} else if r.Rate, err = parseRate(v.Get("rate"), join(p, "rate")); err != nil {
 		return r, err
 	}
 	if r.Burst, err = requiredWhole(v, p, "burst", 1, maxBurst); err != nil {
@@ -97,7 +102,7 @@ func parseRule(v gjson.Result, p string) (Rule, error) {
 		}
 		r.Adaptive = &ad
 	}
-	return r, nil
+	return r, checkWindowRule(&r, p)
 }
 
 // parseRuleOptions reads the rule's optional scalar fields.

@@ -49,6 +49,7 @@ type rule struct {
 	burstText string      // Burst in decimal, for X-RateLimit-Limit
 	text      *headerText // the Throttler's, shared by its rules
 	ovf       *rule       // the overflow bucket of a keyed rule
+	cal       *calendar   // a quota over calendar windows; nil for a refilling bucket
 }
 
 type step struct {
@@ -145,6 +146,9 @@ func compile(c *Rule, slack time.Duration) rule {
 			maxKeys = DefaultMaxKeys
 		}
 		r.nsets = tableSets(maxKeys)
+	}
+	if c.Window.Kind != NoWindow {
+		r.cal = &calendar{cfg: c.Window}
 	}
 	r.prefix = KeyPrefix + c.Name + "/" + itoa(int64(r.nsets)) + "/"
 	r.setKeys = make([]string, r.nsets)
@@ -673,6 +677,10 @@ func (r *rule) apply(b *bucket, now int64, o *op) bool {
 		r.stepDown(b, now, o.retry)
 	}
 	o.remaining = r.remaining(b)
+	if r.cal != nil {
+		o.reset, o.window = r.calendarReset(b, now)
+		return changed
+	}
 	if b.pen == 0 || r.adapt == nil { // the full rate: refillTime and pctAt, without their loops
 		o.reset, o.window = 0, r.window
 		if b.debt > 0 {
