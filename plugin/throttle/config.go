@@ -70,7 +70,19 @@ type Config struct {
 	// the glue may continue a held request when its timer runs on time (its tick period). Shape
 	// steps plan holds within max_delay − ReleaseSlack, so that max_delay bounds the real hold.
 	ReleaseSlack time.Duration
+	// StreamCharge is how many completion tokens a stream may carry between two charges of its
+	// llm_tokens rules while it flows (see Throttler.Charge); 0 charges only at its end.
+	StreamCharge int64
+	// LearnCompletion reserves, for requests that name no completion limit, the completion their
+	// model's answers were seen to use instead of default_max_tokens (the glue fills
+	// Request.ExpectedTokens from plugin/estimate).
+	LearnCompletion bool
 }
+
+// DefaultStreamCharge is the StreamCharge of a section that sets none: a few hundred tokens, a
+// second or so of a fast model's output, so that a handful of host calls per stream keep every
+// worker's view of the budget current.
+const DefaultStreamCharge = 256
 
 // DefaultCASRetries is the CASRetries used when the section does not set one. Conflicts happen only
 // while several workers update the same key in the same few microseconds; 64 attempts is far more

@@ -59,3 +59,43 @@ func TestCostUnitParse(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// Charge only ever raises a reservation: a stream's usage counted so far, while it flows.
+func TestChargeRaisesButNeverRefunds(t *testing.T) {
+	th := newThrottler(t, oneRule(`{"name":"tpm","unit":"llm_tokens","rate":"1/h","burst":1000,"default_max_tokens":100}`), nil)
+	d := th.Decide(0, &Request{})
+	o := outcome(t, &d)
+	if err := th.Charge(0, &d.Reservation, 50); err != nil || o.Cost != 100 || o.Remaining != 900 {
+		t.Fatalf("charging below the reservation: cost %d remaining %d err %v", o.Cost, o.Remaining, err)
+	}
+	if err := th.Charge(0, &d.Reservation, 300); err != nil || o.Cost != 300 || o.Remaining != 700 {
+		t.Fatalf("charging above: cost %d remaining %d err %v", o.Cost, o.Remaining, err)
+	}
+	if err := th.Settle(0, &d.Reservation, 250); err != nil || o.Cost != 250 || o.Remaining != 750 {
+		t.Fatalf("settling: cost %d remaining %d err %v", o.Cost, o.Remaining, err)
+	}
+}
+
+// A learned expectation replaces default_max_tokens, never a limit the request names.
+func TestExpectedTokensReplaceTheDefault(t *testing.T) {
+	for _, tc := range []struct {
+		q    Request
+		want int64
+	}{
+		{Request{ExpectedTokens: 512}, 512},
+		{Request{ExpectedTokens: 512, MaxTokens: 50}, 50},
+		{Request{}, 100},
+	} {
+		if got := tc.q.TokenEstimate(100); got != tc.want {
+			t.Errorf("%+v: estimate %d, want %d", tc.q, got, tc.want)
+		}
+	}
+	cfg := mustParse(t, `{"learn_completion":true,"stream_charge_tokens":0}`)
+	if !cfg.LearnCompletion || cfg.StreamCharge != 0 {
+		t.Fatalf("parsed %+v", cfg)
+	}
+	if _, err := ParseConfig(gjson.Parse(`{"learn_completion":1}`), "throttle"); err == nil ||
+		!strings.HasPrefix(err.Error(), "throttle.learn_completion:") {
+		t.Fatalf("err = %v", err)
+	}
+}

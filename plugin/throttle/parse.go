@@ -16,12 +16,22 @@ import (
 // place of every error, as in `throttle.rules[2].steps[1].action: unknown action "slow"`. An absent
 // section is an empty Config.
 func ParseConfig(v gjson.Result, path string) (Config, error) {
-	cfg := Config{CASRetries: DefaultCASRetries}
+	cfg := Config{CASRetries: DefaultCASRetries, StreamCharge: DefaultStreamCharge}
 	if !v.Exists() {
 		return cfg, nil
 	}
-	if err := object(v, path, "rules", "cas_retries"); err != nil {
+	if err := object(v, path, "rules", "cas_retries", "stream_charge_tokens", "learn_completion"); err != nil {
 		return Config{}, err
+	}
+	if err := boolField(v, path, "learn_completion", &cfg.LearnCompletion); err != nil {
+		return Config{}, err
+	}
+	if f := v.Get("stream_charge_tokens"); f.Exists() {
+		n, err := wholeNumber(f, join(path, "stream_charge_tokens"), 0, maxTokensLimit)
+		if err != nil {
+			return Config{}, err
+		}
+		cfg.StreamCharge = n
 	}
 	if f := v.Get("cas_retries"); f.Exists() {
 		n, err := wholeNumber(f, join(path, "cas_retries"), 1, maxCASRetries)

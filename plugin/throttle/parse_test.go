@@ -113,7 +113,7 @@ func TestParseConfigFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Config{CASRetries: 16, Rules: []Rule{{
+	want := Config{CASRetries: 16, StreamCharge: DefaultStreamCharge, Rules: []Rule{{
 		Name: "tenant-tpm",
 		Match: Match{PathPrefixes: []string{"/v1/chat/"}, Methods: []string{"POST"}, Models: []string{"gpt-4o*"},
 			Headers: []HeaderMatch{{Name: "x-team", Values: []string{"a", "b"}}, {Name: "x-canary", Values: []string{"*"}}}},

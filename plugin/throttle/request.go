@@ -36,6 +36,9 @@ type Request struct {
 	// million tokens, for the rules of unit cost: the estimate's prompt tokens at InputPrice,
 	// its completion tokens at OutputPrice. Zero prices cost the minimum, one micro-unit.
 	InputPrice, OutputPrice int64
+	// ExpectedTokens, when positive, replaces the rule's default_max_tokens for a request that
+	// names no MaxTokens: the completion its model's answers were seen to use (plugin/estimate).
+	ExpectedTokens int64
 }
 
 // maxChoices caps Choices (OpenAI allows n up to 128), keeping the estimate's products exact.
@@ -234,6 +237,9 @@ func (q *Request) TokenEstimate(defaultMaxTokens int64) int64 {
 func (q *Request) tokenParts(defaultMaxTokens int64) (prompt, comp, choices int64) {
 	prompt = ceilDiv(min(max(q.PromptChars, 0), math.MaxInt64/2), 4)
 	comp = q.MaxTokens
+	if comp <= 0 && q.ExpectedTokens > 0 {
+		comp = q.ExpectedTokens
+	}
 	if comp <= 0 {
 		comp = defaultMaxTokens
 	}

@@ -448,6 +448,37 @@ func (t *Throttler) SettleCost(now int64, res *Reservation, micros int64) error 
 	return t.settleUnit(now, res, Cost, min(max(micros, 0), maxCostMicros))
 }
 
+// Charge raises the reservation of every llm_tokens rule in res to tokens: for a stream still
+// flowing, what it has carried so far (counted approximately) and a little ahead. It never
+// refunds, so a stream cannot give back its reservation before its usage is known; Settle
+// corrects it exactly at the end. Charging as the stream flows lets concurrent requests see the
+// budget drain while it is still open.
+func (t *Throttler) Charge(now int64, res *Reservation, tokens int64) error {
+	var first error
+	tokens = min(max(tokens, 0), maxTokensLimit)
+	outs := res.Outcomes()
+	for i := range outs {
+		o := &outs[i]
+		if !o.reserved || o.rule.cfg.Unit != LLMTokens || tokens <= o.Cost {
+			continue
+		}
+		if err := t.settleOne(now, o, tokens); err != nil {
+			first = cmp.Or(first, err)
+		}
+	}
+	return first
+}
+
+func (t *Throttler) settleOne(now int64, o *Outcome, actual int64) error {
+	op := op{kind: opSettle, tokens: actual - o.Cost}
+	if err := t.run(o.rule, o.bucketKey(), now, &op); err != nil {
+		return err
+	}
+	o.setState(&op)
+	o.Cost = actual
+	return nil
+}
+
 func (t *Throttler) settleUnit(now int64, res *Reservation, unit Unit, actual int64) error {
 	var first error
 	outs := res.Outcomes()
@@ -456,13 +487,9 @@ func (t *Throttler) settleUnit(now int64, res *Reservation, unit Unit, actual in
 		if !o.reserved || o.rule.cfg.Unit != unit || actual == o.Cost {
 			continue
 		}
-		op := op{kind: opSettle, tokens: actual - o.Cost}
-		if err := t.run(o.rule, o.bucketKey(), now, &op); err != nil {
+		if err := t.settleOne(now, o, actual); err != nil {
 			first = cmp.Or(first, err)
-			continue
 		}
-		o.setState(&op)
-		o.Cost = actual
 	}
 	return first
 }
