@@ -10,6 +10,7 @@ import (
 	"github.com/stepgate/stepgate/plugin/aiformat"
 	"github.com/stepgate/stepgate/plugin/clock"
 	"github.com/stepgate/stepgate/plugin/config"
+	"github.com/stepgate/stepgate/plugin/estimate"
 	"github.com/stepgate/stepgate/plugin/throttle"
 )
 
@@ -25,6 +26,7 @@ type pluginContext struct {
 	cfg       *config.Config
 	throttler *throttle.Throttler // nil without rules
 	router    *aiformat.Router    // nil without providers/models
+	learner   *estimate.Learner   // nil unless throttle.learn_completion
 	metrics   metrics
 
 	// headerBuf is reused for the throttle's response headers: streams of one VM never run at
@@ -65,6 +67,9 @@ func (p *pluginContext) OnPluginStart(configSize int) types.OnPluginStartStatus 
 		}
 		p.throttler = t
 		p.needsBody = t.NeedsBody()
+		if cfg.Throttle.LearnCompletion {
+			p.learner = estimate.New(hostStore{})
+		}
 	}
 	if cfg.AI != nil {
 		p.router = aiformat.NewRouter(cfg.AI, hostStore{})
