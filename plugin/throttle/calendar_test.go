@@ -128,3 +128,21 @@ func equalActions(a, b []Action) bool {
 	}
 	return true
 }
+
+// Every instant lies in its window, windows are at least a day long and tile time: the next
+// window starts where this one ends.
+func FuzzCalendarBounds(f *testing.F) {
+	f.Add(int64(1796076000000000000), uint8(3), int64(7200))
+	f.Add(int64(-1), uint8(2), int64(-50400))
+	f.Fuzz(func(t *testing.T, at int64, kind uint8, offSec int64) {
+		c := Calendar{Kind: WindowKind(kind%3 + 1), Offset: time.Duration(offSec%(14*3600+1)) * time.Second}
+		at %= 1 << 61 // far inside the years time.Time converts exactly
+		s, e := c.bounds(at)
+		if !(s <= at && at < e) || e-s < nsPerDay || e-s > 31*nsPerDay {
+			t.Fatalf("%v at %d: [%d, %d)", c, at, s, e)
+		}
+		if s2, _ := c.bounds(e); s2 != e {
+			t.Fatalf("%v: the window after [%d, %d) starts at %d", c, s, e, s2)
+		}
+	})
+}
