@@ -23,6 +23,7 @@ func (h *httpContext) price() (spend.Price, bool) {
 func (h *httpContext) priceRequest(q *throttle.Request) {
 	if p, ok := h.price(); ok {
 		q.InputPrice, q.OutputPrice = p.Input, p.Output
+		q.PriceOf = h.root.cfg.Pricing.PriceOf
 	}
 }
 

@@ -50,6 +50,12 @@ func (t *Table) Lookup(names ...string) (Price, bool) {
 	return Price{}, false
 }
 
+// PriceOf returns model's input and output prices, in the shape throttle.Request.PriceOf takes.
+func (t *Table) PriceOf(model string) (input, output int64, ok bool) {
+	p, ok := t.Lookup(model)
+	return p.Input, p.Output, ok
+}
+
 // Len is the number of priced models.
 func (t *Table) Len() int {
 	if t == nil {

@@ -207,6 +207,7 @@ type demand struct {
 	choices int64
 	// inPrice and outPrice are the prices of a Cost request, micro-units per million tokens.
 	inPrice, outPrice int64
+	priceOf           func(model string) (input, output int64, ok bool)
 }
 
 // micros is what a Cost request costs with comp completion tokens per choice, in micro-units,
@@ -220,13 +221,32 @@ func (d demand) micros(comp int64) int64 {
 // costAt is the request's cost once step s has degraded it: a max_tokens cap lowers the
 // completion estimate of an LLMTokens request.
 func (r *rule) costAt(d demand, s *step) int64 {
+	if r.cfg.Unit == Cost {
+		return r.costAtPrices(d, s)
+	}
 	if !r.cfg.Unit.counted() || s.maxTokens == 0 || s.maxTokens >= d.comp {
 		return d.cost
 	}
-	if r.cfg.Unit == Cost {
-		return min(max(d.micros(s.maxTokens), 1), r.cfg.Burst)
-	}
 	return min(max(d.prompt+s.maxTokens*d.choices, 1), r.cfg.Burst)
+}
+
+// costAtPrices is costAt for a Cost request: a degrade step's model at its own prices (when the
+// request knows them), its max_tokens cap on the completion.
+func (r *rule) costAtPrices(d demand, s *step) int64 {
+	changed := false
+	if s.cfg != nil && s.cfg.Model != "" && d.priceOf != nil {
+		if in, out, ok := d.priceOf(s.cfg.Model); ok {
+			d.inPrice, d.outPrice, changed = max(in, 0), max(out, 0), true
+		}
+	}
+	comp := d.comp
+	if s.maxTokens > 0 && s.maxTokens < comp {
+		comp, changed = s.maxTokens, true
+	}
+	if !changed {
+		return d.cost
+	}
+	return min(max(d.micros(comp), 1), r.cfg.Burst)
 }
 
 // decide runs the ladder for request d against b, already advanced to now, and reserves the

@@ -99,3 +99,25 @@ func TestExpectedTokensReplaceTheDefault(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// A degrade step to a cheaper model is costed at that model's prices, so that a budget nearly
+// spent still takes the cheaper request.
+func TestCostDegradeUsesTheCheaperModelsPrices(t *testing.T) {
+	th := newThrottler(t, oneRule(`{"name":"spend","unit":"cost","rate":"1/h","burst":1000,"default_max_tokens":100,
+		"steps":[{"below":"50%","action":"degrade","model":"small"}]}`), nil)
+	prices := func(model string) (int64, int64, bool) { return 0, 1_000_000, model == "small" }
+	q := Request{OutputPrice: 8_000_000}
+	if d := th.Decide(0, &q); d.Action != Degrade || outcome(t, &d).Cost != 800 {
+		t.Fatalf("first: %v %d, want degrade at its own price, 800", d.Action, outcome(t, &d).Cost)
+	}
+	// 200 left: the request at its own price (800) cannot go, the cheaper one (100 tokens at 1 µ) can.
+	q.PriceOf = prices
+	d := th.Decide(0, &q)
+	if o := outcome(t, &d); d.Action != Degrade || o.Cost != 100 {
+		t.Fatalf("second: %v %d, want degrade 100", d.Action, o.Cost)
+	}
+	q.PriceOf = nil // without the cheaper model's prices it would cost as much as the original
+	if d := th.Decide(0, &q); d.Action != Reject {
+		t.Fatalf("without PriceOf: %v, want reject", d.Action)
+	}
+}

@@ -36,6 +36,9 @@ type Request struct {
 	// million tokens, for the rules of unit cost: the estimate's prompt tokens at InputPrice,
 	// its completion tokens at OutputPrice. Zero prices cost the minimum, one micro-unit.
 	InputPrice, OutputPrice int64
+	// PriceOf, when set, gives the prices of another model (same units, ok false when it has
+	// none), so that a degrade step to a cheaper model is costed at that model's prices.
+	PriceOf func(model string) (input, output int64, ok bool)
 	// ExpectedTokens, when positive, replaces the rule's default_max_tokens for a request that
 	// names no MaxTokens: the completion its model's answers were seen to use (plugin/estimate).
 	ExpectedTokens int64
@@ -254,7 +257,7 @@ func (r *rule) demandOf(q *Request) demand {
 	prompt, comp, choices := q.tokenParts(r.cfg.DefaultMaxTokens)
 	if r.cfg.Unit == Cost {
 		d := demand{prompt: prompt, comp: comp, choices: choices, inPrice: max(q.InputPrice, 0),
-			outPrice: max(q.OutputPrice, 0)}
+			outPrice: max(q.OutputPrice, 0), priceOf: q.PriceOf}
 		d.cost = min(max(d.micros(comp), 1), r.cfg.Burst)
 		return d
 	}
