@@ -6,7 +6,7 @@ import (
 	"github.com/stepgate/stepgate/plugin/throttle"
 )
 
-// chargeFlow keeps a flowing stream's llm_tokens reservation ahead of what it has carried so far
+// chargeFlow keeps a flowing stream's llm_tokens and cost reservations ahead of what it has carried so far
 // (its prompt estimate and the completion counted from its deltas): once the stream has carried
 // what it was last charged for, it is charged throttle.stream_charge_tokens more. Concurrent
 // requests then see the budget drain while the stream is open, instead of when it ends, and a
@@ -22,7 +22,12 @@ func (h *httpContext) chargeFlow() {
 		return
 	}
 	h.charged = soFar + step
-	_ = h.root.throttler.Charge(clock.Now(), &h.decision.Reservation, h.charged)
+	now := clock.Now()
+	_ = h.root.throttler.Charge(now, &h.decision.Reservation, h.charged)
+	if p, ok := h.price(); ok {
+		ahead := p.Estimate(h.ai.PromptTokens, h.charged-h.ai.PromptTokens)
+		_ = h.root.throttler.ChargeCost(now, &h.decision.Reservation, ahead)
+	}
 }
 
 // expectCompletion gives a request that names no completion limit the completion its model's

@@ -66,3 +66,17 @@ func TestLearnedEstimateReplacesTheDefault(t *testing.T) {
 		t.Errorf("remaining after a reservation from the learned mean 500 = %s, want %s", got, want)
 	}
 }
+
+// A spend budget sees an open stream's cost too: its completion so far at the output price.
+func TestStreamChargingDrainsASpendBudgetWhileOpen(t *testing.T) {
+	h, _ := spendFilter(t, `{"rules":[{"name":"spend","unit":"cost","window":"month","burst":1000000,"default_max_tokens":100}]}`)
+	s := chatTenant(h, "long", "acme", `{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"Hi"}]}`)
+	s.SendResponseHeaders(hostsim.Headers{{":status", "200"}, {"content-type", "text/event-stream"}}, false)
+	before := remainingSeenBy(t, h, "probe-1")
+	s.SendResponseBody([]byte(strings.Replace(deltaChunk, "TEXT", strings.Repeat("abcd", 500), 1)), false)
+	after := remainingSeenBy(t, h, "probe-2")
+	// About 500 completion tokens at 10 µ, less the 100 reserved: at least 4 000 µ more.
+	if drained := before - after - 100; drained < 4000 {
+		t.Errorf("the open stream drained %d µ, want ≥ 4000 (before %d, after %d)", drained, before, after)
+	}
+}

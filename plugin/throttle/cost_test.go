@@ -121,3 +121,16 @@ func TestCostDegradeUsesTheCheaperModelsPrices(t *testing.T) {
 		t.Fatalf("without PriceOf: %v, want reject", d.Action)
 	}
 }
+
+func TestChargeCostRaisesCostRulesOnly(t *testing.T) {
+	th := newThrottler(t, `{"rules":[{"name":"spend","unit":"cost","rate":"1/h","burst":1000,"default_max_tokens":10},
+		{"name":"tpm","unit":"llm_tokens","rate":"1/h","burst":1000,"default_max_tokens":10}]}`, nil)
+	d := th.Decide(0, &Request{OutputPrice: 1_000_000})
+	outs := d.Reservation.Outcomes()
+	if err := th.ChargeCost(0, &d.Reservation, 300); err != nil || outs[0].Cost != 300 || outs[1].Cost != 10 {
+		t.Fatalf("after ChargeCost: %d %d (%v)", outs[0].Cost, outs[1].Cost, err)
+	}
+	if err := th.Charge(0, &d.Reservation, 50); err != nil || outs[0].Cost != 300 || outs[1].Cost != 50 {
+		t.Fatalf("after Charge: %d %d (%v)", outs[0].Cost, outs[1].Cost, err)
+	}
+}

@@ -454,12 +454,21 @@ func (t *Throttler) SettleCost(now int64, res *Reservation, micros int64) error 
 // corrects it exactly at the end. Charging as the stream flows lets concurrent requests see the
 // budget drain while it is still open.
 func (t *Throttler) Charge(now int64, res *Reservation, tokens int64) error {
+	return t.chargeUnit(now, res, LLMTokens, min(max(tokens, 0), maxTokensLimit))
+}
+
+// ChargeCost is Charge for the rules of unit cost: micros is what the stream has cost so far (and
+// a little ahead), in micro-units.
+func (t *Throttler) ChargeCost(now int64, res *Reservation, micros int64) error {
+	return t.chargeUnit(now, res, Cost, min(max(micros, 0), maxCostMicros))
+}
+
+func (t *Throttler) chargeUnit(now int64, res *Reservation, unit Unit, tokens int64) error {
 	var first error
-	tokens = min(max(tokens, 0), maxTokensLimit)
 	outs := res.Outcomes()
 	for i := range outs {
 		o := &outs[i]
-		if !o.reserved || o.rule.cfg.Unit != LLMTokens || tokens <= o.Cost {
+		if !o.reserved || o.rule.cfg.Unit != unit || tokens <= o.Cost {
 			continue
 		}
 		if err := t.settleOne(now, o, tokens); err != nil {
