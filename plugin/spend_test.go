@@ -11,7 +11,8 @@ import (
 const pricingSection = `"pricing": {"currency": "USD", "response_header": true, "models": {
 	"gpt-4o": {"input": 2.5, "cached_input": 1.25, "output": 10},
 	"gpt-4o-mini": {"input": 0.15, "cached_input": 0.075, "output": 0.6},
-	"claude-sonnet-4-5": {"input": 3, "cached_input": 0.3, "cache_write_input": 3.75, "output": 15}}}`
+	"claude-sonnet-4-5": {"input": 3, "cached_input": 0.3, "cache_write_input": 3.75, "output": 15},
+	"gemini-2.0-flash": {"input": 0.1, "cached_input": 0.025, "output": 0.4}}}`
 
 // spendFilter runs the AI configuration with the price table and the given throttle section.
 func spendFilter(t *testing.T, throttle string) (*hostsim.Host, *hostsim.VirtualClock) {
@@ -88,5 +89,23 @@ func TestAnthropicStreamIsPricedByTokenClass(t *testing.T) {
 	// 100 × 3 + 1000 × 0.3 + 200 × 3.75 + 300 × 15 µ.
 	if got := callRecord(t, h, "a-1").Get("cost_micros").Int(); got != 5850 {
 		t.Errorf("cost_micros = %d, want 5850; record %s", got, callRecord(t, h, "a-1").Raw)
+	}
+}
+
+// Gemini counts cached tokens inside promptTokenCount and thoughts apart from the candidates;
+// thoughts are billed as output.
+func TestGeminiAnswerIsPricedByTokenClass(t *testing.T) {
+	h, _ := spendFilter(t, `{"rules":[]}`)
+	s := chatID(h, "g-1", `{"model":"gemini","messages":[{"role":"user","content":"Hi"}]}`)
+	answerJSON(s, `{"candidates":[{"content":{"parts":[{"text":"ok"}],"role":"model"},"finishReason":"STOP","index":0}],`+
+		`"usageMetadata":{"promptTokenCount":2000,"cachedContentTokenCount":1000,"candidatesTokenCount":100,`+
+		`"thoughtsTokenCount":300,"totalTokenCount":2400},"modelVersion":"gemini-2.0-flash"}`)
+	// 1000 × 0.1 + 1000 × 0.025 + (100 + 300) × 0.4 µ.
+	rec := callRecord(t, h, "g-1")
+	if got := rec.Get("cost_micros").Int(); got != 285 {
+		t.Errorf("cost_micros = %d, want 285; record %s", got, rec.Raw)
+	}
+	if got := s.Downstream().Headers.Get("x-stepgate-cost-micros"); got != "285" {
+		t.Errorf("x-stepgate-cost-micros = %q, want 285", got)
 	}
 }
