@@ -57,6 +57,7 @@ const (
 	keyRequests
 	fleetCalls
 	fleetUnavailable
+	costTotal
 )
 
 // metricDefs are the metrics of docs/METRICS.md with their tags in order.
@@ -81,6 +82,7 @@ var metricDefs = [...]struct {
 	keyRequests:       {"stepgate_key_requests_total", counter, []string{"tenant", "key", "status"}},
 	fleetCalls:        {"stepgate_fleet_calls_total", counter, []string{"rule", "status"}},
 	fleetUnavailable:  {"stepgate_fleet_unavailable_total", counter, []string{"rule", "step"}},
+	costTotal:         {"stepgate_cost_total", counter, []string{"tenant", "model", "provider"}},
 }
 
 func (m *metrics) init() { m.ids = make(map[string]uint32) }
@@ -111,6 +113,9 @@ func (m *metrics) call(r *calllog.Record, upstream int, fault bool) {
 	}
 	if r.TokensOut > 0 {
 		m.add(completionTokens, r.TokensOut, tenant, model, r.Provider, "completion")
+	}
+	if r.CostMicros > 0 {
+		m.add(costTotal, r.CostMicros, tenant, model, r.Provider)
 	}
 }
 

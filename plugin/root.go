@@ -10,6 +10,7 @@ import (
 	"github.com/stepgate/stepgate/plugin/aiformat"
 	"github.com/stepgate/stepgate/plugin/clock"
 	"github.com/stepgate/stepgate/plugin/config"
+	"github.com/stepgate/stepgate/plugin/estimate"
 	"github.com/stepgate/stepgate/plugin/fleet"
 	"github.com/stepgate/stepgate/plugin/throttle"
 )
@@ -32,6 +33,7 @@ type pluginContext struct {
 	throttler *throttle.Throttler // nil without rules
 	router    *aiformat.Router    // nil without providers/models
 	fleet     *fleet.Fleet        // nil without fleet rules
+	learner   *estimate.Learner   // nil unless throttle.learn_completion
 	metrics   metrics
 
 	// headerBuf is reused for the throttle's response headers: streams of one VM never run at
@@ -74,6 +76,9 @@ func (p *pluginContext) OnPluginStart(configSize int) types.OnPluginStartStatus 
 		}
 		p.throttler = t
 		p.needsBody = t.NeedsBody()
+		if cfg.Throttle.LearnCompletion {
+			p.learner = estimate.New(hostStore{})
+		}
 	}
 	if len(cfg.Fleet.Rules) > 0 {
 		f, err := fleet.New(cfg.Fleet, hostStore{})

@@ -49,6 +49,7 @@ type httpContext struct {
 	forwardedAt int64 // ns when the request left (or will leave, when held) for the upstream
 	local       bool  // this stream's response is our own local reply
 	heldUntil   int64
+	charged     int64 // the tokens a flowing stream was last charged (chargeFlow)
 
 	upstreamStatus int  // the provider's own status (before translation); 0 before it answers
 	upstreamFault  bool // the provider's answer could not be translated, or its stream was cut
@@ -350,6 +351,8 @@ func (h *httpContext) throttleRequest(body []byte) throttle.Request {
 		q.PromptChars = int64(len(body))
 		q.MaxTokens = h.ai.MaxTokens
 		q.Choices = h.nChoices
+		h.priceRequest(&q)
+		h.expectCompletion(&q)
 	} else if body != nil {
 		q.EstimateFromBody(body)
 	}
@@ -578,6 +581,7 @@ func (h *httpContext) OnHttpResponseBody(bodySize int, endOfStream bool) types.A
 		}
 		h.replaceResponseBody(out)
 		h.settle()
+		h.costHeader()
 		return types.ActionContinue
 	}
 	var chunk []byte
@@ -592,6 +596,8 @@ func (h *httpContext) OnHttpResponseBody(bodySize int, endOfStream bool) types.A
 	if endOfStream {
 		h.responseEnded = true
 		h.settle()
+	} else {
+		h.chargeFlow()
 	}
 	return types.ActionContinue
 }
@@ -623,6 +629,8 @@ func (h *httpContext) settle() {
 	if h.fellBack && (u.Prompt > 0 || u.Completion > 0) {
 		_ = h.root.fleet.Fallback().Settle(clock.Now(), &h.fallback.Reservation, u.Prompt+u.Completion)
 	}
+	h.chargeCost(u, clock.Now())
+	h.learnCompletion(u)
 }
 
 // tokenEstimate is the LLM tokens an AI request is expected to use: its estimated prompt and its

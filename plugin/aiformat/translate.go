@@ -72,6 +72,8 @@ type ResponseTranslator struct {
 	// own error event); a stream that stops before is a cut one.
 	complete bool
 	fault    string // why the answer could not be translated ("" when it could)
+	// streamed counts the bytes of text and tool-argument deltas a stream has carried so far.
+	streamed int64
 }
 
 // NewResponseTranslator prepares the translation of up's answer to req's client. now is the
@@ -243,6 +245,7 @@ func (t *ResponseTranslator) emit(src sse.Event) {
 			any = true
 		case hub.EvText, hub.EvToolStart, hub.EvToolArgs:
 			any = true
+			t.streamed += int64(len(ev.Text))
 		}
 		if t.enc != nil {
 			t.out = t.enc.Encode(t.out, ev)
@@ -358,3 +361,7 @@ func (t *ResponseTranslator) genID() string {
 
 // Usage is the token usage the provider reported (Known is false when it reported none).
 func (t *ResponseTranslator) Usage() Usage { return t.usage }
+
+// StreamedTokens approximates the completion tokens a stream has carried so far, before the
+// provider reports its usage: about four bytes of delta text (as JSON string literals) a token.
+func (t *ResponseTranslator) StreamedTokens() int64 { return (t.streamed + 3) / 4 }

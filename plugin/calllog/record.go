@@ -61,6 +61,9 @@ type Record struct {
 	ErrorType string
 	// Stream marks a streamed (SSE) response.
 	Stream bool
+	// CostMicros is the call's cost in micro-units of the pricing section's currency, from the
+	// reported usage at the upstream model's prices; 0 when unpriced.
+	CostMicros int64
 }
 
 // AppendJSON appends r as one JSON object (no trailing newline) to dst.
@@ -85,6 +88,7 @@ func (r *Record) AppendJSON(dst []byte) []byte {
 	dst = number(dst, "status", int64(r.Status))
 	dst = number(dst, "tokens_in", r.TokensIn)
 	dst = number(dst, "tokens_out", r.TokensOut)
+	dst = number(dst, "cost_micros", r.CostMicros)
 	dst = append(dst, `,"latency_ms":`...)
 	dst = strconv.AppendInt(dst, r.LatencyMs, 10)
 	dst = field(dst, "error", r.Error)

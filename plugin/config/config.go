@@ -20,6 +20,7 @@ import (
 	"github.com/stepgate/stepgate/plugin/governance"
 	"github.com/stepgate/stepgate/plugin/mcp"
 	"github.com/stepgate/stepgate/plugin/prompts"
+	"github.com/stepgate/stepgate/plugin/spend"
 	"github.com/stepgate/stepgate/plugin/throttle"
 )
 
@@ -44,6 +45,9 @@ type Config struct {
 	Governance *governance.Config
 	// Prompts are the published prompt templates and aliases (sections "prompts", "aliases").
 	Prompts *prompts.Config
+	// Pricing is the per-model price table (section "pricing"); nil when the document has none,
+	// and calls are then not priced.
+	Pricing *spend.Table
 }
 
 // Log controls the filter's own logging.
@@ -100,7 +104,7 @@ func Parse(data []byte) (*Config, error) {
 	if !root.IsObject() {
 		return nil, errors.New("configuration: must be a JSON object")
 	}
-	sections := append([]string{"log", "limits", "response_headers", "throttle", "fleet", "providers", "models", "mcp"}, governance.Sections...)
+	sections := append([]string{"log", "limits", "response_headers", "throttle", "fleet", "providers", "models", "mcp", "pricing"}, governance.Sections...)
 	if err := knownFields(root, "", append(sections, prompts.Sections...)...); err != nil {
 		return nil, err
 	}
@@ -128,6 +132,11 @@ func Parse(data []byte) (*Config, error) {
 			return nil, err
 		}
 	}
+	pricing, err := spend.ParseConfig(root.Get("pricing"), "pricing")
+	if err != nil {
+		return nil, err
+	}
+	cfg.Pricing = pricing
 	if root.Get("providers").Exists() || root.Get("models").Exists() {
 		ai, err := aiformat.ParseConfig(root, "")
 		if err != nil {

@@ -76,7 +76,9 @@ func (r *rule) advance(b *bucket, now int64) {
 	if b.debt > r.settleMax {
 		b.debt = r.settleMax
 	}
-	if now > b.asOf {
+	if r.cal != nil {
+		r.advanceCalendar(b, now)
+	} else if now > b.asOf {
 		if b.pen != 0 && r.adapt != nil {
 			r.drain(b, b.asOf, now)
 		} else if b.debt > 0 {
@@ -113,6 +115,9 @@ const abandonAfter = int64(time.Minute)
 // refillTime returns how long from `from` it takes to refill x units (0 when x ≤ 0), following the
 // rate schedule of b.
 func (r *rule) refillTime(b *bucket, from, x int64) int64 {
+	if r.cal != nil {
+		return r.calendarRefill(from, x)
+	}
 	if x <= 0 {
 		return 0
 	}
@@ -131,6 +136,12 @@ func (r *rule) refillTime(b *bucket, from, x int64) int64 {
 
 // refilled is the units refilled from `from` to `to`, capped at limit.
 func (r *rule) refilled(b *bucket, from, to, limit int64) int64 {
+	if r.cal != nil {
+		if to >= satAdd(from, r.calendarRefill(from, limit)) {
+			return limit
+		}
+		return 0
+	}
 	var sum int64
 	for t := from; t < to && sum < limit; {
 		pct, end := r.pctAt(b, t)
@@ -194,15 +205,48 @@ type demand struct {
 	comp   int64 // LLMTokens: the completion tokens asked for (or the rule's default), per choice
 	// choices is the completions asked for (≥ 1 for LLMTokens): a max_tokens cap applies to each.
 	choices int64
+	// inPrice and outPrice are the prices of a Cost request, micro-units per million tokens.
+	inPrice, outPrice int64
+	priceOf           func(model string) (input, output int64, ok bool)
+}
+
+// micros is what a Cost request costs with comp completion tokens per choice, in micro-units,
+// rounded up: the prompt at the input price and the completions at the output price.
+func (d demand) micros(comp int64) int64 {
+	in := mulDivCeil(uint64(d.prompt), uint64(d.inPrice), 1e6, maxFixed)
+	out := mulDivCeil(uint64(comp*d.choices), uint64(d.outPrice), 1e6, maxFixed)
+	return int64(in + out)
 }
 
 // costAt is the request's cost once step s has degraded it: a max_tokens cap lowers the
 // completion estimate of an LLMTokens request.
 func (r *rule) costAt(d demand, s *step) int64 {
-	if r.cfg.Unit != LLMTokens || s.maxTokens == 0 || s.maxTokens >= d.comp {
+	if r.cfg.Unit == Cost {
+		return r.costAtPrices(d, s)
+	}
+	if !r.cfg.Unit.counted() || s.maxTokens == 0 || s.maxTokens >= d.comp {
 		return d.cost
 	}
 	return min(max(d.prompt+s.maxTokens*d.choices, 1), r.cfg.Burst)
+}
+
+// costAtPrices is costAt for a Cost request: a degrade step's model at its own prices (when the
+// request knows them), its max_tokens cap on the completion.
+func (r *rule) costAtPrices(d demand, s *step) int64 {
+	changed := false
+	if s.cfg != nil && s.cfg.Model != "" && d.priceOf != nil {
+		if in, out, ok := d.priceOf(s.cfg.Model); ok {
+			d.inPrice, d.outPrice, changed = max(in, 0), max(out, 0), true
+		}
+	}
+	comp := d.comp
+	if s.maxTokens > 0 && s.maxTokens < comp {
+		comp, changed = s.maxTokens, true
+	}
+	if !changed {
+		return d.cost
+	}
+	return min(max(d.micros(comp), 1), r.cfg.Burst)
 }
 
 // decide runs the ladder for request d against b, already advanced to now, and reserves the

@@ -30,14 +30,24 @@ type Unit uint8
 const (
 	Requests  Unit = iota // every request costs one token
 	LLMTokens             // a request costs its estimated prompt plus completion tokens, settled later
+	// Cost counts micro-units of a currency: a request costs its token estimate at its model's
+	// prices (Request.InputPrice, OutputPrice), settled from the reported usage with SettleCost.
+	Cost
 )
 
 func (u Unit) String() string {
-	if u == LLMTokens {
+	switch u {
+	case LLMTokens:
 		return "llm_tokens"
+	case Cost:
+		return "cost"
 	}
 	return "requests"
 }
+
+// counted reports whether u counts from an estimate settled later (tokens or spend), not one per
+// request.
+func (u Unit) counted() bool { return u == LLMTokens || u == Cost }
 
 // FailMode says what a rule does when its state cannot be read or written.
 type FailMode uint8
@@ -60,7 +70,19 @@ type Config struct {
 	// the glue may continue a held request when its timer runs on time (its tick period). Shape
 	// steps plan holds within max_delay − ReleaseSlack, so that max_delay bounds the real hold.
 	ReleaseSlack time.Duration
+	// StreamCharge is how many completion tokens a stream may carry between two charges of its
+	// llm_tokens rules while it flows (see Throttler.Charge); 0 charges only at its end.
+	StreamCharge int64
+	// LearnCompletion reserves, for requests that name no completion limit, the completion their
+	// model's answers were seen to use instead of default_max_tokens (the glue fills
+	// Request.ExpectedTokens from plugin/estimate).
+	LearnCompletion bool
 }
+
+// DefaultStreamCharge is the StreamCharge of a section that sets none: a few hundred tokens, a
+// second or so of a fast model's output, so that a handful of host calls per stream keep every
+// worker's view of the budget current.
+const DefaultStreamCharge = 256
 
 // DefaultCASRetries is the CASRetries used when the section does not set one. Conflicts happen only
 // while several workers update the same key in the same few microseconds; 64 attempts is far more
@@ -100,6 +122,10 @@ type Rule struct {
 	RateText string
 	// FleetOptions is the raw JSON of a fleet rule's "fleet" object, parsed by plugin/fleet.
 	FleetOptions string
+	// Window makes the bucket a quota over calendar windows: Burst tokens for each window, whole
+	// again at its start, none coming back before. Rate is then calendarRate; shape steps and
+	// Adaptive do not apply.
+	Window Calendar
 }
 
 // Limit is a rate and a burst, for a bucket other than the rule's own.
@@ -236,6 +262,7 @@ const (
 	maxRuleNameLen   = 64        // rule names appear in shared-data keys and headers
 	defaultMaxTokens = 256       // default_max_tokens when an llm_tokens rule names none
 	maxTokensLimit   = 1 << 40   // the largest max_tokens / default_max_tokens
+	maxCostMicros    = 1 << 50   // the largest cost SettleCost charges at once
 	maxCASRetries    = 1000      // the largest cas_retries
 	maxDuration      = time.Hour // the longest max_delay, cooldown or recovery_interval
 )

@@ -163,8 +163,11 @@ func (d *Decision) Body() []byte {
 	for i := range outs {
 		if o := &outs[i]; !o.Shadow && o.Action == Reject && o.Failure == NoFailure {
 			name = o.rule.cfg.Name
-			if o.rule.cfg.Unit == LLMTokens {
+			switch o.rule.cfg.Unit {
+			case LLMTokens:
 				limit = "tokens"
+			case Cost:
+				limit = "cost"
 			}
 			break
 		}

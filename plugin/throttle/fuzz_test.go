@@ -22,6 +22,9 @@ func FuzzParseConfig(f *testing.F) {
 		  "match":{"path_prefix":"/v1/","models":["g*"],"headers":{"x":"*"}},"adaptive":{"factor":"10%","min":"1%","recovery_steps":100}}]}`,
 		`{"rules":[{"name":"r","rate":"99999999999999/1ns","burst":1000000000000}]}`,
 		`{"rules":[{"name":"r","rate":"1/8760h","burst":1,"steps":[{"below":"100%","action":"reject"}]}]}`,
+		`{"stream_charge_tokens":64,"learn_completion":true,"rules":[{"name":"m","key":"tenant","unit":"cost","window":"month",
+		  "utc_offset":"+02:00","burst":1000000,"steps":[{"below":"20%","action":"degrade","model":"mini","max_tokens":9}]}]}`,
+		`{"rules":[{"name":"w","window":"week","utc_offset":"-05:30","burst":3},{"name":"d","window":"day","unit":"llm_tokens","burst":9}]}`,
 	} {
 		f.Add(s)
 	}

@@ -189,6 +189,9 @@ func (r *rule) appendPolicy(b []byte, window int64) []byte {
 		// in a vendor parameter, as the draft asks of implementation-specific parameters.
 		b = append(b, `;stepgate-qu="llm-tokens"`...)
 	}
+	if r.cfg.Unit == Cost {
+		b = append(b, `;stepgate-qu="cost-micros"`...)
+	}
 	return b
 }
 

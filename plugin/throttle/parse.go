@@ -16,12 +16,22 @@ import (
 // place of every error, as in `throttle.rules[2].steps[1].action: unknown action "slow"`. An absent
 // section is an empty Config.
 func ParseConfig(v gjson.Result, path string) (Config, error) {
-	cfg := Config{CASRetries: DefaultCASRetries}
+	cfg := Config{CASRetries: DefaultCASRetries, StreamCharge: DefaultStreamCharge}
 	if !v.Exists() {
 		return cfg, nil
 	}
-	if err := object(v, path, "rules", "cas_retries"); err != nil {
+	if err := object(v, path, "rules", "cas_retries", "stream_charge_tokens", "learn_completion"); err != nil {
 		return Config{}, err
+	}
+	if err := boolField(v, path, "learn_completion", &cfg.LearnCompletion); err != nil {
+		return Config{}, err
+	}
+	if f := v.Get("stream_charge_tokens"); f.Exists() {
+		n, err := wholeNumber(f, join(path, "stream_charge_tokens"), 0, maxTokensLimit)
+		if err != nil {
+			return Config{}, err
+		}
+		cfg.StreamCharge = n
 	}
 	if f := v.Get("cas_retries"); f.Exists() {
 		n, err := wholeNumber(f, join(path, "cas_retries"), 1, maxCASRetries)
@@ -55,7 +65,7 @@ func ParseConfig(v gjson.Result, path string) (Config, error) {
 }
 
 var ruleFields = []string{"name", "match", "key", "unit", "rate", "burst", "default_max_tokens",
-	"steps", "shadow", "fail", "headers", "max_keys", "overflow", "adaptive", "scope", "fleet"}
+	"steps", "shadow", "fail", "headers", "max_keys", "overflow", "adaptive", "scope", "fleet", "window", "utc_offset"}
 
 func parseRule(v gjson.Result, p string) (Rule, error) {
 	r := Rule{Headers: true}
@@ -75,7 +85,12 @@ func parseRule(v gjson.Result, p string) (Rule, error) {
 	if r.Unit, err = parseUnit(v.Get("unit"), join(p, "unit")); err != nil {
 		return r, err
 	}
-	if r.Rate, err = parseRate(v.Get("rate"), join(p, "rate")); err != nil {
+	if r.Window, err = parseWindow(v, p); err != nil {
+		return r, err
+	}
+	if r.Window.Kind != NoWindow {
+		r.Rate = calendarRate
+	} else if r.Rate, err = parseRate(v.Get("rate"), join(p, "rate")); err != nil {
 		return r, err
 	}
 	if err := parseScope(v, p, &r); err != nil {
@@ -102,7 +117,7 @@ func parseRule(v gjson.Result, p string) (Rule, error) {
 		}
 		r.Adaptive = &ad
 	}
-	return r, nil
+	return r, checkWindowRule(&r, p)
 }
 
 // parseScope reads "scope" and keeps a fleet rule's "fleet" object for plugin/fleet. A fleet
@@ -134,15 +149,15 @@ func fleetBurst(r *Rule) (int64, bool) {
 // parseRuleOptions reads the rule's optional scalar fields.
 func parseRuleOptions(v gjson.Result, p string, r *Rule) error {
 	if f := v.Get("default_max_tokens"); f.Exists() {
-		if r.Unit != LLMTokens {
-			return errorf(join(p, "default_max_tokens"), "only applies to unit \"llm_tokens\"")
+		if !r.Unit.counted() {
+			return errorf(join(p, "default_max_tokens"), "only applies to units \"llm_tokens\" and \"cost\"")
 		}
 		n, err := wholeNumber(f, join(p, "default_max_tokens"), 0, maxTokensLimit)
 		if err != nil {
 			return err
 		}
 		r.DefaultMaxTokens = n
-	} else if r.Unit == LLMTokens {
+	} else if r.Unit.counted() {
 		r.DefaultMaxTokens = defaultMaxTokens
 	}
 	if err := boolField(v, p, "shadow", &r.Shadow); err != nil {
@@ -234,9 +249,11 @@ func parseUnit(v gjson.Result, p string) (Unit, error) {
 			return Requests, nil
 		case "llm_tokens":
 			return LLMTokens, nil
+		case "cost":
+			return Cost, nil
 		}
 	}
-	return 0, errorf(p, "unknown unit %s (want \"requests\" or \"llm_tokens\")", short(v.Raw))
+	return 0, errorf(p, "unknown unit %s (want \"requests\", \"llm_tokens\" or \"cost\")", short(v.Raw))
 }
 
 var matchFields = []string{"path_prefix", "methods", "models", "providers", "tenants", "api_keys", "mcp_tools", "mcp_methods", "headers", "tiers"}

@@ -30,8 +30,8 @@ func TestParseConfigErrorsNameTheField(t *testing.T) {
 		{`{"rules":[{"name":"r","rate":"1/s","burst":0}]}`, `throttle.rules[0].burst: must be a whole number from 1 to 1000000000000, got 0`},
 		{`{"rules":[{"name":"r","rate":"1/s","burst":1.5}]}`, `throttle.rules[0].burst: must be a whole number from 1 to 1000000000000, got 1.5`},
 		{`{"rules":[{"name":"r","rate":"1/day","burst":100000000}]}`, `throttle.rules[0].burst: burst 100000000 at 1 tokens per 24h0m0s is too large to count exactly; lower the burst or raise the rate`},
-		{`{"rules":[{` + ok + `,"unit":"bytes"}]}`, `throttle.rules[0].unit: unknown unit "bytes" (want "requests" or "llm_tokens")`},
-		{`{"rules":[{` + ok + `,"default_max_tokens":5}]}`, `throttle.rules[0].default_max_tokens: only applies to unit "llm_tokens"`},
+		{`{"rules":[{` + ok + `,"unit":"bytes"}]}`, `throttle.rules[0].unit: unknown unit "bytes" (want "requests", "llm_tokens" or "cost")`},
+		{`{"rules":[{` + ok + `,"default_max_tokens":5}]}`, `throttle.rules[0].default_max_tokens: only applies to units "llm_tokens" and "cost"`},
 		{`{"rules":[{` + ok + `,"fail":"maybe"}]}`, `throttle.rules[0].fail: unknown fail mode "maybe" (want "open" or "closed")`},
 		{`{"rules":[{` + ok + `,"shadow":"yes"}]}`, `throttle.rules[0].shadow: must be true or false, got "yes"`},
 		{`{"rules":[{` + ok + `,"max_keys":10}]}`, `throttle.rules[0].max_keys: a rule without a key has exactly one bucket`},
@@ -113,7 +113,7 @@ func TestParseConfigFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Config{CASRetries: 16, Rules: []Rule{{
+	want := Config{CASRetries: 16, StreamCharge: DefaultStreamCharge, Rules: []Rule{{
 		Name: "tenant-tpm",
 		Match: Match{PathPrefixes: []string{"/v1/chat/"}, Methods: []string{"POST"}, Models: []string{"gpt-4o*"},
 			Headers: []HeaderMatch{{Name: "x-team", Values: []string{"a", "b"}}, {Name: "x-canary", Values: []string{"*"}}}},

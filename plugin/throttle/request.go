@@ -33,6 +33,16 @@ type Request struct {
 	// Choices is how many completions the request asks for: OpenAI's n, Gemini's
 	// generationConfig.candidateCount. Each may use the whole completion limit.
 	Choices int64
+	// InputPrice and OutputPrice are the model's prices, in micro-units of the currency per
+	// million tokens, for the rules of unit cost: the estimate's prompt tokens at InputPrice,
+	// its completion tokens at OutputPrice. Zero prices cost the minimum, one micro-unit.
+	InputPrice, OutputPrice int64
+	// PriceOf, when set, gives the prices of another model (same units, ok false when it has
+	// none), so that a degrade step to a cheaper model is costed at that model's prices.
+	PriceOf func(model string) (input, output int64, ok bool)
+	// ExpectedTokens, when positive, replaces the rule's default_max_tokens for a request that
+	// names no MaxTokens: the completion its model's answers were seen to use (plugin/estimate).
+	ExpectedTokens int64
 }
 
 // maxChoices caps Choices (OpenAI allows n up to 128), keeping the estimate's products exact.
@@ -231,6 +241,9 @@ func (q *Request) TokenEstimate(defaultMaxTokens int64) int64 {
 func (q *Request) tokenParts(defaultMaxTokens int64) (prompt, comp, choices int64) {
 	prompt = ceilDiv(min(max(q.PromptChars, 0), math.MaxInt64/2), 4)
 	comp = q.MaxTokens
+	if comp <= 0 && q.ExpectedTokens > 0 {
+		comp = q.ExpectedTokens
+	}
 	if comp <= 0 {
 		comp = defaultMaxTokens
 	}
@@ -239,10 +252,16 @@ func (q *Request) tokenParts(defaultMaxTokens int64) (prompt, comp, choices int6
 
 // demandOf is what q costs under r.
 func (r *rule) demandOf(q *Request) demand {
-	if r.cfg.Unit != LLMTokens {
+	if !r.cfg.Unit.counted() {
 		return demand{cost: 1}
 	}
 	prompt, comp, choices := q.tokenParts(r.cfg.DefaultMaxTokens)
+	if r.cfg.Unit == Cost {
+		d := demand{prompt: prompt, comp: comp, choices: choices, inPrice: max(q.InputPrice, 0),
+			outPrice: max(q.OutputPrice, 0), priceOf: q.PriceOf}
+		d.cost = min(max(d.micros(comp), 1), r.cfg.Burst)
+		return d
+	}
 	// A request larger than the whole bucket could never pass: it reserves the burst and Settle
 	// charges the rest.
 	return demand{cost: min(max(prompt+comp*choices, 1), r.cfg.Burst), prompt: prompt, comp: comp, choices: choices}

@@ -49,6 +49,7 @@ type rule struct {
 	burstText string      // Burst in decimal, for X-RateLimit-Limit
 	text      *headerText // the Throttler's, shared by its rules
 	ovf       *rule       // the overflow bucket of a keyed rule
+	cal       *calendar   // a quota over calendar windows; nil for a refilling bucket
 }
 
 type step struct {
@@ -145,6 +146,9 @@ func compile(c *Rule, slack time.Duration) rule {
 			maxKeys = DefaultMaxKeys
 		}
 		r.nsets = tableSets(maxKeys)
+	}
+	if c.Window.Kind != NoWindow {
+		r.cal = &calendar{cfg: c.Window}
 	}
 	r.prefix = KeyPrefix + c.Name + "/" + itoa(int64(r.nsets)) + "/"
 	r.setKeys = make([]string, r.nsets)
@@ -267,7 +271,7 @@ func (t *Throttler) Err() error { return t.fail }
 func (t *Throttler) NeedsBody() bool {
 	for i := range t.rules {
 		c := t.rules[i].cfg
-		if c.Unit == LLMTokens || len(c.Match.Models) > 0 {
+		if c.Unit.counted() || len(c.Match.Models) > 0 {
 			return true
 		}
 		for _, s := range c.Key {
@@ -301,7 +305,7 @@ func (t *Throttler) decideRule(out *Outcome, r *rule, now int64, req *Request) {
 		key = t.key(r, req)
 	}
 	o := op{kind: opDecide, d: demand{cost: 1}}
-	if r.cfg.Unit == LLMTokens {
+	if r.cfg.Unit.counted() {
 		o.d = r.demandOf(req)
 	}
 	out.rule, out.key, out.Shadow, out.Step = r, key, r.cfg.Shadow, -1 // the rest is zero: see next
@@ -310,7 +314,7 @@ func (t *Throttler) decideRule(out *Outcome, r *rule, now int64, req *Request) {
 		// The key has no bucket of its own: all such keys together draw from the overflow
 		// bucket, so rotating key values never escapes the limit.
 		out.rule, out.Overflow = r.ovf, true
-		if r.cfg.Unit == LLMTokens {
+		if r.cfg.Unit.counted() {
 			o.d = r.ovf.demandOf(req)
 		}
 		err = t.run(r.ovf, nil, now, &o)
@@ -435,21 +439,66 @@ func (t *Throttler) Resume(now int64, res *Reservation) error {
 // goes); each call charges only the change. An error (the first one) means some bucket keeps the
 // reservation as it was; a later call may still correct it.
 func (t *Throttler) Settle(now int64, res *Reservation, actual int64) error {
+	return t.settleUnit(now, res, LLMTokens, min(max(actual, 0), maxTokensLimit))
+}
+
+// SettleCost is Settle for the rules of unit cost: micros is the call's cost so far in
+// micro-units, from the reported usage at the upstream model's prices.
+func (t *Throttler) SettleCost(now int64, res *Reservation, micros int64) error {
+	return t.settleUnit(now, res, Cost, min(max(micros, 0), maxCostMicros))
+}
+
+// Charge raises the reservation of every llm_tokens rule in res to tokens: for a stream still
+// flowing, what it has carried so far (counted approximately) and a little ahead. It never
+// refunds, so a stream cannot give back its reservation before its usage is known; Settle
+// corrects it exactly at the end. Charging as the stream flows lets concurrent requests see the
+// budget drain while it is still open.
+func (t *Throttler) Charge(now int64, res *Reservation, tokens int64) error {
+	return t.chargeUnit(now, res, LLMTokens, min(max(tokens, 0), maxTokensLimit))
+}
+
+// ChargeCost is Charge for the rules of unit cost: micros is what the stream has cost so far (and
+// a little ahead), in micro-units.
+func (t *Throttler) ChargeCost(now int64, res *Reservation, micros int64) error {
+	return t.chargeUnit(now, res, Cost, min(max(micros, 0), maxCostMicros))
+}
+
+func (t *Throttler) chargeUnit(now int64, res *Reservation, unit Unit, tokens int64) error {
 	var first error
-	actual = min(max(actual, 0), maxTokensLimit)
 	outs := res.Outcomes()
 	for i := range outs {
 		o := &outs[i]
-		if !o.reserved || o.rule.cfg.Unit != LLMTokens || actual == o.Cost {
+		if !o.reserved || o.rule.cfg.Unit != unit || tokens <= o.Cost {
 			continue
 		}
-		op := op{kind: opSettle, tokens: actual - o.Cost}
-		if err := t.run(o.rule, o.bucketKey(), now, &op); err != nil {
+		if err := t.settleOne(now, o, tokens); err != nil {
 			first = cmp.Or(first, err)
+		}
+	}
+	return first
+}
+
+func (t *Throttler) settleOne(now int64, o *Outcome, actual int64) error {
+	op := op{kind: opSettle, tokens: actual - o.Cost}
+	if err := t.run(o.rule, o.bucketKey(), now, &op); err != nil {
+		return err
+	}
+	o.setState(&op)
+	o.Cost = actual
+	return nil
+}
+
+func (t *Throttler) settleUnit(now int64, res *Reservation, unit Unit, actual int64) error {
+	var first error
+	outs := res.Outcomes()
+	for i := range outs {
+		o := &outs[i]
+		if !o.reserved || o.rule.cfg.Unit != unit || actual == o.Cost {
 			continue
 		}
-		o.setState(&op)
-		o.Cost = actual
+		if err := t.settleOne(now, o, actual); err != nil {
+			first = cmp.Or(first, err)
+		}
 	}
 	return first
 }
@@ -664,6 +713,10 @@ func (r *rule) apply(b *bucket, now int64, o *op) bool {
 		r.stepDown(b, now, o.retry)
 	}
 	o.remaining = r.remaining(b)
+	if r.cal != nil {
+		o.reset, o.window = r.calendarReset(b, now)
+		return changed
+	}
 	if b.pen == 0 || r.adapt == nil { // the full rate: refillTime and pctAt, without their loops
 		o.reset, o.window = 0, r.window
 		if b.debt > 0 {

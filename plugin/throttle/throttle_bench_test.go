@@ -67,6 +67,10 @@ var benchCases = []benchCase{
 		{"name":"tpm","key":"tenant:model","unit":"llm_tokens","rate":"100000000/min","burst":1000000,
 		 "steps":[{"below":"20%","action":"degrade","model":"mini"},{"below":0,"action":"reject"}]}]}`,
 		Request{Path: "/v1/chat/completions", Tenant: "acme", Model: "gpt-4o", PromptChars: 2000, MaxTokens: 256}, ms},
+	{"keyed-cost", oneRule(`{"name":"r","key":"tenant","unit":"cost","rate":"1000000000000/h","burst":1000000000,"max_keys":4096}`),
+		Request{Path: "/v1/chat/completions", Tenant: "acme", PromptChars: 2000, MaxTokens: 256, InputPrice: 2_500_000, OutputPrice: 10_000_000}, ms},
+	{"keyed-cost-month", oneRule(`{"name":"r","key":"tenant","unit":"cost","window":"month","burst":1000000000000,"max_keys":4096}`),
+		Request{Path: "/v1/chat/completions", Tenant: "acme", PromptChars: 2000, MaxTokens: 256, InputPrice: 2_500_000, OutputPrice: 10_000_000}, ms},
 }
 
 // BenchmarkDecide is the cost of one decision, natively, over a lock-free store (the package alone)

@@ -50,6 +50,12 @@ func (r *Rule) validate(p string) error {
 	if err := r.validateSteps(p); err != nil {
 		return err
 	}
+	if w := r.Window; w.Kind > Month || w.Offset < -maxOffset || w.Offset > maxOffset {
+		return fmt.Errorf("%s.window: out of range", p)
+	}
+	if err := checkWindowRule(r, p); err != nil {
+		return err
+	}
 	if a := r.Adaptive; a != nil {
 		if a.Factor < 1 || a.Factor > 99 || a.Min < 1 || a.Min > 100 || a.Cooldown <= 0 || a.Cooldown > maxDuration ||
 			a.RecoveryInterval <= 0 || a.RecoveryInterval > maxDuration || a.RecoverySteps < 1 || a.RecoverySteps > maxRecoverySteps {
