@@ -177,6 +177,9 @@ func (h *httpContext) tenantHeaders() {
 		return
 	}
 	t := h.caller.Key.Tenant
+	// For Envoy's own rate limit filter (envoy/envoy.yaml's tenant descriptors); Envoy's route
+	// removes it before the provider, like every x-stepgate-* header.
+	_ = proxywasm.ReplaceHttpRequestHeader("x-stepgate-tenant", t.Name)
 	for _, kv := range t.Headers {
 		_ = proxywasm.ReplaceHttpRequestHeader(kv[0], kv[1])
 	}

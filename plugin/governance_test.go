@@ -183,6 +183,9 @@ func TestKeyNeverForwardedNorRecorded(t *testing.T) {
 	if got := up.Headers.Get("x-team"); got != "acme-research" {
 		t.Errorf("metadata header %q", got)
 	}
+	if got := up.Headers.Get("x-stepgate-tenant"); got != "acme" {
+		t.Errorf("x-stepgate-tenant %q, want the tenant for Envoy's rate limit descriptors", got)
+	}
 	s.SendResponseHeaders(hostsim.Headers{{":status", "200"}, {"content-type", "application/json"}}, false)
 	s.SendResponseBody([]byte(`{"id":"c","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}`), true)
 	rec := callRecord(t, h, "k-1")
