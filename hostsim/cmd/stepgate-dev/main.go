@@ -76,6 +76,7 @@ type options struct {
 	wasm, config   string
 	reload         bool
 	hashKey, keyID string
+	filter         filterOptions
 	cfg            devgateway.Config
 }
 
@@ -85,7 +86,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs := flag.NewFlagSet("stepgate-dev", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.wasm, "wasm", "build/stepgate.wasm", "the filter's .wasm (`make wasm` builds it)")
-	fs.StringVar(&o.config, "config", "envoy/stepgate.json", "the plugin configuration (JSON)")
+	fs.StringVar(&o.config, "config", "", "the plugin configuration `file` (default none)")
 	fs.BoolVar(&o.reload, "reload", true, "reload -config when the file changes")
 	fs.StringVar(&o.hashKey, "hash-key", "", "print the configuration entry of API `key` and exit (- reads it from stdin, new makes one)")
 	fs.StringVar(&o.keyID, "key-id", "key-1", "the `id` of the -hash-key entry")
@@ -105,9 +106,12 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.cfg.AccessLog, "access-log", false, "print one line per request")
 	fs.StringVar(&o.cfg.CallLog, "call-log", "", "also append the filter's call records to `FILE` (JSON lines; docs/CALL-RECORD.md)")
 	callLogMB := fs.Int64("call-log-max-mb", 100, "rotate the call log at this many MiB (FILE.1 … FILE.3 are kept)")
-	fs.BoolVar(&o.cfg.AllowOnHeadersStopIteration, "allow-on-headers-stop-iteration", true, "Envoy's allow_on_headers_stop_iteration, on in envoy.yaml")
+	filterFlags(fs, o)
 	timeoutFlags(fs, &o.cfg)
 	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if err := applyFilterFlags(fs, o); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
@@ -184,10 +188,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, hup <-cha
 	if err != nil {
 		return fmt.Errorf("%w (run `make wasm` first)", err)
 	}
-	if o.reload {
+	switch {
+	case o.config == "":
+	case o.reload:
 		o.cfg.ConfigPath = o.config
-	} else if o.cfg.PluginConfig, err = os.ReadFile(o.config); err != nil {
-		return err
+	default:
+		if o.cfg.PluginConfig, err = os.ReadFile(o.config); err != nil {
+			return err
+		}
 	}
 	o.cfg.Logf = log.New(stderr, "", log.LstdFlags).Printf
 	g, err := devgateway.Start(ctx, o.cfg)
@@ -203,7 +211,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, hup <-cha
 			defer cancel()
 			return g.Shutdown(sctx)
 		case <-hup:
-			if data, err := os.ReadFile(o.config); err != nil {
+			if o.config == "" {
+				o.cfg.Logf("stepgate-dev: SIGHUP: no -config to reload")
+			} else if data, err := os.ReadFile(o.config); err != nil {
 				o.cfg.Logf("stepgate-dev: SIGHUP: %v", err)
 			} else if err := g.Reload(ctx, data); err != nil {
 				o.cfg.Logf("stepgate-dev: SIGHUP: configuration refused, the previous one keeps serving: %v", err)
@@ -215,7 +225,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, hup <-cha
 }
 
 func printBanner(w io.Writer, o *options, g *devgateway.Gateway) {
-	fmt.Fprintf(w, "stepgate dev gateway: %s with %s, %d workers\n", o.wasm, o.config, o.cfg.Workers)
+	printTitle(w, o)
 	fmt.Fprintf(w, "  listening on %s\n", g.URL())
 	if g.AdminURL() != "" {
 		fmt.Fprintf(w, "  admin on      %s  (/ready /stats /stats/prometheus)\n", g.AdminURL())
@@ -241,6 +251,21 @@ func printBanner(w io.Writer, o *options, g *devgateway.Gateway) {
 	key := demoAuth(g.PluginConfig())
 	fmt.Fprintf(w, "\nTry a chat completion:\n  %s\n", chatCurl(g.URL(), key, model, "hello"))
 	fmt.Fprintf(w, "\nAnd throttling (60 requests, 20 at a time; count the status codes and steps):\n  %s\n", throttleLoop(g.URL(), key, model))
+}
+
+// printTitle is the banner's first line: stepgate's with -preset stepgate, else a neutral one
+// naming the filter as Envoy would.
+func printTitle(w io.Writer, o *options) {
+	config := o.config
+	if config == "" {
+		config = "no plugin configuration"
+	}
+	if o.cfg.Preset == devgateway.PresetStepgate {
+		fmt.Fprintf(w, "stepgate dev gateway: %s with %s, %d workers\n", o.wasm, config, o.cfg.Workers)
+		return
+	}
+	fmt.Fprintf(w, "dev gateway (hostsim): %s with %s, %d workers; name %q, root_id %q, vm_id %q\n",
+		o.wasm, config, o.cfg.Workers, o.cfg.PluginName, o.cfg.RootID, o.cfg.VMID)
 }
 
 // realClusters are the clusters that go to a real upstream (name, URL), sorted.
