@@ -1,24 +1,36 @@
-// Command stepgate-dev is stepgate's dev gateway: the filter's .wasm on hostsim, in front of
-// upstream clusters or the built-in mock providers, with Envoy-style admin endpoints. It is
-// what `make run` builds and starts:
+// Command stepgate-dev is the dev gateway: a proxy-wasm plugin's .wasm on hostsim, in front of
+// upstream clusters (or, for stepgate, the built-in mock providers), with Envoy-style admin
+// endpoints. By default it behaves as Envoy with a plain envoy.yaml (one wasm filter, one
+// route); -preset stepgate stands for stepgate's envoy/envoy.yaml, and is what `make run` starts:
 //
-//	build/stepgate-dev -wasm build/stepgate.wasm -config envoy/stepgate.json -mock
+//	build/stepgate-dev -wasm build/stepgate.wasm -config envoy/stepgate.json -preset stepgate -mock -call-log build/calls.jsonl
+//	build/stepgate-dev -wasm other.wasm -default-cluster backend -cluster backend=http://127.0.0.1:8080
 //
 // Flags:
 //
-//	-wasm PATH          the filter (default build/stepgate.wasm; `make wasm` builds it)
-//	-config PATH        the plugin configuration (default envoy/stepgate.json), reloaded on change
+//	-wasm PATH          the plugin (default build/stepgate.wasm; `make wasm` builds it)
+//	-config PATH        the plugin configuration, reloaded on change (default none)
+//	-preset NAME        envoy (default: a plain envoy.yaml) or stepgate (envoy/envoy.yaml); the
+//	                    flags below that are not given take the preset's value
+//	-name, -root-id, -vm-id  the filter's config.name, root_id and vm_config.vm_id (stepgate: stepgate)
+//	-vm-config FILE     vm_config.configuration
+//	-allow-on-headers-stop-iteration  Envoy's option (default off; stepgate: on)
+//	-fail-open          failure_policy FAIL_OPEN
+//	-buffer-limit N     per_connection_buffer_limit_bytes (default 1 MiB; stepgate: 5 MiB)
+//	-log-level LEVEL    Envoy's wasm log level (default info; stepgate: every line)
+//	-stats-tags FILE    Envoy's stats_tags, JSON or YAML, for /stats/prometheus (default none;
+//	                    stepgate: envoy.yaml's)
 //	-listen ADDR        the gateway (default 127.0.0.1:10000)
 //	-admin ADDR         the admin endpoints /ready, /stats, /stats/prometheus (default 127.0.0.1:9901)
 //	-workers N          worker VMs (default 2)
 //	-cluster NAME=URL   an Envoy cluster's upstream, repeatable
-//	-default-cluster NAME   where requests the filter did not route go (default: a 404 as envoy.yaml)
+//	-default-cluster NAME   where requests go that no other route takes (default: Envoy's plain
+//	                    404; stepgate: envoy.yaml's JSON 404)
 //	-mock               serve the mock providers for every provider cluster not given by -cluster,
 //	                    and the demo MCP server for every MCP cluster
 //	-access-log         one line per request, with envoy.yaml's access log fields
 //	-call-log FILE      also append the filter's call records to FILE (JSON lines), rotated by size
 //	-call-log-max-mb N  rotate the call log at N MiB (default 100)
-//	-allow-on-headers-stop-iteration  as envoy.yaml (default true)
 //	-stream-idle-timeout D  Envoy's stream_idle_timeout (default 300s as envoy.yaml; 0 disables)
 //	-route-timeout D        the route timeout (default 0: none, as envoy.yaml's provider route, so long
 //	                        completions are not cut; 0 disables);
