@@ -21,14 +21,14 @@ type statsTag struct {
 	re   *regexp.Regexp
 }
 
-// statsTags are envoy/envoy.yaml's stats_tags, in its order (a test checks that they stay equal).
-// Each regex walks a metric name pair by pair and captures ".TAG.value": the first group is
-// removed from the name, the second is the label's value (Envoy's regex tag extractor).
+// statsTags are envoy/envoy.yaml's stats_tags, hostsim.StepgateStatsTags, in its order (a test
+// checks that they stay equal). Each regex walks a metric name pair by pair and captures
+// ".TAG.value": the first group is removed from the name, the second is the label's value
+// (Envoy's regex tag extractor).
 var statsTags = func() []statsTag {
-	names := []string{"tenant", "key", "route", "model", "provider", "rule", "step", "mode", "status", "direction", "tool", "mcp_method"}
-	tags := make([]statsTag, len(names))
-	for i, n := range names {
-		tags[i] = statsTag{n, regexp.MustCompile(`^wasmcustom\.stepgate_[a-z0-9_]+(?:\.[a-z_]+\.[^.]+)*?(\.` + n + `\.([^.]+))`)}
+	tags := make([]statsTag, len(hostsim.StepgateStatsTags))
+	for i, t := range hostsim.StepgateStatsTags {
+		tags[i] = statsTag{t.TagName, regexp.MustCompile(t.Regex)}
 	}
 	return tags
 }()
