@@ -20,13 +20,16 @@ test: wasm
 # the call records also go to build/calls.jsonl for `make report`.
 # ARGS adds flags: make run ARGS='-access-log -workers 4'. The built binary replaces the recipe's
 # shell (exec), so Ctrl-C, SIGTERM and SIGHUP (reload) reach the gateway itself.
+# -preset stepgate is envoy/envoy.yaml's filter entry and routes (the binary's own defaults are a
+# plain envoy.yaml's; docs/DEV-GATEWAY.md).
 ARGS ?=
+RUNFLAGS = -wasm $(OUT) -config $(CONFIG) -preset stepgate -mock -call-log build/calls.jsonl
 run:
 	@echo "make run: building $(OUT) (the filter; a first build takes a while) and build/stepgate-dev"
 	@$(MAKE) --no-print-directory wasm >/dev/null
 	@$(GO) build -o build/stepgate-dev ./hostsim/cmd/stepgate-dev
-	@echo "make run: starting build/stepgate-dev -wasm $(OUT) -config $(CONFIG) -mock -call-log build/calls.jsonl $(ARGS)"
-	@exec build/stepgate-dev -wasm $(OUT) -config $(CONFIG) -mock -call-log build/calls.jsonl $(ARGS)
+	@echo "make run: starting build/stepgate-dev $(RUNFLAGS) $(ARGS)"
+	@exec build/stepgate-dev $(RUNFLAGS) $(ARGS)
 
 # A bounded mixed load through the dev gateway, failing if its memory grows past the stated
 # bounds (not part of `make test`; a run's figures are in docs/BENCHMARKS.md). ARGS as for run:

@@ -81,10 +81,10 @@ func TestStepgateStatsTagsMatchEnvoyYAML(t *testing.T) {
 	}
 	fromYAML := mustTags(t, string(b))
 	defaults, _ := hostsim.NewStatsTags(hostsim.StepgateStatsTags)
-	name := "stepgate_tokens_total.tenant.t.key.k.route.r.model.m.provider.p.rule.x.step.s.mode.o.status.200.direction.in.tool.tl"
+	name := "stepgate_tokens_total.tenant.t.key.k.route.r.model.m.provider.p.rule.x.step.s.mode.o.status.200.direction.in.tool.tl.mcp_method.m"
 	wantEqual(t, "extraction", fmtTags(fromYAML.Prometheus(name)), fmtTags(defaults.Prometheus(name)))
-	if _, tags := defaults.Prometheus(name); len(tags) != 11 {
-		t.Fatalf("tags = %v, want 11", tags)
+	if _, tags := defaults.Prometheus(name); len(tags) != 12 {
+		t.Fatalf("tags = %v, want 12", tags)
 	}
 }
 

@@ -89,10 +89,20 @@ func (g *Gateway) servePrometheus(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// noStatsTags extracts no tag.
+var noStatsTags, _ = hostsim.NewStatsTags(nil)
+
 func (g *Gateway) writePrometheus(w http.ResponseWriter, metrics []hostsim.Metric) {
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	var b bytes.Buffer
-	WritePrometheus(&b, metrics)
+	switch tags := g.cfg.StatsTags; {
+	case tags != nil:
+		WritePrometheusTags(&b, metrics, tags)
+	case g.cfg.stepgate():
+		WritePrometheus(&b, metrics)
+	default: // no stats_tags
+		WritePrometheusTags(&b, metrics, noStatsTags)
+	}
 	w.Write(b.Bytes())
 }
 

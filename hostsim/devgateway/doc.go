@@ -1,6 +1,9 @@
-// Package devgateway is stepgate's dev gateway: a small standalone HTTP gateway that runs the
-// filter's .wasm on hostsim the way envoy/envoy.yaml runs it on Envoy, so that the filter can be
-// tried, and tested end to end, without Envoy.
+// Package devgateway is stepgate's dev gateway: a small standalone HTTP gateway that runs a
+// plugin's .wasm on hostsim. With Config.Preset PresetStepgate (the default) it runs stepgate's
+// filter the way envoy/envoy.yaml runs it on Envoy, so that the filter can be tried, and tested
+// end to end, without Envoy; with PresetEnvoy it runs any plugin as Envoy with a plain
+// envoy.yaml does (one route to Config.DefaultCluster, else a plain 404; Envoy's defaults for
+// the filter entry; log lines in Envoy's shape).
 //
 //	g, err := devgateway.Start(ctx, devgateway.Config{
 //		Module:     wasm,                    // build/stepgate.wasm
@@ -14,7 +17,7 @@
 //	http.Post(g.URL()+"/v1/chat/completions", "application/json", body)
 //	http.Get(g.AdminURL() + "/stats/prometheus")
 //
-// What it mirrors of envoy/envoy.yaml: every request runs through the filter on Config.Workers
+// What PresetStepgate mirrors of envoy/envoy.yaml: every request runs through the filter on Config.Workers
 // worker VMs (hostsim.Proxy), streaming both ways; the route is chosen on the request headers as
 // the filter forwards them: an x-stepgate-cluster header matching provider_[a-z0-9_]+ or
 // mcp_[a-z0-9_]+ picks that cluster (Envoy's cluster_header routes), anything else gets the

@@ -65,6 +65,27 @@ type Config struct {
 	// (default 100 MiB): FILE becomes FILE.1, FILE.1 FILE.2, up to FILE.3.
 	CallLog         string
 	CallLogMaxBytes int64
+	// Preset picks the defaults of the settings below that are left at their zero value
+	// (PresetStepgate when empty); see PresetStepgate and PresetEnvoy.
+	Preset Preset
+	// PluginName, RootID and VMID are the filter's config.name, config.root_id and
+	// vm_config.vm_id (all "stepgate" with PresetStepgate when none is set).
+	PluginName, RootID, VMID string
+	// VMConfig is vm_config.configuration, what the plugin reads in proxy_on_vm_start.
+	VMConfig []byte
+	// FailOpen is failure_policy FAIL_OPEN: after a VM failure requests pass untouched
+	// instead of getting 503.
+	FailOpen bool
+	// BufferLimit is per_connection_buffer_limit_bytes (PresetStepgate: 5 MiB; otherwise
+	// Envoy's 1 MiB).
+	BufferLimit int
+	// LogLevel is Envoy's wasm log level: lower plugin lines are dropped (the zero value,
+	// trace, keeps every line).
+	LogLevel hostsim.LogLevel
+	// StatsTags are the stats_config.stats_tags /stats/prometheus applies (nil: envoy.yaml's
+	// with PresetStepgate, none otherwise).
+	StatsTags *hostsim.StatsTags
+
 	// AllowOnHeadersStopIteration is Envoy's allow_on_headers_stop_iteration, which
 	// envoy/envoy.yaml turns on: a filter that pauses the request headers still receives the
 	// request body. stepgate's filter needs it (it reads the model from the body before it
@@ -92,10 +113,6 @@ const (
 	defaultReload      = 500 * time.Millisecond
 	// defaultRouteTimeout is envoy.yaml's provider route timeout (Envoy's own default is 15 s).
 	defaultRouteTimeout = 300 * time.Second
-	// bufferLimit is envoy.yaml's per_connection_buffer_limit_bytes.
-	bufferLimit = 5 << 20
-	// pluginName is envoy.yaml's config.name, root_id and vm_id.
-	pluginName = "stepgate"
 )
 
 // Gateway is a running dev gateway.
@@ -130,7 +147,7 @@ func Start(ctx context.Context, cfg Config) (*Gateway, error) {
 	if len(cfg.Module) == 0 {
 		return nil, errors.New("devgateway: Config.Module is empty")
 	}
-	cfg = withDefaults(cfg)
+	cfg = withPreset(withDefaults(cfg))
 	g := &Gateway{cfg: cfg, logf: cfg.Logf, retired: map[string]hostsim.Metric{}, stop: make(chan struct{})}
 	// The file's stamp is taken before it is read, and here rather than in the watcher: a change
 	// made once Start has read the file must be seen as a change, however late the watcher runs.
@@ -167,7 +184,7 @@ func Start(ctx context.Context, cfg Config) (*Gateway, error) {
 			return nil, err
 		}
 	}
-	if !cfg.AllowOnHeadersStopIteration {
+	if !cfg.AllowOnHeadersStopIteration && cfg.stepgate() {
 		g.logf("devgateway: AllowOnHeadersStopIteration is off: a filter that pauses request headers never sees the body (envoy/envoy.yaml turns it on)")
 	}
 	var err error

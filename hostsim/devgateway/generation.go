@@ -37,11 +37,14 @@ func (g *Gateway) newGeneration(ctx context.Context, config []byte) (*generation
 		SharedWith:   prev,
 		Module:       g.cfg.Module,
 		PluginConfig: config,
-		PluginName:   pluginName, RootID: pluginName, VMID: pluginName,
+		VMConfig:     g.cfg.VMConfig,
+		PluginName:   g.cfg.PluginName, RootID: g.cfg.RootID, VMID: g.cfg.VMID,
 		Workers:     g.cfg.Workers,
 		Clock:       g.cfg.Clock,
 		Clusters:    clusters,
-		BufferLimit: bufferLimit,
+		BufferLimit: g.cfg.BufferLimit,
+		FailOpen:    g.cfg.FailOpen,
+		LogLevel:    g.cfg.LogLevel,
 		OnLog:       logs.onLog,
 
 		StreamIdleTimeout: g.cfg.StreamIdleTimeout,
@@ -117,13 +120,18 @@ func (g *Gateway) clusterMap(config []byte) map[string]string {
 	return clusters
 }
 
-// pluginLog prints a plugin (or hostsim) log line.
+// pluginLog prints a plugin (or hostsim) log line: in Envoy's shape, or with PresetStepgate
+// in the gateway's short one.
 func (g *Gateway) pluginLog(e hostsim.LogEntry) {
 	who := "wasm"
 	if e.Host {
 		who = "hostsim"
 	}
-	g.logf("[%s][%s] %s", who, e.Level, e.Message)
+	if g.cfg.stepgate() {
+		g.logf("[%s][%s] %s", who, e.Level, e.Message)
+	} else {
+		g.logf("%s", hostsim.FormatLogLine(e, g.cfg.PluginName, e.RootID, g.cfg.VMID))
+	}
 	if g.calls != nil && !e.Host && isCallRecord(e.Message) {
 		if err := g.calls.write(e.Message); err != nil {
 			g.logf("%v", err)

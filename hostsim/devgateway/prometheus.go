@@ -21,14 +21,14 @@ type statsTag struct {
 	re   *regexp.Regexp
 }
 
-// statsTags are envoy/envoy.yaml's stats_tags, in its order (a test checks that they stay equal).
-// Each regex walks a metric name pair by pair and captures ".TAG.value": the first group is
-// removed from the name, the second is the label's value (Envoy's regex tag extractor).
+// statsTags are envoy/envoy.yaml's stats_tags, hostsim.StepgateStatsTags, in its order (a test
+// checks that they stay equal). Each regex walks a metric name pair by pair and captures
+// ".TAG.value": the first group is removed from the name, the second is the label's value
+// (Envoy's regex tag extractor).
 var statsTags = func() []statsTag {
-	names := []string{"tenant", "key", "route", "model", "provider", "rule", "step", "mode", "status", "direction", "tool", "mcp_method"}
-	tags := make([]statsTag, len(names))
-	for i, n := range names {
-		tags[i] = statsTag{n, regexp.MustCompile(`^wasmcustom\.stepgate_[a-z0-9_]+(?:\.[a-z_]+\.[^.]+)*?(\.` + n + `\.([^.]+))`)}
+	tags := make([]statsTag, len(hostsim.StepgateStatsTags))
+	for i, t := range hostsim.StepgateStatsTags {
+		tags[i] = statsTag{t.TagName, regexp.MustCompile(t.Regex)}
 	}
 	return tags
 }()
@@ -103,9 +103,26 @@ type promFamily struct {
 // by name and labels. Histograms use Envoy's default buckets and report the exact count and sum
 // of the recorded samples.
 func WritePrometheus(w io.Writer, metrics []hostsim.Metric) error {
+	return writePrometheus(w, metrics, PrometheusName)
+}
+
+// WritePrometheusTags is WritePrometheus with the stats_tags tags instead of envoy.yaml's
+// (labels in tags' order).
+func WritePrometheusTags(w io.Writer, metrics []hostsim.Metric, tags *hostsim.StatsTags) error {
+	return writePrometheus(w, metrics, func(name string) (string, []Label) {
+		n, ts := tags.Prometheus(name)
+		labels := make([]Label, len(ts))
+		for i, t := range ts {
+			labels[i] = Label(t)
+		}
+		return sanitizeName(n), labels
+	})
+}
+
+func writePrometheus(w io.Writer, metrics []hostsim.Metric, name func(string) (string, []Label)) error {
 	var b []byte
 	for _, typ := range []string{"counter", "gauge", "histogram"} {
-		for _, f := range families(metrics, typ) {
+		for _, f := range families(metrics, typ, name) {
 			b = fmt.Appendf(b, "# TYPE %s %s\n", f.name, f.typ)
 			for _, s := range f.series {
 				if typ == "histogram" {
@@ -127,14 +144,14 @@ func WritePrometheus(w io.Writer, metrics []hostsim.Metric) error {
 }
 
 // families groups the metrics of one type by Prometheus name, sorted.
-func families(metrics []hostsim.Metric, typ string) []*promFamily {
+func families(metrics []hostsim.Metric, typ string, promName func(string) (string, []Label)) []*promFamily {
 	byName := map[string]*promFamily{}
 	var out []*promFamily
 	for _, m := range metrics {
 		if m.Type != typ {
 			continue
 		}
-		name, labels := PrometheusName(m.Name)
+		name, labels := promName(m.Name)
 		f := byName[name]
 		if f == nil {
 			f = &promFamily{name: name, typ: typ}

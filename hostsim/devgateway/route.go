@@ -46,6 +46,7 @@ func (g *Gateway) route(h hostsim.Headers) string {
 }
 
 func (g *Gateway) routeCluster(v string, ok bool) string {
+	ok = ok && g.cfg.stepgate() // envoy.yaml's cluster_header routes
 	switch {
 	case ok && providerClusterName.MatchString(v):
 		return v // route "provider": cluster_header
@@ -54,7 +55,7 @@ func (g *Gateway) routeCluster(v string, ok bool) string {
 	case g.cfg.DefaultCluster != "":
 		return g.cfg.DefaultCluster
 	}
-	return unroutedCluster // route "unrouted": direct_response 404
+	return unroutedCluster // envoy.yaml's route "unrouted" (direct_response 404), or no route
 }
 
 // upstreamTransport is the router's side of the upstream request: it removes the internal
@@ -75,29 +76,37 @@ func (t *upstreamTransport) RoundTrip(req *http.Request) (*http.Response, error)
 		}
 	}
 	if req.URL.Host == unroutedHost {
-		return unroutedResponse(req), nil
+		if !t.g.cfg.stepgate() {
+			return notFound(req, "", ""), nil
+		}
+		return notFound(req, "application/json", unroutedBody), nil
 	}
 	// A shallow copy with its own header map: the request's Trailer map must stay shared,
 	// hostsim.Proxy fills it while the body streams.
 	out := *req
 	out.Header = req.Header.Clone()
-	for _, h := range internalHeaders {
-		out.Header.Del(h)
+	if t.g.cfg.stepgate() {
+		for _, h := range internalHeaders {
+			out.Header.Del(h)
+		}
 	}
 	return t.base.RoundTrip(&out)
 }
 
-// unroutedResponse is envoy.yaml's catch-all direct_response. Like Envoy's, it passes through
-// the filter's response callbacks.
-func unroutedResponse(req *http.Request) *http.Response {
+// notFound is a 404 with body: envoy.yaml's catch-all direct_response, or (empty body, no
+// content type) the answer of Envoy's router to a request no route matches. Like Envoy's, it
+// passes through the filter's response callbacks.
+func notFound(req *http.Request, contentType, body string) *http.Response {
 	h := http.Header{}
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(unroutedBody)))
+	if contentType != "" {
+		h.Set("Content-Type", contentType)
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	return &http.Response{
 		Status: "404 Not Found", StatusCode: http.StatusNotFound,
 		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: h, Body: io.NopCloser(strings.NewReader(unroutedBody)),
-		ContentLength: int64(len(unroutedBody)), Request: req,
+		Header: h, Body: io.NopCloser(strings.NewReader(body)),
+		ContentLength: int64(len(body)), Request: req,
 	}
 }
 

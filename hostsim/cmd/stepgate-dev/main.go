@@ -1,24 +1,36 @@
-// Command stepgate-dev is stepgate's dev gateway: the filter's .wasm on hostsim, in front of
-// upstream clusters or the built-in mock providers, with Envoy-style admin endpoints. It is
-// what `make run` builds and starts:
+// Command stepgate-dev is the dev gateway: a proxy-wasm plugin's .wasm on hostsim, in front of
+// upstream clusters (or, for stepgate, the built-in mock providers), with Envoy-style admin
+// endpoints. By default it behaves as Envoy with a plain envoy.yaml (one wasm filter, one
+// route); -preset stepgate stands for stepgate's envoy/envoy.yaml, and is what `make run` starts:
 //
-//	build/stepgate-dev -wasm build/stepgate.wasm -config envoy/stepgate.json -mock
+//	build/stepgate-dev -wasm build/stepgate.wasm -config envoy/stepgate.json -preset stepgate -mock -call-log build/calls.jsonl
+//	build/stepgate-dev -wasm other.wasm -default-cluster backend -cluster backend=http://127.0.0.1:8080
 //
 // Flags:
 //
-//	-wasm PATH          the filter (default build/stepgate.wasm; `make wasm` builds it)
-//	-config PATH        the plugin configuration (default envoy/stepgate.json), reloaded on change
+//	-wasm PATH          the plugin (default build/stepgate.wasm; `make wasm` builds it)
+//	-config PATH        the plugin configuration, reloaded on change (default none)
+//	-preset NAME        envoy (default: a plain envoy.yaml) or stepgate (envoy/envoy.yaml); the
+//	                    flags below that are not given take the preset's value
+//	-name, -root-id, -vm-id  the filter's config.name, root_id and vm_config.vm_id (stepgate: stepgate)
+//	-vm-config FILE     vm_config.configuration
+//	-allow-on-headers-stop-iteration  Envoy's option (default off; stepgate: on)
+//	-fail-open          failure_policy FAIL_OPEN
+//	-buffer-limit N     per_connection_buffer_limit_bytes (default 1 MiB; stepgate: 5 MiB)
+//	-log-level LEVEL    Envoy's wasm log level (default info; stepgate: every line)
+//	-stats-tags FILE    Envoy's stats_tags, JSON or YAML, for /stats/prometheus (default none;
+//	                    stepgate: envoy.yaml's)
 //	-listen ADDR        the gateway (default 127.0.0.1:10000)
 //	-admin ADDR         the admin endpoints /ready, /stats, /stats/prometheus (default 127.0.0.1:9901)
 //	-workers N          worker VMs (default 2)
 //	-cluster NAME=URL   an Envoy cluster's upstream, repeatable
-//	-default-cluster NAME   where requests the filter did not route go (default: a 404 as envoy.yaml)
+//	-default-cluster NAME   where requests go that no other route takes (default: Envoy's plain
+//	                    404; stepgate: envoy.yaml's JSON 404)
 //	-mock               serve the mock providers for every provider cluster not given by -cluster,
 //	                    and the demo MCP server for every MCP cluster
 //	-access-log         one line per request, with envoy.yaml's access log fields
 //	-call-log FILE      also append the filter's call records to FILE (JSON lines), rotated by size
 //	-call-log-max-mb N  rotate the call log at N MiB (default 100)
-//	-allow-on-headers-stop-iteration  as envoy.yaml (default true)
 //	-stream-idle-timeout D  Envoy's stream_idle_timeout (default 300s as envoy.yaml; 0 disables)
 //	-route-timeout D        the route timeout (default 0: none, as envoy.yaml's provider route, so long
 //	                        completions are not cut; 0 disables);
@@ -76,6 +88,7 @@ type options struct {
 	wasm, config   string
 	reload         bool
 	hashKey, keyID string
+	filter         filterOptions
 	cfg            devgateway.Config
 }
 
@@ -85,7 +98,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs := flag.NewFlagSet("stepgate-dev", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.wasm, "wasm", "build/stepgate.wasm", "the filter's .wasm (`make wasm` builds it)")
-	fs.StringVar(&o.config, "config", "envoy/stepgate.json", "the plugin configuration (JSON)")
+	fs.StringVar(&o.config, "config", "", "the plugin configuration `file` (default none)")
 	fs.BoolVar(&o.reload, "reload", true, "reload -config when the file changes")
 	fs.StringVar(&o.hashKey, "hash-key", "", "print the configuration entry of API `key` and exit (- reads it from stdin, new makes one)")
 	fs.StringVar(&o.keyID, "key-id", "key-1", "the `id` of the -hash-key entry")
@@ -105,9 +118,12 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.cfg.AccessLog, "access-log", false, "print one line per request")
 	fs.StringVar(&o.cfg.CallLog, "call-log", "", "also append the filter's call records to `FILE` (JSON lines; docs/CALL-RECORD.md)")
 	callLogMB := fs.Int64("call-log-max-mb", 100, "rotate the call log at this many MiB (FILE.1 … FILE.3 are kept)")
-	fs.BoolVar(&o.cfg.AllowOnHeadersStopIteration, "allow-on-headers-stop-iteration", true, "Envoy's allow_on_headers_stop_iteration, on in envoy.yaml")
+	filterFlags(fs, o)
 	timeoutFlags(fs, &o.cfg)
 	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if err := applyFilterFlags(fs, o); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
@@ -184,10 +200,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, hup <-cha
 	if err != nil {
 		return fmt.Errorf("%w (run `make wasm` first)", err)
 	}
-	if o.reload {
+	switch {
+	case o.config == "":
+	case o.reload:
 		o.cfg.ConfigPath = o.config
-	} else if o.cfg.PluginConfig, err = os.ReadFile(o.config); err != nil {
-		return err
+	default:
+		if o.cfg.PluginConfig, err = os.ReadFile(o.config); err != nil {
+			return err
+		}
 	}
 	o.cfg.Logf = log.New(stderr, "", log.LstdFlags).Printf
 	g, err := devgateway.Start(ctx, o.cfg)
@@ -203,7 +223,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, hup <-cha
 			defer cancel()
 			return g.Shutdown(sctx)
 		case <-hup:
-			if data, err := os.ReadFile(o.config); err != nil {
+			if o.config == "" {
+				o.cfg.Logf("stepgate-dev: SIGHUP: no -config to reload")
+			} else if data, err := os.ReadFile(o.config); err != nil {
 				o.cfg.Logf("stepgate-dev: SIGHUP: %v", err)
 			} else if err := g.Reload(ctx, data); err != nil {
 				o.cfg.Logf("stepgate-dev: SIGHUP: configuration refused, the previous one keeps serving: %v", err)
@@ -215,7 +237,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, hup <-cha
 }
 
 func printBanner(w io.Writer, o *options, g *devgateway.Gateway) {
-	fmt.Fprintf(w, "stepgate dev gateway: %s with %s, %d workers\n", o.wasm, o.config, o.cfg.Workers)
+	printTitle(w, o)
 	fmt.Fprintf(w, "  listening on %s\n", g.URL())
 	if g.AdminURL() != "" {
 		fmt.Fprintf(w, "  admin on      %s  (/ready /stats /stats/prometheus)\n", g.AdminURL())
@@ -241,6 +263,21 @@ func printBanner(w io.Writer, o *options, g *devgateway.Gateway) {
 	key := demoAuth(g.PluginConfig())
 	fmt.Fprintf(w, "\nTry a chat completion:\n  %s\n", chatCurl(g.URL(), key, model, "hello"))
 	fmt.Fprintf(w, "\nAnd throttling (60 requests, 20 at a time; count the status codes and steps):\n  %s\n", throttleLoop(g.URL(), key, model))
+}
+
+// printTitle is the banner's first line: stepgate's with -preset stepgate, else a neutral one
+// naming the filter as Envoy would.
+func printTitle(w io.Writer, o *options) {
+	config := o.config
+	if config == "" {
+		config = "no plugin configuration"
+	}
+	if o.cfg.Preset == devgateway.PresetStepgate {
+		fmt.Fprintf(w, "stepgate dev gateway: %s with %s, %d workers\n", o.wasm, config, o.cfg.Workers)
+		return
+	}
+	fmt.Fprintf(w, "dev gateway (hostsim): %s with %s, %d workers; name %q, root_id %q, vm_id %q\n",
+		o.wasm, config, o.cfg.Workers, o.cfg.PluginName, o.cfg.RootID, o.cfg.VMID)
 }
 
 // realClusters are the clusters that go to a real upstream (name, URL), sorted.

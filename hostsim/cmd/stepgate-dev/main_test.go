@@ -20,6 +20,8 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/stepgate/stepgate/hostsim"
+	"github.com/stepgate/stepgate/hostsim/devgateway"
 	"github.com/stepgate/stepgate/plugin/governance"
 )
 
@@ -28,10 +30,11 @@ func TestParseFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// `make run`'s defaults.
-	if o.wasm != "build/stepgate.wasm" || o.config != "envoy/stepgate.json" || !o.reload ||
+	// A plain envoy.yaml's defaults.
+	if o.wasm != "build/stepgate.wasm" || o.config != "" || !o.reload ||
 		o.cfg.Listen != "127.0.0.1:10000" || o.cfg.AdminListen != "127.0.0.1:9901" || o.cfg.Workers != 2 ||
-		o.cfg.Mock || !o.cfg.AllowOnHeadersStopIteration || len(o.cfg.Clusters) != 0 {
+		o.cfg.Mock || o.cfg.AllowOnHeadersStopIteration || len(o.cfg.Clusters) != 0 ||
+		o.cfg.Preset != devgateway.PresetEnvoy || o.cfg.LogLevel != hostsim.LevelInfo || o.cfg.PluginName != "" {
 		t.Errorf("defaults: %+v", o)
 	}
 
@@ -147,7 +150,7 @@ func TestRunServesWhatItPrints(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"-wasm", wasm, "-config", filepath.Join("..", "..", "..", "envoy", "stepgate.json"),
-			"-listen", "127.0.0.1:0", "-admin", "127.0.0.1:0", "-mock"}, &stdout, &stderr, hup)
+			"-preset", "stepgate", "-listen", "127.0.0.1:0", "-admin", "127.0.0.1:0", "-mock"}, &stdout, &stderr, hup)
 	}()
 	deadline := time.Now().Add(60 * time.Second)
 	for !strings.Contains(stdout.String(), "And throttling") {
