@@ -1,6 +1,6 @@
 // Package e2e holds stepgate's end-to-end tests: the official OpenAI and Anthropic Go clients
 // talk to a gateway running the real filter, which talks to the strict mock providers of
-// e2e/mockprovider. The package has no code outside its tests.
+// hostsim/devgateway/mockprovider. The package has no code outside its tests.
 //
 // # Where the gateway comes from
 //

@@ -12,8 +12,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/stepgate/stepgate/e2e/mockprovider"
 	"github.com/stepgate/stepgate/hostsim"
+	"github.com/stepgate/stepgate/hostsim/devgateway/mockprovider"
 )
 
 // Config describes a dev gateway.
