@@ -18,6 +18,7 @@ import (
 	"github.com/stepgate/stepgate/plugin/aiformat"
 	"github.com/stepgate/stepgate/plugin/fleet"
 	"github.com/stepgate/stepgate/plugin/governance"
+	"github.com/stepgate/stepgate/plugin/internal/cfgjson"
 	"github.com/stepgate/stepgate/plugin/mcp"
 	"github.com/stepgate/stepgate/plugin/prompts"
 	"github.com/stepgate/stepgate/plugin/spend"
@@ -105,7 +106,7 @@ func Parse(data []byte) (*Config, error) {
 		return nil, errors.New("configuration: must be a JSON object")
 	}
 	sections := append([]string{"log", "limits", "response_headers", "throttle", "fleet", "providers", "models", "mcp", "pricing"}, governance.Sections...)
-	if err := knownFields(root, "", append(sections, prompts.Sections...)...); err != nil {
+	if err := cfgjson.KnownFields(root, "", append(sections, prompts.Sections...)...); err != nil {
 		return nil, err
 	}
 	if err := parseLog(root.Get("log"), &cfg.Log); err != nil {
