@@ -53,8 +53,10 @@ type Config struct {
 
 // Log controls the filter's own logging.
 type Log struct {
-	Level Level // the least severe level the filter emits
-	// AccessLog emits one line per stream when it ends.
+	// Level is the least severe level of the filter's own diagnostic lines that it emits; the
+	// call record is not one of them.
+	Level Level
+	// AccessLog emits one line per stream when it ends (the call record, at info level).
 	AccessLog bool
 }
 
@@ -73,6 +75,16 @@ type ResponseHeaders struct {
 // Level is a proxy-wasm log level: trace 0 … critical 5.
 type Level int
 
+// The log levels, least severe first.
+const (
+	LevelTrace Level = iota
+	LevelDebug
+	LevelInfo
+	LevelWarn
+	LevelError
+	LevelCritical
+)
+
 var levelNames = []string{"trace", "debug", "info", "warn", "error", "critical"}
 
 func (l Level) String() string {
@@ -85,7 +97,7 @@ func (l Level) String() string {
 // Default returns the configuration used for an empty document.
 func Default() *Config {
 	return &Config{
-		Log:             Log{Level: 2, AccessLog: true},
+		Log:             Log{Level: LevelInfo, AccessLog: true},
 		Limits:          Limits{MaxRequestBodyBytes: 1 << 20},
 		ResponseHeaders: ResponseHeaders{Version: true},
 	}
