@@ -5,9 +5,10 @@
 // # Where the gateway comes from
 //
 // By default the tests start the dev gateway in process (hostsim/devgateway with its built-in
-// mocks, 2 worker VMs), after building the filter once per test binary into
-// build/e2e/stepgate.wasm with plugin/sdkbridge/build.sh. Tests that only need envoy/stepgate.json
-// share one gateway; tests that need their own throttle rules start their own.
+// mocks, 2 worker VMs), after building the filter once per test binary into build/stepgate.wasm
+// with hostsimtest.Stepgate (STEPGATE_TEST_WASM=path uses a prebuilt module instead). Tests that
+// only need envoy/stepgate.json share one gateway; tests that need their own throttle rules start
+// their own.
 //
 // With STEPGATE_E2E_ADDR (default admin STEPGATE_E2E_ADMIN=http://127.0.0.1:9901) the same tests
 // run against docker compose's Envoy, which runs envoy/stepgate.json; the mocks are then reached
