@@ -148,7 +148,8 @@ func BenchmarkTranslate(b *testing.B) {
 
 // BenchmarkTranslateNative is BenchmarkTranslate's work without the VM: the same configuration,
 // request bodies and answer through the aiformat package natively (parse, route and encode the
-// request; translate the answer). It is the "native" of the target.
+// request; translate the answer). It is the "native" of the translation target in
+// docs/BENCHMARKS.md.
 func BenchmarkTranslateNative(b *testing.B) {
 	config := strings.Replace(aiConfig, "THROTTLE", "", 1)
 	cfg, err := pluginconfig.Parse([]byte(config))
