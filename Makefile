@@ -84,11 +84,13 @@ fuzz:
 	  done; \
 	done
 
-# gofmt, go vet and a tidy go.mod.
+# gofmt, go vet, a tidy go.mod, and a dev gateway binary that does not link the test framework.
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
+	@deps=$$($(GO) list -deps ./hostsim/cmd/stepgate-dev) || exit 1; \
+	  if echo "$$deps" | grep -qx testing; then echo "hostsim/cmd/stepgate-dev links package testing: keep testing-based helpers in _test.go files"; exit 1; fi
 
 clean:
 	rm -rf build

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stepgate/stepgate/e2e/mockprovider"
 	"github.com/stepgate/stepgate/hostsim/devgateway"
+	"github.com/stepgate/stepgate/hostsim/devgateway/mockprovider"
 )
 
 // envVerbose prints the dev gateways' log lines (the plugin's and the gateway's own).

@@ -1,13 +1,14 @@
 // Package e2e holds stepgate's end-to-end tests: the official OpenAI and Anthropic Go clients
 // talk to a gateway running the real filter, which talks to the strict mock providers of
-// e2e/mockprovider. The package has no code outside its tests.
+// hostsim/devgateway/mockprovider. The package has no code outside its tests.
 //
 // # Where the gateway comes from
 //
 // By default the tests start the dev gateway in process (hostsim/devgateway with its built-in
-// mocks, 2 worker VMs), after building the filter once per test binary into
-// build/e2e/stepgate.wasm with plugin/sdkbridge/build.sh. Tests that only need envoy/stepgate.json
-// share one gateway; tests that need their own throttle rules start their own.
+// mocks, 2 worker VMs), after building the filter once per test binary into build/stepgate.wasm
+// with hostsimtest.Stepgate (STEPGATE_TEST_WASM=path uses a prebuilt module instead). Tests that
+// only need envoy/stepgate.json share one gateway; tests that need their own throttle rules start
+// their own.
 //
 // With STEPGATE_E2E_ADDR (default admin STEPGATE_E2E_ADMIN=http://127.0.0.1:9901) the same tests
 // run against docker compose's Envoy, which runs envoy/stepgate.json; the mocks are then reached

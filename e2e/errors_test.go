@@ -15,7 +15,7 @@ import (
 	"github.com/openai/openai-go/v3/option"
 	"github.com/tidwall/gjson"
 
-	"github.com/stepgate/stepgate/e2e/mockprovider"
+	"github.com/stepgate/stepgate/hostsim/devgateway/mockprovider"
 )
 
 // Errors reach each client in its own dialect, as the SDK's typed error with the right status:

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/stepgate/stepgate/hostsim"
+	"github.com/stepgate/stepgate/hostsim/hostsimtest"
 )
 
 // Where the suite finds a gateway that it did not start itself (docker compose's Envoy).
@@ -49,37 +49,10 @@ func needsInProcess(t *testing.T, why string) {
 	}
 }
 
-// The filter, built once per test binary into its own file so that concurrent test binaries
-// (go test ./... builds plugin/ tests too) never read a half-written module.
-var filterBuild struct {
-	once sync.Once
-	wasm []byte
-	err  error
-	out  []byte
-}
-
-func filterWasm(t testing.TB) []byte {
-	t.Helper()
-	filterBuild.once.Do(func() {
-		root, err := filepath.Abs("..")
-		if err != nil {
-			filterBuild.err = err
-			return
-		}
-		out := filepath.Join(root, "build", "e2e", "stepgate.wasm")
-		cmd := exec.Command(filepath.Join(root, "plugin", "sdkbridge", "build.sh"), "./plugin", out)
-		cmd.Dir = root
-		if filterBuild.out, err = cmd.CombinedOutput(); err != nil {
-			filterBuild.err = fmt.Errorf("plugin/sdkbridge/build.sh: %w", err)
-			return
-		}
-		filterBuild.wasm, filterBuild.err = os.ReadFile(out)
-	})
-	if filterBuild.err != nil {
-		t.Fatalf("building the filter: %v\n%s", filterBuild.err, filterBuild.out)
-	}
-	return filterBuild.wasm
-}
+// filterWasm is the filter built once per test binary (hostsimtest.Stepgate: renamed into
+// place whole, so concurrent test binaries never read a half-written module);
+// STEPGATE_TEST_WASM=path uses a prebuilt module instead.
+func filterWasm(t testing.TB) []byte { return hostsimtest.Stepgate(t) }
 
 // exampleConfig is envoy/stepgate.json, the configuration docker compose's Envoy runs.
 func exampleConfig(t testing.TB) []byte {

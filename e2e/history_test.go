@@ -10,7 +10,7 @@ import (
 	aparam "github.com/anthropics/anthropic-sdk-go/packages/param"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/packages/param"
-	"github.com/stepgate/stepgate/e2e/mockprovider"
+	"github.com/stepgate/stepgate/hostsim/devgateway/mockprovider"
 )
 
 // verbatim is an assistant message pushed back exactly as the answer carried it, the way the

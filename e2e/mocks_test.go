@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stepgate/stepgate/e2e/mockprovider"
+	"github.com/stepgate/stepgate/hostsim/devgateway/mockprovider"
 )
 
 // mocks is how a test reaches the mock providers behind the gateway: in process (the dev

@@ -7,7 +7,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
-	"github.com/stepgate/stepgate/e2e/mockprovider"
+	"github.com/stepgate/stepgate/hostsim/devgateway/mockprovider"
 )
 
 // route is one model of envoy/stepgate.json and the mock provider it leads to.

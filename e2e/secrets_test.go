@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stepgate/stepgate/e2e/mockprovider"
 	"github.com/stepgate/stepgate/hostsim/devgateway"
+	"github.com/stepgate/stepgate/hostsim/devgateway/mockprovider"
 )
 
 // A client key sent through every credential channel of every dialect, to every kind of

@@ -16,7 +16,7 @@ import (
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
 
-	"github.com/stepgate/stepgate/e2e/mockprovider"
+	"github.com/stepgate/stepgate/hostsim/devgateway/mockprovider"
 )
 
 // Throttling with the real clock: each test runs its own dev gateway with the example

@@ -1,5 +1,5 @@
 # The mock providers of `make up` (OpenAI, Azure OpenAI, Anthropic, Gemini, Ollama emulations from
-# e2e/mockprovider), built from this repository. Build context: the repository root.
+# hostsim/devgateway/mockprovider), built from this repository. Build context: the repository root.
 FROM golang:1.26.8 AS build
 WORKDIR /src
 COPY go.mod go.sum ./

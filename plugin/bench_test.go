@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/stepgate/stepgate/hostsim"
+	"github.com/stepgate/stepgate/hostsim/hostsimtest"
 	"github.com/stepgate/stepgate/plugin/aiformat"
 	pluginconfig "github.com/stepgate/stepgate/plugin/config"
 	"github.com/stepgate/stepgate/plugin/shareddata"
@@ -147,7 +148,8 @@ func BenchmarkTranslate(b *testing.B) {
 
 // BenchmarkTranslateNative is BenchmarkTranslate's work without the VM: the same configuration,
 // request bodies and answer through the aiformat package natively (parse, route and encode the
-// request; translate the answer). It is the "native" that the translation goal in docs/BENCHMARKS.md compares with.
+// request; translate the answer). It is the "native" of the translation target in
+// docs/BENCHMARKS.md.
 func BenchmarkTranslateNative(b *testing.B) {
 	config := strings.Replace(aiConfig, "THROTTLE", "", 1)
 	cfg, err := pluginconfig.Parse([]byte(config))
@@ -204,13 +206,13 @@ var benchAnswer = []byte(`{"id":"msg_1","type":"message","role":"assistant","mod
 	`"usage":{"input_tokens":11,"output_tokens":3}}`)
 
 func noopWasm(t testing.TB) []byte {
-	return buildWasm(t, "./hostsim/testdata/plugins/noop", "testplugins/noop.wasm")
+	return hostsimtest.Plugin(t, "noop")
 }
 
 // sharedCounterWasm is the floor of any throttle sharing state across worker VMs: one header read
 // and one shared-data read and compare-and-swap per request, nothing else.
 func sharedCounterWasm(t testing.TB) []byte {
-	return buildWasm(t, "./hostsim/testdata/plugins/sharedcounter", "testplugins/sharedcounter.wasm")
+	return hostsimtest.Plugin(t, "sharedcounter")
 }
 
 // chatBody is an OpenAI chat request of about size bytes.

@@ -5,70 +5,22 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/tidwall/gjson"
 
 	"github.com/stepgate/stepgate/hostsim"
+	"github.com/stepgate/stepgate/hostsim/hostsimtest"
 )
 
 var epoch = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 
-var wasmBuilds sync.Map // package path → *wasmBuild
-
-type wasmBuild struct {
-	once sync.Once
-	wasm []byte
-	err  error
-}
-
-// filterWasm builds the filter once per test binary (the Go build cache makes it quick when
-// nothing changed) so that `go test ./plugin/` never runs a stale module.
-// STEPGATE_TEST_WASM names a prebuilt module to test instead (for example an unstripped build
-// for profiling).
-func filterWasm(t testing.TB) []byte {
-	if path := os.Getenv("STEPGATE_TEST_WASM"); path != "" {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
-	return buildWasm(t, "./plugin", "stepgate.wasm")
-}
-
-// buildWasm builds an SDK plugin package (relative to the repository root) into build/.
-func buildWasm(t testing.TB, pkg, name string) []byte {
-	t.Helper()
-	v, _ := wasmBuilds.LoadOrStore(pkg, &wasmBuild{})
-	b := v.(*wasmBuild)
-	b.once.Do(func() {
-		root, err := filepath.Abs("..")
-		if err != nil {
-			b.err = err
-			return
-		}
-		out := filepath.Join(root, "build", name)
-		cmd := exec.Command(filepath.Join(root, "plugin", "sdkbridge", "build.sh"), pkg, out)
-		cmd.Dir = root
-		if msg, err := cmd.CombinedOutput(); err != nil {
-			b.err = fmt.Errorf("%v\n%s", err, msg)
-			return
-		}
-		b.wasm, b.err = os.ReadFile(out)
-	})
-	if b.err != nil {
-		t.Fatalf("building %s: %v", pkg, b.err)
-	}
-	return b.wasm
-}
+// filterWasm is the filter built once per test binary (see hostsimtest.Stepgate), so that
+// `go test ./plugin/` never runs a stale module; STEPGATE_TEST_WASM names a prebuilt module to
+// test instead (for example an unstripped build for profiling).
+func filterWasm(t testing.TB) []byte { return hostsimtest.Stepgate(t) }
 
 // startFilter runs the filter with config on workers VMs and a virtual clock.
 func startFilter(t *testing.T, config string, workers int) (*hostsim.Host, *hostsim.VirtualClock) {

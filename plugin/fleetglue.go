@@ -8,6 +8,7 @@ import (
 
 	"github.com/stepgate/stepgate/plugin/aiformat"
 	"github.com/stepgate/stepgate/plugin/clock"
+	"github.com/stepgate/stepgate/plugin/config"
 	"github.com/stepgate/stepgate/plugin/fleet"
 	"github.com/stepgate/stepgate/plugin/throttle"
 )
@@ -31,7 +32,7 @@ func (p *pluginContext) dispatchLeases() {
 		_, err := proxywasm.DispatchHttpCall(p.fleet.Cluster(), headers, c.Body, nil,
 			uint32(c.Timeout/time.Millisecond), func(numHeaders, bodySize, _ int) { p.leaseAnswered(&c, numHeaders, bodySize) })
 		if err != nil {
-			proxywasm.LogErrorf("stepgate: fleet rule %s: calling cluster %q: %v", c.Rule, p.fleet.Cluster(), err)
+			p.logf(config.LevelError, "stepgate: fleet rule %s: calling cluster %q: %v", c.Rule, p.fleet.Cluster(), err)
 			p.leaseDone(&c, 0, nil)
 		}
 	}
@@ -57,10 +58,10 @@ func (p *pluginContext) leaseDone(c *fleet.Call, status int, body []byte) {
 	p.metrics.fleetCall(c.Rule, status)
 	switch ev {
 	case fleet.Unavailable:
-		proxywasm.LogWarnf("stepgate: fleet rule %s: rate limit service unavailable (status %d): fail mode applies until it answers",
+		p.logf(config.LevelWarn, "stepgate: fleet rule %s: rate limit service unavailable (status %d): fail mode applies until it answers",
 			c.Rule, status)
 	case fleet.Recovered:
-		proxywasm.LogInfof("stepgate: fleet rule %s: rate limit service answers again: fleet enforcement resumes", c.Rule)
+		p.logf(config.LevelInfo, "stepgate: fleet rule %s: rate limit service answers again: fleet enforcement resumes", c.Rule)
 	}
 	p.dispatchLeases() // before waking streams: a call goes out with the root context in effect
 	p.wakeWaiting(now)
@@ -83,7 +84,7 @@ func (p *pluginContext) wakeWaiting(now int64) {
 			delete(p.waiting, id)
 			if h.proceed(now) {
 				if err := proxywasm.ResumeHttpRequest(); err != nil {
-					proxywasm.LogWarnf("stepgate: continuing stream %d: %v", id, err)
+					p.logf(config.LevelWarn, "stepgate: continuing stream %d: %v", id, err)
 				}
 			}
 		}

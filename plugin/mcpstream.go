@@ -4,6 +4,7 @@ import (
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm/types"
 
+	"github.com/stepgate/stepgate/plugin/config"
 	"github.com/stepgate/stepgate/plugin/governance"
 	"github.com/stepgate/stepgate/plugin/mcp"
 	"github.com/stepgate/stepgate/plugin/throttle"
@@ -259,7 +260,7 @@ func (h *httpContext) mcpSend(body []byte, now int64, d throttle.Decision) types
 	if body != nil {
 		_ = proxywasm.RemoveHttpRequestHeader("content-length")
 		if err := proxywasm.ReplaceHttpRequestBody(body); err != nil {
-			proxywasm.LogErrorf("stepgate: replacing request body: %v", err)
+			h.root.logf(config.LevelError, "stepgate: replacing request body: %v", err)
 		}
 	}
 	h.upstream = true
@@ -286,7 +287,7 @@ func (h *httpContext) mcpDispatch(body []byte) {
 		}
 	}
 	if _, err := proxywasm.DispatchHttpCall(h.mcp.srv.Cluster, out, body, nil, 30000, func(int, int, int) {}); err != nil {
-		proxywasm.LogWarnf("stepgate: forwarding MCP notifications to %s: %v", h.mcp.srv.Cluster, err)
+		h.root.logf(config.LevelWarn, "stepgate: forwarding MCP notifications to %s: %v", h.mcp.srv.Cluster, err)
 	}
 }
 

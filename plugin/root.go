@@ -57,13 +57,13 @@ func (p *pluginContext) OnPluginStart(configSize int) types.OnPluginStartStatus 
 		var err error
 		data, err = proxywasm.GetPluginConfiguration()
 		if err != nil {
-			proxywasm.LogCriticalf("stepgate: reading plugin configuration: %v", err)
+			p.logf(config.LevelCritical, "stepgate: reading plugin configuration: %v", err)
 			return types.OnPluginStartStatusFailed
 		}
 	}
 	cfg, err := config.Parse(data)
 	if err != nil {
-		proxywasm.LogCriticalf("stepgate: invalid configuration: %v", err)
+		p.logf(config.LevelCritical, "stepgate: invalid configuration: %v", err)
 		return types.OnPluginStartStatusFailed
 	}
 	p.cfg = cfg
@@ -71,7 +71,7 @@ func (p *pluginContext) OnPluginStart(configSize int) types.OnPluginStartStatus 
 		cfg.Throttle.ReleaseSlack = tickPeriod // held requests leave on the tick: up to a period late
 		t, err := throttle.New(cfg.Throttle, hostStore{})
 		if err != nil {
-			proxywasm.LogCriticalf("stepgate: invalid configuration: %v", err)
+			p.logf(config.LevelCritical, "stepgate: invalid configuration: %v", err)
 			return types.OnPluginStartStatusFailed
 		}
 		p.throttler = t
@@ -83,7 +83,7 @@ func (p *pluginContext) OnPluginStart(configSize int) types.OnPluginStartStatus 
 	if len(cfg.Fleet.Rules) > 0 {
 		f, err := fleet.New(cfg.Fleet, hostStore{})
 		if err != nil {
-			proxywasm.LogCriticalf("stepgate: invalid configuration: %v", err)
+			p.logf(config.LevelCritical, "stepgate: invalid configuration: %v", err)
 			return types.OnPluginStartStatusFailed
 		}
 		p.fleet, p.needsBody = f, p.needsBody || f.NeedsBody()
@@ -95,7 +95,7 @@ func (p *pluginContext) OnPluginStart(configSize int) types.OnPluginStartStatus 
 	}
 	p.held = make(map[uint32]held)
 	p.metrics.init()
-	proxywasm.LogInfof("stepgate %s: configuration loaded (%d throttle rules, %d providers, %d API keys, %d prompts)",
+	p.logf(config.LevelInfo, "stepgate %s: configuration loaded (%d throttle rules, %d providers, %d API keys, %d prompts)",
 		config.Version, len(cfg.Throttle.Rules), providerCount(cfg.AI), keyCount(cfg), promptCount(cfg))
 	return types.OnPluginStartStatusOK
 }
@@ -173,7 +173,7 @@ func (p *pluginContext) setTick(d time.Duration) {
 	}
 	p.tick, p.ticking = d, d > 0
 	if err := proxywasm.SetTickPeriodMilliSeconds(uint32(d / time.Millisecond)); err != nil {
-		proxywasm.LogErrorf("stepgate: setting the tick: %v", err)
+		p.logf(config.LevelError, "stepgate: setting the tick: %v", err)
 	}
 }
 
@@ -225,7 +225,7 @@ func (p *pluginContext) releaseDue(now int64) bool {
 		// Continuing takes effect when the current callback returns (proxy_continue_stream).
 		if err := proxywasm.SetEffectiveContext(id); err == nil {
 			if err := proxywasm.ResumeHttpRequest(); err != nil {
-				proxywasm.LogWarnf("stepgate: continuing held stream %d: %v", id, err)
+				p.logf(config.LevelWarn, "stepgate: continuing held stream %d: %v", id, err)
 			}
 		}
 		_ = p.throttler.Resume(now, &hd.stream.decision.Reservation)

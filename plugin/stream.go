@@ -179,7 +179,7 @@ func (h *httpContext) OnHttpRequestBody(bodySize int, endOfStream bool) types.Ac
 	h.waiting = false
 	body, err := proxywasm.GetHttpRequestBody(0, bodySize)
 	if err != nil && bodySize > 0 {
-		proxywasm.LogErrorf("stepgate: reading request body: %v", err)
+		h.root.logf(config.LevelError, "stepgate: reading request body: %v", err)
 		return types.ActionContinue
 	}
 	// Continue from the body callback also releases the held headers (Envoy's StopIteration
@@ -410,7 +410,7 @@ func (h *httpContext) forward(body []byte) {
 	}
 	if body != nil && (h.up != nil || h.decision.Action == throttle.Degrade) {
 		if err := proxywasm.ReplaceHttpRequestBody(body); err != nil {
-			proxywasm.LogErrorf("stepgate: replacing request body: %v", err)
+			h.root.logf(config.LevelError, "stepgate: replacing request body: %v", err)
 		}
 	}
 }
@@ -461,7 +461,7 @@ func (h *httpContext) reply(status int, body []byte, extra []throttle.Header) {
 		headers = append(headers, [2]string{"x-stepgate", config.Version})
 	}
 	if err := proxywasm.SendHttpResponse(uint32(status), headers, body, -1); err != nil {
-		proxywasm.LogErrorf("stepgate: sending local reply: %v", err)
+		h.root.logf(config.LevelError, "stepgate: sending local reply: %v", err)
 	}
 }
 
@@ -611,7 +611,7 @@ func (h *httpContext) OnHttpResponseTrailers(int) types.Action {
 func (h *httpContext) replaceResponseBody(out []byte) {
 	h.rec.ResponseBytes += int64(len(out))
 	if err := proxywasm.ReplaceHttpResponseBody(out); err != nil {
-		proxywasm.LogErrorf("stepgate: replacing response body: %v", err)
+		h.root.logf(config.LevelError, "stepgate: replacing response body: %v", err)
 	}
 }
 

@@ -10,7 +10,7 @@
 //		ConfigPath: "envoy/stepgate.json",   // reloaded when the file changes
 //		Listen:     "127.0.0.1:0",
 //		AdminListen: "127.0.0.1:0",
-//		Mock:       true,                    // e2e/mockprovider behind every provider cluster
+//		Mock:       true,                    // mockprovider behind every provider cluster
 //		AllowOnHeadersStopIteration: true,   // as envoy/envoy.yaml
 //	})
 //	defer g.Close()

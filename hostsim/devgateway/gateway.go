@@ -12,8 +12,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/stepgate/stepgate/e2e/mockprovider"
 	"github.com/stepgate/stepgate/hostsim"
+	"github.com/stepgate/stepgate/hostsim/devgateway/mockprovider"
 )
 
 // Config describes a dev gateway.
@@ -48,7 +48,7 @@ type Config struct {
 	// DefaultCluster, if set, receives the requests the filter did not route to a provider
 	// cluster, instead of envoy.yaml's catch-all 404.
 	DefaultCluster string
-	// Mock starts the mock providers of e2e/mockprovider (all of them, on one loopback port)
+	// Mock starts the mock providers of mockprovider (all of them, on one loopback port)
 	// and maps every cluster named by the plugin configuration's providers.<name>.cluster that
 	// Clusters does not map to them. The mocks accept the api_key and api_keys of the plugin
 	// configuration's providers. It also serves the demo MCP server (mcpdemo) for every

@@ -18,8 +18,8 @@ import (
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
 
-	"github.com/stepgate/stepgate/e2e/mockprovider"
 	"github.com/stepgate/stepgate/hostsim/devgateway"
+	"github.com/stepgate/stepgate/hostsim/devgateway/mockprovider"
 )
 
 func TestChatCompletionIsTranslatedToEveryMockedProvider(t *testing.T) {

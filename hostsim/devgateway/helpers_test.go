@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -15,53 +14,16 @@ import (
 	"time"
 
 	"github.com/stepgate/stepgate/hostsim/devgateway"
+	"github.com/stepgate/stepgate/hostsim/hostsimtest"
 )
 
-var filterBuild struct {
-	once sync.Once
-	wasm []byte
-	err  error
-}
+// repoRoot is the directory of the repository's go.mod.
+func repoRoot(t testing.TB) string { return hostsimtest.RepoRoot(t) }
 
-// repoRoot is the directory of the repository's go.mod (two levels up from this package).
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	root, err := filepath.Abs(filepath.Join("..", ".."))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return root
-}
-
-// filterWasm builds the real filter (./plugin) once per test binary, so the tests never run a
-// stale module (the Go build cache makes an unchanged build quick). It builds into a private
-// file and renames it to build/stepgate.wasm, so that other test binaries building the same
-// file at the same time never read half of it. STEPGATE_TEST_WASM=path uses a prebuilt module
-// instead (while plugin/ does not build, say).
-func filterWasm(t testing.TB) []byte {
-	t.Helper()
-	filterBuild.once.Do(func() {
-		if path := os.Getenv("STEPGATE_TEST_WASM"); path != "" {
-			filterBuild.wasm, filterBuild.err = os.ReadFile(path)
-			return
-		}
-		root := repoRoot(t)
-		tmp := filepath.Join(root, "build", fmt.Sprintf(".devgateway-%d.wasm", os.Getpid()))
-		cmd := exec.Command(filepath.Join(root, "plugin", "sdkbridge", "build.sh"), "./plugin", tmp)
-		cmd.Dir = root
-		if msg, err := cmd.CombinedOutput(); err != nil {
-			filterBuild.err = fmt.Errorf("building the filter: %v\n%s", err, msg)
-			return
-		}
-		if filterBuild.wasm, filterBuild.err = os.ReadFile(tmp); filterBuild.err == nil {
-			filterBuild.err = os.Rename(tmp, filepath.Join(root, "build", "stepgate.wasm"))
-		}
-	})
-	if filterBuild.err != nil {
-		t.Fatal(filterBuild.err)
-	}
-	return filterBuild.wasm
-}
+// filterWasm is the real filter (./plugin) built once per test binary (hostsimtest.Stepgate),
+// so the tests never run a stale module; STEPGATE_TEST_WASM=path uses a prebuilt module instead
+// (while plugin/ does not build, say).
+func filterWasm(t testing.TB) []byte { return hostsimtest.Stepgate(t) }
 
 // exampleConfig is envoy/stepgate.json, the dev gateway's default configuration.
 func exampleConfig(t testing.TB) []byte {

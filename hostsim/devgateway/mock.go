@@ -11,10 +11,10 @@ import (
 
 	"github.com/tidwall/gjson"
 
-	"github.com/stepgate/stepgate/e2e/mockprovider"
+	"github.com/stepgate/stepgate/hostsim/devgateway/mockprovider"
 )
 
-// mockServer serves e2e/mockprovider's Mux (every provider on one port) on loopback.
+// mockServer serves mockprovider's Mux (every provider on one port) on loopback.
 type mockServer struct {
 	url string
 	srv *http.Server

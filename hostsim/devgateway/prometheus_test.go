@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/stepgate/stepgate/hostsim"
+	"github.com/stepgate/stepgate/hostsim/hostsimtest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -164,23 +165,7 @@ func TestWriteStatsGolden(t *testing.T) {
 
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (run with -update after an intended change):\n got:\n%s\nwant:\n%s", path, got, want)
-	}
+	hostsimtest.Golden(t, filepath.Join("testdata", name), got, *update)
 }
 
 func TestQuantile(t *testing.T) {

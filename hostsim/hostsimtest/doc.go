@@ -8,5 +8,6 @@
 // //go:wasmexport, no SDK) with plain `GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared`.
 // BuildSDK compiles a proxy-wasm-go-sdk plugin, in this module or another one, through
 // stepgate's SDK bridge (plugin/sdkbridge/build.sh). Plugin and Stepgate build this
-// repository's own test plugins and filter.
+// repository's own test plugins and filter. Golden compares output with a golden file under
+// testdata, or rewrites it when the test package's -update flag is set.
 package hostsimtest

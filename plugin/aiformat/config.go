@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/stepgate/stepgate/plugin/aiformat/openai"
+	"github.com/stepgate/stepgate/plugin/internal/cfgjson"
 	"github.com/tidwall/gjson"
 )
 
@@ -113,20 +114,6 @@ func ParseConfig(root gjson.Result, prefix string) (*Config, error) {
 	return c, nil
 }
 
-func checkKeys(v gjson.Result, path string, allowed ...string) error {
-	var err error
-	v.ForEach(func(k, _ gjson.Result) bool {
-		for _, a := range allowed {
-			if k.Str == a {
-				return true
-			}
-		}
-		err = fmt.Errorf("%s.%s: unknown field", path, k.Str)
-		return false
-	})
-	return err
-}
-
 func str(v gjson.Result, path, name string, def string) (string, error) {
 	f := v.Get(name)
 	if !f.Exists() {
@@ -179,7 +166,7 @@ func parseProvider(name string, v gjson.Result, path string) (*Provider, error) 
 	if name == "" || strings.ContainsAny(name, "/*") {
 		return nil, fmt.Errorf("%s: provider names must be non-empty and contain no '/' or '*'", path)
 	}
-	if err := checkKeys(v, path, append([]string{"type", "cluster", "host", "base_path", "api_key", "api_keys",
+	if err := cfgjson.KnownFields(v, path, append([]string{"type", "cluster", "host", "base_path", "api_key", "api_keys",
 		"forward_headers"}, typeFields()...)...); err != nil {
 		return nil, err
 	}
@@ -321,7 +308,7 @@ func (c *Config) parseModels(v gjson.Result, path string, byName map[string]*Pro
 	if !v.IsObject() {
 		return fmt.Errorf("%s: required: an object with routes", path)
 	}
-	if err := checkKeys(v, path, "routes", "default", "max_body_bytes", "cooldown_ms", "failures_to_trip"); err != nil {
+	if err := cfgjson.KnownFields(v, path, "routes", "default", "max_body_bytes", "cooldown_ms", "failures_to_trip"); err != nil {
 		return err
 	}
 	mb, err := posInt(v, path, "max_body_bytes", DefaultMaxBodyBytes)
@@ -421,7 +408,7 @@ func parseBackend(v gjson.Result, path string, byName map[string]*Provider) (Bac
 			prov, b.Model = prov[:i], prov[i+1:]
 		}
 	case v.IsObject():
-		if err := checkKeys(v, path, "provider", "model", "weight"); err != nil {
+		if err := cfgjson.KnownFields(v, path, "provider", "model", "weight"); err != nil {
 			return b, err
 		}
 		var err error

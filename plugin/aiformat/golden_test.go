@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stepgate/stepgate/hostsim/hostsimtest"
 	"github.com/stepgate/stepgate/plugin/shareddata"
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/pretty"
@@ -52,22 +53,7 @@ func testRouter(t testing.TB) *Router {
 // golden compares got with the file, or writes it with -update.
 func golden(t *testing.T, path string, got []byte) {
 	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from golden:\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
+	hostsimtest.Golden(t, path, got, *update)
 }
 
 func prettyJSON(b []byte) []byte {

@@ -18,6 +18,7 @@ import (
 	"github.com/stepgate/stepgate/plugin/aiformat"
 	"github.com/stepgate/stepgate/plugin/fleet"
 	"github.com/stepgate/stepgate/plugin/governance"
+	"github.com/stepgate/stepgate/plugin/internal/cfgjson"
 	"github.com/stepgate/stepgate/plugin/mcp"
 	"github.com/stepgate/stepgate/plugin/prompts"
 	"github.com/stepgate/stepgate/plugin/spend"
@@ -52,8 +53,10 @@ type Config struct {
 
 // Log controls the filter's own logging.
 type Log struct {
-	Level Level // the least severe level the filter emits
-	// AccessLog emits one line per stream when it ends.
+	// Level is the least severe level of the filter's own diagnostic lines that it emits; the
+	// call record is not one of them.
+	Level Level
+	// AccessLog emits one line per stream when it ends (the call record, at info level).
 	AccessLog bool
 }
 
@@ -72,6 +75,16 @@ type ResponseHeaders struct {
 // Level is a proxy-wasm log level: trace 0 … critical 5.
 type Level int
 
+// The log levels, least severe first.
+const (
+	LevelTrace Level = iota
+	LevelDebug
+	LevelInfo
+	LevelWarn
+	LevelError
+	LevelCritical
+)
+
 var levelNames = []string{"trace", "debug", "info", "warn", "error", "critical"}
 
 func (l Level) String() string {
@@ -84,7 +97,7 @@ func (l Level) String() string {
 // Default returns the configuration used for an empty document.
 func Default() *Config {
 	return &Config{
-		Log:             Log{Level: 2, AccessLog: true},
+		Log:             Log{Level: LevelInfo, AccessLog: true},
 		Limits:          Limits{MaxRequestBodyBytes: 1 << 20},
 		ResponseHeaders: ResponseHeaders{Version: true},
 	}
@@ -105,7 +118,7 @@ func Parse(data []byte) (*Config, error) {
 		return nil, errors.New("configuration: must be a JSON object")
 	}
 	sections := append([]string{"log", "limits", "response_headers", "throttle", "fleet", "providers", "models", "mcp", "pricing"}, governance.Sections...)
-	if err := knownFields(root, "", append(sections, prompts.Sections...)...); err != nil {
+	if err := cfgjson.KnownFields(root, "", append(sections, prompts.Sections...)...); err != nil {
 		return nil, err
 	}
 	if err := parseLog(root.Get("log"), &cfg.Log); err != nil {

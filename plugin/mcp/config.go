@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/stepgate/stepgate/plugin/internal/cfgjson"
 )
 
 // Config is the "mcp" section: the MCP servers the gateway fronts, each on its own route.
@@ -162,14 +164,7 @@ func object(v gjson.Result, p string, allowed ...string) error {
 	if !v.IsObject() {
 		return fmt.Errorf("%s: must be an object, got %s", p, short(v.Raw))
 	}
-	var err error
-	v.ForEach(func(k, _ gjson.Result) bool {
-		if !slices.Contains(allowed, k.Str) {
-			err = fmt.Errorf("%s.%s: unknown field", p, k.Str)
-		}
-		return err == nil
-	})
-	return err
+	return cfgjson.KnownFields(v, p, allowed...)
 }
 
 func validName(s string) bool {

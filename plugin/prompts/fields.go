@@ -2,9 +2,10 @@ package prompts
 
 import (
 	"fmt"
-	"slices"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/stepgate/stepgate/plugin/internal/cfgjson"
 )
 
 func object(v gjson.Result, p string, allowed ...string) error {
@@ -14,14 +15,7 @@ func object(v gjson.Result, p string, allowed ...string) error {
 	if allowed == nil {
 		return nil
 	}
-	var err error
-	v.ForEach(func(k, _ gjson.Result) bool {
-		if !slices.Contains(allowed, k.Str) {
-			err = fmt.Errorf("%s.%s: unknown field", p, k.Str)
-		}
-		return err == nil
-	})
-	return err
+	return cfgjson.KnownFields(v, p, allowed...)
 }
 
 func str(v gjson.Result, p, name string) (string, error) {

@@ -1,12 +1,11 @@
 package spend
 
 import (
-	"errors"
-	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/stepgate/stepgate/plugin/internal/cfgjson"
 )
 
 // CostHeader is the response header that carries a call's cost when `response_header` is on.
@@ -25,19 +24,19 @@ func ParseConfig(v gjson.Result, p string) (*Table, error) {
 	if !v.Exists() {
 		return nil, nil
 	}
-	if err := object(v, p, "currency", "response_header", "models"); err != nil {
+	if err := cfgjson.Object(v, p, "currency", "response_header", "models"); err != nil {
 		return nil, err
 	}
 	t := &Table{Currency: "USD", models: map[string]Price{}}
 	if c := v.Get("currency"); c.Exists() {
 		if c.Type != gjson.String || len(c.Str) != 3 || strings.ToUpper(c.Str) != c.Str {
-			return nil, errorf(p+".currency", "must be an ISO 4217 code such as \"USD\", got %s", c.Raw)
+			return nil, cfgjson.Errorf(p+".currency", "must be an ISO 4217 code such as \"USD\", got %s", c.Raw)
 		}
 		t.Currency = c.Str
 	}
 	if h := v.Get("response_header"); h.Exists() {
 		if !h.IsBool() {
-			return nil, errorf(p+".response_header", "must be true or false, got %s", h.Raw)
+			return nil, cfgjson.Errorf(p+".response_header", "must be true or false, got %s", h.Raw)
 		}
 		if h.Bool() {
 			t.Header = CostHeader
@@ -45,9 +44,9 @@ func ParseConfig(v gjson.Result, p string) (*Table, error) {
 	}
 	models := v.Get("models")
 	if !models.Exists() {
-		return nil, errorf(p+".models", "required")
+		return nil, cfgjson.Errorf(p+".models", "required")
 	}
-	if err := object(models, p+".models"); err != nil {
+	if err := cfgjson.Object(models, p+".models"); err != nil {
 		return nil, err
 	}
 	var err error
@@ -65,7 +64,7 @@ func ParseConfig(v gjson.Result, p string) (*Table, error) {
 
 func parsePrice(v gjson.Result, p string) (Price, error) {
 	var pr Price
-	if err := object(v, p, "input", "output", "cached_input", "cache_write_input"); err != nil {
+	if err := cfgjson.Object(v, p, "input", "output", "cached_input", "cache_write_input"); err != nil {
 		return pr, err
 	}
 	fields := []struct {
@@ -80,7 +79,7 @@ func parsePrice(v gjson.Result, p string) (Price, error) {
 		fv := v.Get(f.name)
 		if !fv.Exists() {
 			if f.required {
-				return pr, errorf(p+"."+f.name, "required")
+				return pr, cfgjson.Errorf(p+"."+f.name, "required")
 			}
 			continue
 		}
@@ -99,8 +98,8 @@ func parsePrice(v gjson.Result, p string) (Price, error) {
 // parseMicros reads a price in currency units per million tokens, a JSON number with at most six
 // decimals, exactly, as micro-units per million tokens.
 func parseMicros(v gjson.Result, p string) (int64, error) {
-	bad := errorf(p, "must be a price per million tokens between 0 and %d with at most 6 decimals, got %s",
-		maxPrice, short(v.Raw))
+	bad := cfgjson.Errorf(p, "must be a price per million tokens between 0 and %d with at most 6 decimals, got %s",
+		maxPrice, cfgjson.Short(v.Raw))
 	if v.Type != gjson.Number {
 		return 0, bad
 	}
@@ -120,34 +119,4 @@ func parseMicros(v gjson.Result, p string) (int64, error) {
 		return 0, bad
 	}
 	return n, nil
-}
-
-func errorf(path, format string, args ...any) error {
-	return errors.New(path + ": " + fmt.Sprintf(format, args...))
-}
-
-func short(raw string) string {
-	if len(raw) > 60 {
-		return raw[:57] + "..."
-	}
-	return raw
-}
-
-// object checks that v is an object; with allowed, that every field is one of them.
-func object(v gjson.Result, p string, allowed ...string) error {
-	if !v.IsObject() {
-		return errorf(p, "must be an object, got %s", short(v.Raw))
-	}
-	if len(allowed) == 0 {
-		return nil
-	}
-	var err error
-	v.ForEach(func(k, _ gjson.Result) bool {
-		if !slices.Contains(allowed, k.Str) {
-			err = errorf(p+"."+k.Str, "unknown field")
-			return false
-		}
-		return true
-	})
-	return err
 }

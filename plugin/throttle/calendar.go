@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/stepgate/stepgate/plugin/internal/cfgjson"
 )
 
 // WindowKind is the calendar period of a quota that resets instead of refilling.
@@ -128,7 +130,7 @@ func parseWindow(v gjson.Result, p string) (Calendar, error) {
 	w, off := v.Get("window"), v.Get("utc_offset")
 	if !w.Exists() {
 		if off.Exists() {
-			return c, errorf(join(p, "utc_offset"), "only applies to a rule with a window")
+			return c, cfgjson.Errorf(cfgjson.Join(p, "utc_offset"), "only applies to a rule with a window")
 		}
 		return c, nil
 	}
@@ -138,15 +140,15 @@ func parseWindow(v gjson.Result, p string) (Calendar, error) {
 		}
 	}
 	if c.Kind == NoWindow {
-		return c, errorf(join(p, "window"), "unknown window %s (want \"day\", \"week\" or \"month\")", short(w.Raw))
+		return c, cfgjson.Errorf(cfgjson.Join(p, "window"), "unknown window %s (want \"day\", \"week\" or \"month\")", cfgjson.Short(w.Raw))
 	}
 	if v.Get("rate").Exists() {
-		return c, errorf(join(p, "rate"), "a rule with a window has no rate: its burst is whole again at the start of each %s", c.Kind)
+		return c, cfgjson.Errorf(cfgjson.Join(p, "rate"), "a rule with a window has no rate: its burst is whole again at the start of each %s", c.Kind)
 	}
 	if off.Exists() {
 		d, ok := parseOffset(off)
 		if !ok {
-			return c, errorf(join(p, "utc_offset"), "must be \"+hh:mm\" or \"-hh:mm\" within ±14:00, got %s", short(off.Raw))
+			return c, cfgjson.Errorf(cfgjson.Join(p, "utc_offset"), "must be \"+hh:mm\" or \"-hh:mm\" within ±14:00, got %s", cfgjson.Short(off.Raw))
 		}
 		c.Offset = d
 	}
@@ -186,14 +188,14 @@ func checkWindowRule(r *Rule, p string) error {
 	}
 	for i := range r.Steps {
 		if r.Steps[i].Action == Shape {
-			return errorf(fmt.Sprintf("%s.steps[%d].action", p, i), "a rule with a window cannot shape: nothing is due before the next %s", r.Window.Kind)
+			return cfgjson.Errorf(fmt.Sprintf("%s.steps[%d].action", p, i), "a rule with a window cannot shape: nothing is due before the next %s", r.Window.Kind)
 		}
 	}
 	if r.Adaptive != nil {
-		return errorf(join(p, "adaptive"), "a rule with a window has no rate to step down")
+		return cfgjson.Errorf(cfgjson.Join(p, "adaptive"), "a rule with a window has no rate to step down")
 	}
 	if r.Overflow != nil {
-		return errorf(join(p, "overflow"), "a rule with a window shares its own quota among the keys without a place")
+		return cfgjson.Errorf(cfgjson.Join(p, "overflow"), "a rule with a window shares its own quota among the keys without a place")
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package throttle
 
 import (
-	"errors"
 	"fmt"
 	"math/bits"
 	"slices"
@@ -10,6 +9,8 @@ import (
 	"time"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/stepgate/stepgate/plugin/internal/cfgjson"
 )
 
 // ParseConfig reads the "throttle" section v; path is its JSON path ("throttle"), used to name the
@@ -20,21 +21,21 @@ func ParseConfig(v gjson.Result, path string) (Config, error) {
 	if !v.Exists() {
 		return cfg, nil
 	}
-	if err := object(v, path, "rules", "cas_retries", "stream_charge_tokens", "learn_completion"); err != nil {
+	if err := cfgjson.Object(v, path, "rules", "cas_retries", "stream_charge_tokens", "learn_completion"); err != nil {
 		return Config{}, err
 	}
-	if err := boolField(v, path, "learn_completion", &cfg.LearnCompletion); err != nil {
+	if err := cfgjson.Bool(v, path, "learn_completion", &cfg.LearnCompletion); err != nil {
 		return Config{}, err
 	}
 	if f := v.Get("stream_charge_tokens"); f.Exists() {
-		n, err := wholeNumber(f, join(path, "stream_charge_tokens"), 0, maxTokensLimit)
+		n, err := wholeNumber(f, cfgjson.Join(path, "stream_charge_tokens"), 0, maxTokensLimit)
 		if err != nil {
 			return Config{}, err
 		}
 		cfg.StreamCharge = n
 	}
 	if f := v.Get("cas_retries"); f.Exists() {
-		n, err := wholeNumber(f, join(path, "cas_retries"), 1, maxCASRetries)
+		n, err := wholeNumber(f, cfgjson.Join(path, "cas_retries"), 1, maxCASRetries)
 		if err != nil {
 			return Config{}, err
 		}
@@ -44,9 +45,9 @@ func ParseConfig(v gjson.Result, path string) (Config, error) {
 	if !rules.Exists() {
 		return cfg, nil
 	}
-	rp := join(path, "rules")
+	rp := cfgjson.Join(path, "rules")
 	if !rules.IsArray() {
-		return Config{}, errorf(rp, "must be an array of rules, got %s", short(rules.Raw))
+		return Config{}, cfgjson.Errorf(rp, "must be an array of rules, got %s", cfgjson.Short(rules.Raw))
 	}
 	names := map[string]int{}
 	for i, rv := range rules.Array() {
@@ -56,7 +57,7 @@ func ParseConfig(v gjson.Result, path string) (Config, error) {
 			return Config{}, err
 		}
 		if j, dup := names[r.Name]; dup {
-			return Config{}, errorf(join(p, "name"), "%q is already the name of %s[%d]", r.Name, rp, j)
+			return Config{}, cfgjson.Errorf(cfgjson.Join(p, "name"), "%q is already the name of %s[%d]", r.Name, rp, j)
 		}
 		names[r.Name] = i
 		cfg.Rules = append(cfg.Rules, r)
@@ -69,20 +70,20 @@ var ruleFields = []string{"name", "match", "key", "unit", "rate", "burst", "defa
 
 func parseRule(v gjson.Result, p string) (Rule, error) {
 	r := Rule{Headers: true}
-	if err := object(v, p, ruleFields...); err != nil {
+	if err := cfgjson.Object(v, p, ruleFields...); err != nil {
 		return r, err
 	}
 	var err error
-	if r.Name, err = parseName(v.Get("name"), join(p, "name")); err != nil {
+	if r.Name, err = parseName(v.Get("name"), cfgjson.Join(p, "name")); err != nil {
 		return r, err
 	}
-	if r.Match, err = parseMatch(v.Get("match"), join(p, "match")); err != nil {
+	if r.Match, err = parseMatch(v.Get("match"), cfgjson.Join(p, "match")); err != nil {
 		return r, err
 	}
-	if r.Key, err = parseKey(v.Get("key"), join(p, "key")); err != nil {
+	if r.Key, err = parseKey(v.Get("key"), cfgjson.Join(p, "key")); err != nil {
 		return r, err
 	}
-	if r.Unit, err = parseUnit(v.Get("unit"), join(p, "unit")); err != nil {
+	if r.Unit, err = parseUnit(v.Get("unit"), cfgjson.Join(p, "unit")); err != nil {
 		return r, err
 	}
 	if r.Window, err = parseWindow(v, p); err != nil {
@@ -90,7 +91,7 @@ func parseRule(v gjson.Result, p string) (Rule, error) {
 	}
 	if r.Window.Kind != NoWindow {
 		r.Rate = calendarRate
-	} else if r.Rate, err = parseRate(v.Get("rate"), join(p, "rate")); err != nil {
+	} else if r.Rate, err = parseRate(v.Get("rate"), cfgjson.Join(p, "rate")); err != nil {
 		return r, err
 	}
 	if err := parseScope(v, p, &r); err != nil {
@@ -107,11 +108,11 @@ func parseRule(v gjson.Result, p string) (Rule, error) {
 	if err := parseRuleOptions(v, p, &r); err != nil {
 		return r, err
 	}
-	if r.Steps, err = parseSteps(v.Get("steps"), join(p, "steps"), r); err != nil {
+	if r.Steps, err = parseSteps(v.Get("steps"), cfgjson.Join(p, "steps"), r); err != nil {
 		return r, err
 	}
 	if a := v.Get("adaptive"); a.Exists() {
-		ad, err := parseAdaptive(a, join(p, "adaptive"))
+		ad, err := parseAdaptive(a, cfgjson.Join(p, "adaptive"))
 		if err != nil {
 			return r, err
 		}
@@ -128,11 +129,11 @@ func parseScope(v gjson.Result, p string, r *Rule) error {
 	case f.Type == gjson.String && f.Str == "fleet":
 		r.Scope, r.RateText = ScopeFleet, v.Get("rate").Str
 	default:
-		return errorf(join(p, "scope"), "unknown scope %s (want \"local\" or \"fleet\")", short(f.Raw))
+		return cfgjson.Errorf(cfgjson.Join(p, "scope"), "unknown scope %s (want \"local\" or \"fleet\")", cfgjson.Short(f.Raw))
 	}
 	if f := v.Get("fleet"); f.Exists() {
 		if r.Scope != ScopeFleet {
-			return errorf(join(p, "fleet"), "only applies to scope \"fleet\"")
+			return cfgjson.Errorf(cfgjson.Join(p, "fleet"), "only applies to scope \"fleet\"")
 		}
 		r.FleetOptions = f.Raw
 	}
@@ -150,9 +151,9 @@ func fleetBurst(r *Rule) (int64, bool) {
 func parseRuleOptions(v gjson.Result, p string, r *Rule) error {
 	if f := v.Get("default_max_tokens"); f.Exists() {
 		if !r.Unit.counted() {
-			return errorf(join(p, "default_max_tokens"), "only applies to units \"llm_tokens\" and \"cost\"")
+			return cfgjson.Errorf(cfgjson.Join(p, "default_max_tokens"), "only applies to units \"llm_tokens\" and \"cost\"")
 		}
-		n, err := wholeNumber(f, join(p, "default_max_tokens"), 0, maxTokensLimit)
+		n, err := wholeNumber(f, cfgjson.Join(p, "default_max_tokens"), 0, maxTokensLimit)
 		if err != nil {
 			return err
 		}
@@ -160,10 +161,10 @@ func parseRuleOptions(v gjson.Result, p string, r *Rule) error {
 	} else if r.Unit.counted() {
 		r.DefaultMaxTokens = defaultMaxTokens
 	}
-	if err := boolField(v, p, "shadow", &r.Shadow); err != nil {
+	if err := cfgjson.Bool(v, p, "shadow", &r.Shadow); err != nil {
 		return err
 	}
-	if err := boolField(v, p, "headers", &r.Headers); err != nil {
+	if err := cfgjson.Bool(v, p, "headers", &r.Headers); err != nil {
 		return err
 	}
 	if f := v.Get("fail"); f.Exists() {
@@ -173,7 +174,7 @@ func parseRuleOptions(v gjson.Result, p string, r *Rule) error {
 		case f.Type == gjson.String && f.Str == "closed":
 			r.Fail = FailClosed
 		default:
-			return errorf(join(p, "fail"), "unknown fail mode %s (want \"open\" or \"closed\")", short(f.Raw))
+			return cfgjson.Errorf(cfgjson.Join(p, "fail"), "unknown fail mode %s (want \"open\" or \"closed\")", cfgjson.Short(f.Raw))
 		}
 	}
 	r.MaxKeys = 1
@@ -181,16 +182,16 @@ func parseRuleOptions(v gjson.Result, p string, r *Rule) error {
 		r.MaxKeys = DefaultMaxKeys
 	}
 	if f := v.Get("max_keys"); f.Exists() {
-		n, err := wholeNumber(f, join(p, "max_keys"), 1, MaxKeysLimit)
+		n, err := wholeNumber(f, cfgjson.Join(p, "max_keys"), 1, MaxKeysLimit)
 		if err != nil {
 			return err
 		}
 		if len(r.Key) == 0 && n != 1 {
-			return errorf(join(p, "max_keys"), "a rule without a key has exactly one bucket")
+			return cfgjson.Errorf(cfgjson.Join(p, "max_keys"), "a rule without a key has exactly one bucket")
 		}
 		r.MaxKeys = int(n)
 	}
-	return parseOverflow(v.Get("overflow"), join(p, "overflow"), r)
+	return parseOverflow(v.Get("overflow"), cfgjson.Join(p, "overflow"), r)
 }
 
 // parseOverflow reads the overflow bucket's own rate and burst; each defaults to the rule's.
@@ -199,20 +200,20 @@ func parseOverflow(v gjson.Result, p string, r *Rule) error {
 		return nil
 	}
 	if len(r.Key) == 0 {
-		return errorf(p, "a rule without a key has one bucket and never overflows")
+		return cfgjson.Errorf(p, "a rule without a key has one bucket and never overflows")
 	}
-	if err := object(v, p, "rate", "burst"); err != nil {
+	if err := cfgjson.Object(v, p, "rate", "burst"); err != nil {
 		return err
 	}
 	o := Limit{Rate: r.Rate, Burst: r.Burst}
 	var err error
 	if f := v.Get("rate"); f.Exists() {
-		if o.Rate, err = parseRate(f, join(p, "rate")); err != nil {
+		if o.Rate, err = parseRate(f, cfgjson.Join(p, "rate")); err != nil {
 			return err
 		}
 	}
 	if f := v.Get("burst"); f.Exists() {
-		if o.Burst, err = wholeNumber(f, join(p, "burst"), 1, maxBurst); err != nil {
+		if o.Burst, err = wholeNumber(f, cfgjson.Join(p, "burst"), 1, maxBurst); err != nil {
 			return err
 		}
 	}
@@ -225,15 +226,15 @@ func parseOverflow(v gjson.Result, p string, r *Rule) error {
 
 func parseName(v gjson.Result, p string) (string, error) {
 	if !v.Exists() {
-		return "", errorf(p, "required")
+		return "", cfgjson.Errorf(p, "required")
 	}
 	if v.Type != gjson.String || v.Str == "" || len(v.Str) > maxRuleNameLen {
-		return "", errorf(p, "must be a string of 1 to %d characters, got %s", maxRuleNameLen, short(v.Raw))
+		return "", cfgjson.Errorf(p, "must be a string of 1 to %d characters, got %s", maxRuleNameLen, cfgjson.Short(v.Raw))
 	}
 	for _, c := range []byte(v.Str) {
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
 			// The name is quoted in RateLimit headers and part of shared-data keys.
-			return "", errorf(p, "%q: only letters, digits, '-', '_' and '.' are allowed", v.Str)
+			return "", cfgjson.Errorf(p, "%q: only letters, digits, '-', '_' and '.' are allowed", v.Str)
 		}
 	}
 	return v.Str, nil
@@ -253,7 +254,7 @@ func parseUnit(v gjson.Result, p string) (Unit, error) {
 			return Cost, nil
 		}
 	}
-	return 0, errorf(p, "unknown unit %s (want \"requests\", \"llm_tokens\" or \"cost\")", short(v.Raw))
+	return 0, cfgjson.Errorf(p, "unknown unit %s (want \"requests\", \"llm_tokens\" or \"cost\")", cfgjson.Short(v.Raw))
 }
 
 var matchFields = []string{"path_prefix", "methods", "models", "providers", "tenants", "api_keys", "mcp_tools", "mcp_methods", "headers", "tiers"}
@@ -263,38 +264,38 @@ func parseMatch(v gjson.Result, p string) (Match, error) {
 	if !v.Exists() {
 		return m, nil
 	}
-	if err := object(v, p, matchFields...); err != nil {
+	if err := cfgjson.Object(v, p, matchFields...); err != nil {
 		return m, err
 	}
 	lists := []*[]string{&m.PathPrefixes, &m.Methods, &m.Models, &m.Providers, &m.Tenants, &m.APIKeys, &m.MCPTools, &m.MCPMethods}
 	for i, dst := range lists {
-		l, err := stringList(v.Get(matchFields[i]), join(p, matchFields[i]))
+		l, err := stringList(v.Get(matchFields[i]), cfgjson.Join(p, matchFields[i]))
 		if err != nil {
 			return m, err
 		}
 		*dst = l
 	}
-	tiers, terr := stringList(v.Get("tiers"), join(p, "tiers"))
+	tiers, terr := stringList(v.Get("tiers"), cfgjson.Join(p, "tiers"))
 	if terr != nil {
 		return m, terr
 	}
 	m.Tiers = tiers
 	for i, pre := range m.PathPrefixes {
 		if !strings.HasPrefix(pre, "/") {
-			return m, errorf(fmt.Sprintf("%s[%d]", join(p, "path_prefix"), i), "%q must start with '/'", pre)
+			return m, cfgjson.Errorf(fmt.Sprintf("%s[%d]", cfgjson.Join(p, "path_prefix"), i), "%q must start with '/'", pre)
 		}
 	}
 	h := v.Get("headers")
 	if !h.Exists() {
 		return m, nil
 	}
-	hp := join(p, "headers")
+	hp := cfgjson.Join(p, "headers")
 	if !h.IsObject() {
-		return m, errorf(hp, "must be an object of header name to value(s), got %s", short(h.Raw))
+		return m, cfgjson.Errorf(hp, "must be an object of header name to value(s), got %s", cfgjson.Short(h.Raw))
 	}
 	var err error
 	h.ForEach(func(name, val gjson.Result) bool {
-		np := join(hp, name.Str)
+		np := cfgjson.Join(hp, name.Str)
 		if err = checkHeaderName(name.Str, np); err != nil {
 			return false
 		}
@@ -303,7 +304,7 @@ func parseMatch(v gjson.Result, p string) (Match, error) {
 			return false
 		}
 		if len(vals) == 0 {
-			err = errorf(np, "needs at least one value (\"*\" matches any)")
+			err = cfgjson.Errorf(np, "needs at least one value (\"*\" matches any)")
 			return false
 		}
 		m.Headers = append(m.Headers, HeaderMatch{Name: strings.ToLower(name.Str), Values: vals})
@@ -340,7 +341,7 @@ func parseKey(v gjson.Result, p string) ([]Selector, error) {
 		}
 		parts = l
 	default:
-		return nil, errorf(p, "must be a string like \"tenant:model\" or an array of selectors, got %s", short(v.Raw))
+		return nil, cfgjson.Errorf(p, "must be a string like \"tenant:model\" or an array of selectors, got %s", cfgjson.Short(v.Raw))
 	}
 	var sels []Selector
 	for _, part := range parts {
@@ -349,7 +350,7 @@ func parseKey(v gjson.Result, p string) ([]Selector, error) {
 			return nil, err
 		}
 		if slices.Contains(sels, s) {
-			return nil, errorf(p, "selector %q appears twice", part)
+			return nil, cfgjson.Errorf(p, "selector %q appears twice", part)
 		}
 		sels = append(sels, s)
 	}
@@ -368,16 +369,16 @@ func parseSelector(s, p string) (Selector, error) {
 			return Selector{Kind: SelectorKind(i)}, nil
 		}
 	}
-	return Selector{}, errorf(p, "unknown selector %q (want route, path, method, model, provider, tenant, api_key, mcp_tool, mcp_method or header:<name>)", s)
+	return Selector{}, cfgjson.Errorf(p, "unknown selector %q (want route, path, method, model, provider, tenant, api_key, mcp_tool, mcp_method or header:<name>)", s)
 }
 
 func checkHeaderName(name, p string) error {
 	if name == "" {
-		return errorf(p, "empty header name")
+		return cfgjson.Errorf(p, "empty header name")
 	}
 	for _, c := range []byte(name) {
 		if c <= ' ' || c >= 0x7f || c == '"' || c == ',' || c == ';' || c == '=' || (c == ':' && name[0] != ':') {
-			return errorf(p, "invalid header name %q", name)
+			return cfgjson.Errorf(p, "invalid header name %q", name)
 		}
 	}
 	return nil
@@ -387,29 +388,29 @@ func checkHeaderName(name, p string) error {
 // unit (s, sec, second, m, min, minute, h, hour, d, day) or a Go duration ("10s", "500ms").
 func parseRate(v gjson.Result, p string) (Rate, error) {
 	if !v.Exists() {
-		return Rate{}, errorf(p, "required, like \"100/min\" or \"0.5/s\"")
+		return Rate{}, cfgjson.Errorf(p, "required, like \"100/min\" or \"0.5/s\"")
 	}
 	if v.Type != gjson.String {
-		return Rate{}, errorf(p, "must be a string like \"100/min\" or \"0.5/s\", got %s", short(v.Raw))
+		return Rate{}, cfgjson.Errorf(p, "must be a string like \"100/min\" or \"0.5/s\", got %s", cfgjson.Short(v.Raw))
 	}
 	numText, perText, ok := strings.Cut(v.Str, "/")
 	if !ok {
-		return Rate{}, errorf(p, "%q: want <number>/<period>, like \"100/min\"", v.Str)
+		return Rate{}, cfgjson.Errorf(p, "%q: want <number>/<period>, like \"100/min\"", v.Str)
 	}
 	num, scale, ok := parseDecimal(strings.TrimSpace(numText))
 	if !ok {
-		return Rate{}, errorf(p, "%q: %q is not a plain decimal number", v.Str, numText)
+		return Rate{}, cfgjson.Errorf(p, "%q: %q is not a plain decimal number", v.Str, numText)
 	}
 	if num == 0 {
-		return Rate{}, errorf(p, "%q: the rate must be greater than 0", v.Str)
+		return Rate{}, cfgjson.Errorf(p, "%q: the rate must be greater than 0", v.Str)
 	}
 	per, err := parsePeriod(strings.TrimSpace(perText))
 	if err != nil {
-		return Rate{}, errorf(p, "%q: %v", v.Str, err)
+		return Rate{}, cfgjson.Errorf(p, "%q: %v", v.Str, err)
 	}
 	hi, period := bits.Mul64(scale, uint64(per))
 	if hi != 0 || period > 1<<62 {
-		return Rate{}, errorf(p, "%q: the period is too long for the number's precision", v.Str)
+		return Rate{}, cfgjson.Errorf(p, "%q: the period is too long for the number's precision", v.Str)
 	}
 	g := gcd(num, period)
 	return Rate{Tokens: num / g, Period: time.Duration(period / g)}, nil
@@ -462,11 +463,11 @@ func parseDecimal(s string) (num, scale uint64, ok bool) {
 // range; p is the rule's path.
 func checkCapacity(r Rule, p string) error {
 	if r.Rate.Tokens > maxFixed/pctScale {
-		return errorf(join(p, "rate"), "%d tokens per %v is too high a rate", r.Rate.Tokens, r.Rate.Period)
+		return cfgjson.Errorf(cfgjson.Join(p, "rate"), "%d tokens per %v is too high a rate", r.Rate.Tokens, r.Rate.Period)
 	}
 	hi, c := bits.Mul64(uint64(r.Burst), uint64(r.Rate.Period))
 	if hi != 0 || c > maxFixed/pctScale {
-		return errorf(join(p, "burst"), "burst %d at %d tokens per %v is too large to count exactly; lower the burst or raise the rate", r.Burst, r.Rate.Tokens, r.Rate.Period)
+		return cfgjson.Errorf(cfgjson.Join(p, "burst"), "burst %d at %d tokens per %v is too large to count exactly; lower the burst or raise the rate", r.Burst, r.Rate.Tokens, r.Rate.Period)
 	}
 	return nil
 }
@@ -478,7 +479,7 @@ func parseSteps(v gjson.Result, p string, r Rule) ([]Step, error) {
 		return nil, nil
 	}
 	if !v.IsArray() {
-		return nil, errorf(p, "must be an array of steps, got %s", short(v.Raw))
+		return nil, cfgjson.Errorf(p, "must be an array of steps, got %s", cfgjson.Short(v.Raw))
 	}
 	var steps []Step
 	prevLevel := int64(-1)
@@ -493,18 +494,18 @@ func parseSteps(v gjson.Result, p string, r Rule) ([]Step, error) {
 		if i > 0 {
 			prev := steps[i-1]
 			if level >= prevLevel {
-				return nil, errorf(join(sp, "below"), "thresholds must strictly decrease: %s is not below the previous step's %s", thresholdText(s.Below), thresholdText(prev.Below))
+				return nil, cfgjson.Errorf(cfgjson.Join(sp, "below"), "thresholds must strictly decrease: %s is not below the previous step's %s", thresholdText(s.Below), thresholdText(prev.Below))
 			}
 			if s.Action < prev.Action {
-				return nil, errorf(join(sp, "action"), "%q after %q: steps must not get milder as the bucket drains", s.Action, prev.Action)
+				return nil, cfgjson.Errorf(cfgjson.Join(sp, "action"), "%q after %q: steps must not get milder as the bucket drains", s.Action, prev.Action)
 			}
 			if prev.Action == Reject {
-				return nil, errorf(sp, "unreachable: the previous step rejects")
+				return nil, cfgjson.Errorf(sp, "unreachable: the previous step rejects")
 			}
 		}
 		if s.Action == Shape {
 			if shapes++; shapes > 1 {
-				return nil, errorf(join(sp, "action"), "a rule has at most one shape step")
+				return nil, cfgjson.Errorf(cfgjson.Join(sp, "action"), "a rule has at most one shape step")
 			}
 		}
 		prevLevel = level
@@ -515,13 +516,13 @@ func parseSteps(v gjson.Result, p string, r Rule) ([]Step, error) {
 
 func parseStep(v gjson.Result, p string, r Rule) (Step, error) {
 	var s Step
-	if err := object(v, p, stepFields...); err != nil {
+	if err := cfgjson.Object(v, p, stepFields...); err != nil {
 		return s, err
 	}
 	a := v.Get("action")
-	ap := join(p, "action")
+	ap := cfgjson.Join(p, "action")
 	if !a.Exists() {
-		return s, errorf(ap, "required (allow, shape, degrade or reject)")
+		return s, cfgjson.Errorf(ap, "required (allow, shape, degrade or reject)")
 	}
 	found := false
 	for i, n := range actionNames {
@@ -530,10 +531,10 @@ func parseStep(v gjson.Result, p string, r Rule) (Step, error) {
 		}
 	}
 	if !found {
-		return s, errorf(ap, "unknown action %s (want allow, shape, degrade or reject)", short(a.Raw))
+		return s, cfgjson.Errorf(ap, "unknown action %s (want allow, shape, degrade or reject)", cfgjson.Short(a.Raw))
 	}
 	var err error
-	if s.Below, err = parseThreshold(v.Get("below"), join(p, "below"), r); err != nil {
+	if s.Below, err = parseThreshold(v.Get("below"), cfgjson.Join(p, "below"), r); err != nil {
 		return s, err
 	}
 	if err := onlyFor(v, p, s.Action, Shape, "max_delay", "max_queue"); err != nil {
@@ -558,27 +559,27 @@ func onlyFor(v gjson.Result, p string, got, want Action, fields ...string) error
 	}
 	for _, f := range fields {
 		if v.Get(f).Exists() {
-			return errorf(join(p, f), "only applies to action %q", want)
+			return cfgjson.Errorf(cfgjson.Join(p, f), "only applies to action %q", want)
 		}
 	}
 	return nil
 }
 
 func parseShape(v gjson.Result, p string, r Rule, s *Step) error {
-	d, err := duration(v.Get("max_delay"), join(p, "max_delay"))
+	d, err := duration(v.Get("max_delay"), cfgjson.Join(p, "max_delay"))
 	if err != nil {
 		return err
 	}
 	if d == 0 {
-		return errorf(join(p, "max_delay"), "required for a shape step, a positive duration like \"2s\"")
+		return cfgjson.Errorf(cfgjson.Join(p, "max_delay"), "required for a shape step, a positive duration like \"2s\"")
 	}
 	if !delayFits(d, r) {
-		return errorf(join(p, "max_delay"), "%v at this rate is too large to count exactly", d)
+		return cfgjson.Errorf(cfgjson.Join(p, "max_delay"), "%v at this rate is too large to count exactly", d)
 	}
 	s.MaxDelay = d
 	s.MaxQueue = DefaultMaxQueue
 	if f := v.Get("max_queue"); f.Exists() {
-		n, err := wholeNumber(f, join(p, "max_queue"), 1, MaxQueueLimit)
+		n, err := wholeNumber(f, cfgjson.Join(p, "max_queue"), 1, MaxQueueLimit)
 		if err != nil {
 			return err
 		}
@@ -605,30 +606,30 @@ func delayFits(d time.Duration, r Rule) bool {
 func parseDegrade(v gjson.Result, p string, s *Step) error {
 	if m := v.Get("model"); m.Exists() {
 		if m.Type != gjson.String || m.Str == "" {
-			return errorf(join(p, "model"), "must be a non-empty string, got %s", short(m.Raw))
+			return cfgjson.Errorf(cfgjson.Join(p, "model"), "must be a non-empty string, got %s", cfgjson.Short(m.Raw))
 		}
 		s.Model = m.Str
 	}
 	if f := v.Get("max_tokens"); f.Exists() {
-		n, err := wholeNumber(f, join(p, "max_tokens"), 1, maxTokensLimit)
+		n, err := wholeNumber(f, cfgjson.Join(p, "max_tokens"), 1, maxTokensLimit)
 		if err != nil {
 			return err
 		}
 		s.MaxTokens = n
 	}
 	if h := v.Get("set_headers"); h.Exists() {
-		hp := join(p, "set_headers")
+		hp := cfgjson.Join(p, "set_headers")
 		if !h.IsObject() {
-			return errorf(hp, "must be an object of header name to value, got %s", short(h.Raw))
+			return cfgjson.Errorf(hp, "must be an object of header name to value, got %s", cfgjson.Short(h.Raw))
 		}
 		var err error
 		h.ForEach(func(name, val gjson.Result) bool {
-			np := join(hp, name.Str)
+			np := cfgjson.Join(hp, name.Str)
 			if err = checkHeaderName(name.Str, np); err != nil {
 				return false
 			}
 			if val.Type != gjson.String {
-				err = errorf(np, "must be a string, got %s", short(val.Raw))
+				err = cfgjson.Errorf(np, "must be a string, got %s", cfgjson.Short(val.Raw))
 				return false
 			}
 			s.SetHeaders = append(s.SetHeaders, Header{Name: strings.ToLower(name.Str), Value: val.Str})
@@ -639,7 +640,7 @@ func parseDegrade(v gjson.Result, p string, s *Step) error {
 		}
 	}
 	if s.Model == "" && s.MaxTokens == 0 && len(s.SetHeaders) == 0 {
-		return errorf(p, "a degrade step needs model, max_tokens or set_headers")
+		return cfgjson.Errorf(p, "a degrade step needs model, max_tokens or set_headers")
 	}
 	return nil
 }
@@ -652,7 +653,7 @@ func parseThreshold(v gjson.Result, p string, r Rule) (Threshold, error) {
 	if v.Type == gjson.String {
 		ppm, ok := parsePercent(v.Str)
 		if !ok {
-			return Threshold{}, errorf(p, "%q: want a percentage of burst like \"50%%\" (0%% to 100%%) or a number of tokens", v.Str)
+			return Threshold{}, cfgjson.Errorf(p, "%q: want a percentage of burst like \"50%%\" (0%% to 100%%) or a number of tokens", v.Str)
 		}
 		return Threshold{Percent: true, PPM: ppm}, nil
 	}
@@ -685,13 +686,13 @@ var adaptiveFields = []string{"on_status", "factor", "min", "cooldown", "recover
 func parseAdaptive(v gjson.Result, p string) (Adaptive, error) {
 	a := Adaptive{OnStatus: []int{429, 503}, Factor: 50, Min: 10, Cooldown: 30 * time.Second,
 		RecoverySteps: 3, RecoveryInterval: 10 * time.Second}
-	if err := object(v, p, adaptiveFields...); err != nil {
+	if err := cfgjson.Object(v, p, adaptiveFields...); err != nil {
 		return a, err
 	}
 	if f := v.Get("on_status"); f.Exists() {
-		sp := join(p, "on_status")
+		sp := cfgjson.Join(p, "on_status")
 		if !f.IsArray() {
-			return a, errorf(sp, "must be an array of HTTP statuses, got %s", short(f.Raw))
+			return a, cfgjson.Errorf(sp, "must be an array of HTTP statuses, got %s", cfgjson.Short(f.Raw))
 		}
 		a.OnStatus = nil
 		for i, s := range f.Array() {
@@ -703,10 +704,10 @@ func parseAdaptive(v gjson.Result, p string) (Adaptive, error) {
 		}
 	}
 	var err error
-	if a.Factor, err = wholePercent(v.Get("factor"), join(p, "factor"), a.Factor, 1, 99); err != nil {
+	if a.Factor, err = wholePercent(v.Get("factor"), cfgjson.Join(p, "factor"), a.Factor, 1, 99); err != nil {
 		return a, err
 	}
-	if a.Min, err = wholePercent(v.Get("min"), join(p, "min"), a.Min, 1, 100); err != nil {
+	if a.Min, err = wholePercent(v.Get("min"), cfgjson.Join(p, "min"), a.Min, 1, 100); err != nil {
 		return a, err
 	}
 	for _, d := range []struct {
@@ -714,18 +715,18 @@ func parseAdaptive(v gjson.Result, p string) (Adaptive, error) {
 		dst  *time.Duration
 	}{{"cooldown", &a.Cooldown}, {"recovery_interval", &a.RecoveryInterval}} {
 		if f := v.Get(d.name); f.Exists() {
-			x, err := duration(f, join(p, d.name))
+			x, err := duration(f, cfgjson.Join(p, d.name))
 			if err != nil {
 				return a, err
 			}
 			if x == 0 {
-				return a, errorf(join(p, d.name), "must be positive")
+				return a, cfgjson.Errorf(cfgjson.Join(p, d.name), "must be positive")
 			}
 			*d.dst = x
 		}
 	}
 	if f := v.Get("recovery_steps"); f.Exists() {
-		n, err := wholeNumber(f, join(p, "recovery_steps"), 1, maxRecoverySteps)
+		n, err := wholeNumber(f, cfgjson.Join(p, "recovery_steps"), 1, maxRecoverySteps)
 		if err != nil {
 			return a, err
 		}
@@ -744,65 +745,17 @@ func wholePercent(v gjson.Result, p string, def, lo, hi int) (int, error) {
 			return int(ppm / 1e4), nil
 		}
 	}
-	return 0, errorf(p, "want a whole percentage from %d%% to %d%%, like \"50%%\", got %s", lo, hi, short(v.Raw))
+	return 0, cfgjson.Errorf(p, "want a whole percentage from %d%% to %d%%, like \"50%%\", got %s", lo, hi, cfgjson.Short(v.Raw))
 }
 
 // --- small readers -------------------------------------------------------------------------------
 
-func errorf(path, format string, args ...any) error {
-	return errors.New(path + ": " + fmt.Sprintf(format, args...))
-}
-
-func join(path, field string) string {
-	if path == "" {
-		return field
-	}
-	return path + "." + field
-}
-
-// short keeps error messages readable when the offending value is large.
-func short(raw string) string {
-	if len(raw) > 60 {
-		return raw[:57] + "..."
-	}
-	return raw
-}
-
-// object checks that v is an object whose fields are all in allowed: a misspelt field would
-// otherwise be ignored and the operator left wondering why a setting has no effect.
-func object(v gjson.Result, p string, allowed ...string) error {
-	if !v.IsObject() {
-		return errorf(p, "must be an object, got %s", short(v.Raw))
-	}
-	var err error
-	v.ForEach(func(k, _ gjson.Result) bool {
-		if !slices.Contains(allowed, k.Str) {
-			err = errorf(join(p, k.Str), "unknown field")
-			return false
-		}
-		return true
-	})
-	return err
-}
-
-func boolField(v gjson.Result, p, name string, dst *bool) error {
-	f := v.Get(name)
-	if !f.Exists() {
-		return nil
-	}
-	if f.Type != gjson.True && f.Type != gjson.False {
-		return errorf(join(p, name), "must be true or false, got %s", short(f.Raw))
-	}
-	*dst = f.Bool()
-	return nil
-}
-
 func requiredWhole(v gjson.Result, p, name string, lo, hi int64) (int64, error) {
 	f := v.Get(name)
 	if !f.Exists() {
-		return 0, errorf(join(p, name), "required")
+		return 0, cfgjson.Errorf(cfgjson.Join(p, name), "required")
 	}
-	return wholeNumber(f, join(p, name), lo, hi)
+	return wholeNumber(f, cfgjson.Join(p, name), lo, hi)
 }
 
 // wholeNumber reads a JSON integer in [lo, hi].
@@ -814,7 +767,7 @@ func wholeNumber(v gjson.Result, p string, lo, hi int64) (int64, error) {
 			}
 		}
 	}
-	return 0, errorf(p, "must be a whole number from %d to %d, got %s", lo, hi, short(v.Raw))
+	return 0, cfgjson.Errorf(p, "must be a whole number from %d to %d, got %s", lo, hi, cfgjson.Short(v.Raw))
 }
 
 // duration reads a Go duration string such as "2s"; absent is 0.
@@ -827,7 +780,7 @@ func duration(v gjson.Result, p string) (time.Duration, error) {
 			return d, nil
 		}
 	}
-	return 0, errorf(p, "want a duration from 0s to %v like \"2s\" or \"500ms\", got %s", maxDuration, short(v.Raw))
+	return 0, cfgjson.Errorf(p, "want a duration from 0s to %v like \"2s\" or \"500ms\", got %s", maxDuration, cfgjson.Short(v.Raw))
 }
 
 // stringList reads a string or an array of strings; absent is nil.
@@ -839,12 +792,12 @@ func stringList(v gjson.Result, p string) ([]string, error) {
 		return []string{v.Str}, nil
 	}
 	if !v.IsArray() {
-		return nil, errorf(p, "must be a string or an array of strings, got %s", short(v.Raw))
+		return nil, cfgjson.Errorf(p, "must be a string or an array of strings, got %s", cfgjson.Short(v.Raw))
 	}
 	var out []string
 	for i, e := range v.Array() {
 		if e.Type != gjson.String {
-			return nil, errorf(fmt.Sprintf("%s[%d]", p, i), "must be a string, got %s", short(e.Raw))
+			return nil, cfgjson.Errorf(fmt.Sprintf("%s[%d]", p, i), "must be a string, got %s", cfgjson.Short(e.Raw))
 		}
 		out = append(out, e.Str)
 	}

@@ -1,5 +1,5 @@
-// Command mockprovider serves the e2e/mockprovider emulations of OpenAI, Azure OpenAI, Anthropic,
-// Gemini and Ollama over HTTP, for docker compose and manual tests:
+// Command mockprovider serves the hostsim/devgateway/mockprovider emulations of OpenAI, Azure
+// OpenAI, Anthropic, Gemini and Ollama over HTTP, for docker compose and manual tests:
 //
 //	mockprovider -listen 127.0.0.1:8081 -kind all -keys k1,k2
 //
@@ -23,7 +23,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/stepgate/stepgate/e2e/mockprovider"
+	"github.com/stepgate/stepgate/hostsim/devgateway/mockprovider"
 )
 
 func main() {

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stepgate/stepgate/e2e/mockprovider"
+	"github.com/stepgate/stepgate/hostsim/devgateway/mockprovider"
 )
 
 func TestParseFlags(t *testing.T) {

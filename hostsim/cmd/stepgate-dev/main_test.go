@@ -5,11 +5,9 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -22,6 +20,7 @@ import (
 
 	"github.com/stepgate/stepgate/hostsim"
 	"github.com/stepgate/stepgate/hostsim/devgateway"
+	"github.com/stepgate/stepgate/hostsim/hostsimtest"
 	"github.com/stepgate/stepgate/plugin/governance"
 )
 
@@ -249,38 +248,20 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// filterWasm builds the real filter once per test binary (into build/stepgate.wasm, renamed
-// into place whole) and returns the path of a private copy that no other test binary can
-// rewrite while run reads it. STEPGATE_TEST_WASM=path uses a prebuilt module instead.
+// filterWasm returns the path of a private copy of the real filter (built once per test
+// binary by hostsimtest.Stepgate), a file no other test binary can rewrite while run reads it.
+// STEPGATE_TEST_WASM=path uses a prebuilt module instead.
 func filterWasm(t *testing.T) string {
 	t.Helper()
+	if path := os.Getenv("STEPGATE_TEST_WASM"); path != "" {
+		return path
+	}
+	wasm := hostsimtest.Stepgate(t)
 	filterBuild.once.Do(func() {
-		if path := os.Getenv("STEPGATE_TEST_WASM"); path != "" {
-			filterBuild.path = path
-			return
-		}
-		root, err := filepath.Abs(filepath.Join("..", "..", ".."))
-		if err != nil {
-			filterBuild.err = err
-			return
-		}
-		tmp := filepath.Join(root, "build", fmt.Sprintf(".stepgate-dev-%d.wasm", os.Getpid()))
-		cmd := exec.Command(filepath.Join(root, "plugin", "sdkbridge", "build.sh"), "./plugin", tmp)
-		cmd.Dir = root
-		if msg, err := cmd.CombinedOutput(); err != nil {
-			filterBuild.err = fmt.Errorf("building the filter: %v\n%s", err, msg)
-			return
-		}
-		wasm, err := os.ReadFile(tmp)
+		dir, err := os.MkdirTemp("", "stepgate-dev-test")
 		if err == nil {
-			filterBuild.dir, err = os.MkdirTemp("", "stepgate-dev-test")
-		}
-		if err == nil {
-			filterBuild.path = filepath.Join(filterBuild.dir, "stepgate.wasm")
+			filterBuild.dir, filterBuild.path = dir, filepath.Join(dir, "stepgate.wasm")
 			err = os.WriteFile(filterBuild.path, wasm, 0o644)
-		}
-		if err == nil {
-			err = os.Rename(tmp, filepath.Join(root, "build", "stepgate.wasm"))
 		}
 		filterBuild.err = err
 	})

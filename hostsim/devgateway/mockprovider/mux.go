@@ -2,9 +2,7 @@ package mockprovider
 
 import (
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"testing"
 )
 
 // Mux serves every provider on one listener, for docker compose and the dev gateway. A request
@@ -27,19 +25,6 @@ func NewMux(opts Options) *Mux {
 		m.order = append(m.order, s)
 	}
 	return m
-}
-
-// StartMux serves a new Mux on 127.0.0.1 until the test ends and returns it with its base URL.
-func StartMux(tb testing.TB, opts ...Options) (*Mux, string) {
-	tb.Helper()
-	var o Options
-	if len(opts) > 0 {
-		o = opts[0]
-	}
-	m := NewMux(o)
-	ts := httptest.NewServer(m)
-	tb.Cleanup(ts.Close)
-	return m, ts.URL
 }
 
 // Server returns the provider emulation of kind k.

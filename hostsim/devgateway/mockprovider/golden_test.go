@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stepgate/stepgate/hostsim/hostsimtest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
@@ -36,23 +38,7 @@ func TestGolden(t *testing.T) {
 				t.Errorf("status %d, want 200: %s", w.Code, w.Body)
 			}
 			got := renderAnswer(w.Code, w.Header().Get("Content-Type"), w.Body.Bytes())
-			golden := filepath.Join("testdata", "golden", name+".golden")
-			if *update {
-				if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("answer differs from %s (run with -update if intended)\n--- got\n%s\n--- want\n%s", golden, got, want)
-			}
+			hostsimtest.Golden(t, filepath.Join("testdata", "golden", name+".golden"), got, *update)
 		})
 	}
 }

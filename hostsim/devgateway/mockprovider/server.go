@@ -5,11 +5,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 )
 
@@ -109,20 +107,6 @@ func New(kind Kind, opts Options) *Server {
 		s.opts.Clock = time.Now
 	}
 	return s
-}
-
-// Start serves a new Server for kind on 127.0.0.1 (httptest) until the test ends and returns it
-// with its base URL (no trailing slash).
-func Start(tb testing.TB, kind Kind, opts ...Options) (*Server, string) {
-	tb.Helper()
-	var o Options
-	if len(opts) > 0 {
-		o = opts[0]
-	}
-	s := New(kind, o)
-	ts := httptest.NewServer(s)
-	tb.Cleanup(ts.Close)
-	return s, ts.URL
 }
 
 // Kind reports the provider this server emulates.

@@ -8,14 +8,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/stepgate/stepgate/e2e/mockprovider"
+	"github.com/stepgate/stepgate/hostsim/devgateway/mockprovider"
 	"github.com/tidwall/gjson"
 )
 
 // A mock OpenAI that fails once with 429, then answers deterministically; every request is kept.
 func Example() {
 	s := mockprovider.New(mockprovider.OpenAI, mockprovider.Options{Keys: []string{"sk-test"}})
-	ts := httptest.NewServer(s) // or mockprovider.Start(t, mockprovider.OpenAI) in a test
+	ts := httptest.NewServer(s)
 	defer ts.Close()
 	s.FailNext(1, mockprovider.RateLimited(2*time.Second))
 
