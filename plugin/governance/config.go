@@ -12,6 +12,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/stepgate/stepgate/plugin/internal/cfgjson"
 	"github.com/stepgate/stepgate/plugin/lifecycle"
 )
 
@@ -64,7 +65,7 @@ func (c *Config) parseRoutes(v gjson.Result) error {
 	if !v.Exists() {
 		return nil
 	}
-	if err := object(v, "routes"); err != nil {
+	if err := cfgjson.Object(v, "routes"); err != nil {
 		return err
 	}
 	var err error
@@ -88,12 +89,12 @@ func (c *Config) parseRoutes(v gjson.Result) error {
 }
 
 func parseRoute(name string, v gjson.Result, p string) (*Route, error) {
-	if err := object(v, p, routeFields...); err != nil {
+	if err := cfgjson.Object(v, p, routeFields...); err != nil {
 		return nil, err
 	}
 	r := &Route{Name: name}
 	var err error
-	if r.PathPrefix, err = str(v, p, "path_prefix"); err != nil {
+	if r.PathPrefix, err = cfgjson.String(v, p, "path_prefix"); err != nil {
 		return nil, err
 	}
 	if !strings.HasPrefix(r.PathPrefix, "/") {
@@ -112,10 +113,10 @@ func parseRoute(name string, v gjson.Result, p string) (*Route, error) {
 }
 
 func parseAuth(v gjson.Result, p string) (Source, error) {
-	if err := object(v, p, "sources"); err != nil {
+	if err := cfgjson.Object(v, p, "sources"); err != nil {
 		return 0, err
 	}
-	names, err := list(v, p, "sources")
+	names, err := cfgjson.Strings(v, p, "sources")
 	if err != nil {
 		return 0, err
 	}
@@ -142,13 +143,13 @@ func (c *Config) parseTenants(v gjson.Result) error {
 	if !v.Exists() {
 		return nil
 	}
-	if err := object(v, "tenants"); err != nil {
+	if err := cfgjson.Object(v, "tenants"); err != nil {
 		return err
 	}
 	var err error
 	v.ForEach(func(name, tv gjson.Result) bool {
 		p := "tenants." + name.Str
-		if err = object(tv, p, append(policyFields, "credentials")...); err != nil {
+		if err = cfgjson.Object(tv, p, append(policyFields, "credentials")...); err != nil {
 			return false
 		}
 		t := &Tenant{Name: name.Str}
@@ -166,7 +167,7 @@ func (c *Config) parseTenants(v gjson.Result) error {
 func parsePolicy(t *Tenant, v gjson.Result, p string) error {
 	lists := []*[]string{&t.AllowedModels, &t.AllowedRoutes, &t.AllowedPrompts, &t.AllowedTools, &t.AllowedMCPServers}
 	for i, dst := range lists {
-		l, err := list(v, p, policyFields[i])
+		l, err := cfgjson.Strings(v, p, policyFields[i])
 		if err != nil {
 			return err
 		}
@@ -174,7 +175,7 @@ func parsePolicy(t *Tenant, v gjson.Result, p string) error {
 			*dst = l
 		}
 	}
-	tier, err := str(v, p, "tier")
+	tier, err := cfgjson.String(v, p, "tier")
 	if err != nil {
 		return err
 	}
@@ -199,7 +200,7 @@ func (c *Config) parseConsumers(v gjson.Result) error {
 	if !v.Exists() {
 		return nil
 	}
-	if err := object(v, "consumers"); err != nil {
+	if err := cfgjson.Object(v, "consumers"); err != nil {
 		return err
 	}
 	var err error
@@ -211,10 +212,10 @@ func (c *Config) parseConsumers(v gjson.Result) error {
 }
 
 func (c *Config) parseConsumer(name string, v gjson.Result, p string) error {
-	if err := object(v, p, append(policyFields, "tenant", "keys")...); err != nil {
+	if err := cfgjson.Object(v, p, append(policyFields, "tenant", "keys")...); err != nil {
 		return err
 	}
-	tn, err := str(v, p, "tenant")
+	tn, err := cfgjson.String(v, p, "tenant")
 	if err != nil {
 		return err
 	}
@@ -246,15 +247,15 @@ func (c *Config) parseConsumer(name string, v gjson.Result, p string) error {
 }
 
 func (c *Config) parseKey(consumer string, t *Tenant, v gjson.Result, p string) error {
-	if err := object(v, p, "id", "sha256", "expires"); err != nil {
+	if err := cfgjson.Object(v, p, "id", "sha256", "expires"); err != nil {
 		return err
 	}
 	k := &Key{Consumer: consumer, Tenant: t}
 	var err error
-	if k.ID, err = str(v, p, "id"); err != nil || k.ID == "" {
+	if k.ID, err = cfgjson.String(v, p, "id"); err != nil || k.ID == "" {
 		return fmt.Errorf("%s.id: required, a name for logs and throttle keys", p)
 	}
-	h, err := str(v, p, "sha256")
+	h, err := cfgjson.String(v, p, "sha256")
 	if err != nil {
 		return err
 	}
@@ -270,7 +271,7 @@ func (c *Config) parseKey(consumer string, t *Tenant, v gjson.Result, p string) 
 	if old, dup := c.ids[k.ID]; dup {
 		return fmt.Errorf("%s.id: %q is also %s's key id", p, k.ID, old.Consumer)
 	}
-	exp, err := str(v, p, "expires")
+	exp, err := cfgjson.String(v, p, "expires")
 	if err != nil {
 		return err
 	}

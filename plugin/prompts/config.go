@@ -8,6 +8,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/stepgate/stepgate/plugin/calllog"
+	"github.com/stepgate/stepgate/plugin/internal/cfgjson"
 	"github.com/stepgate/stepgate/plugin/lifecycle"
 )
 
@@ -51,7 +52,7 @@ func (c *Config) parsePrompts(v gjson.Result) error {
 	if !v.Exists() {
 		return nil
 	}
-	if err := object(v, "prompts"); err != nil {
+	if err := cfgjson.Object(v, "prompts"); err != nil {
 		return err
 	}
 	var err error
@@ -81,7 +82,7 @@ func (c *Config) parseAliases(v gjson.Result) error {
 	if !v.Exists() {
 		return nil
 	}
-	if err := object(v, "aliases"); err != nil {
+	if err := cfgjson.Object(v, "aliases"); err != nil {
 		return err
 	}
 	var err error

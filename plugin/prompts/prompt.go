@@ -7,6 +7,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/stepgate/stepgate/plugin/calllog"
+	"github.com/stepgate/stepgate/plugin/internal/cfgjson"
 	"github.com/stepgate/stepgate/plugin/lifecycle"
 )
 
@@ -38,7 +39,7 @@ var promptFields = append([]string{"path", "model", "system", "user", "variables
 var reserved = []string{"model", "messages", "stream"}
 
 func parsePrompt(name string, v gjson.Result, p string) (*Prompt, error) {
-	if err := object(v, p, promptFields...); err != nil {
+	if err := cfgjson.Object(v, p, promptFields...); err != nil {
 		return nil, err
 	}
 	pr := &Prompt{Name: name, Path: PathPrefix + name, byName: map[string]int{}}
@@ -46,7 +47,7 @@ func parsePrompt(name string, v gjson.Result, p string) (*Prompt, error) {
 		return nil, fmt.Errorf("%s: a prompt name cannot hold '/', '?', '#', '%%' or spaces", p)
 	}
 	var err error
-	if path, err := str(v, p, "path"); err != nil {
+	if path, err := cfgjson.String(v, p, "path"); err != nil {
 		return nil, err
 	} else if path != "" {
 		if !strings.HasPrefix(path, "/") || strings.ContainsAny(path, "?#") {
@@ -54,7 +55,7 @@ func parsePrompt(name string, v gjson.Result, p string) (*Prompt, error) {
 		}
 		pr.Path = path
 	}
-	if pr.Model, err = str(v, p, "model"); err != nil || pr.Model == "" {
+	if pr.Model, err = cfgjson.String(v, p, "model"); err != nil || pr.Model == "" {
 		return nil, fmt.Errorf("%s.model: required, the model the prompt calls", p)
 	}
 	if pr.Lifecycle, err = lifecycle.Parse(v, p); err != nil {
@@ -69,7 +70,7 @@ func parsePrompt(name string, v gjson.Result, p string) (*Prompt, error) {
 	if err := pr.parseParams(v.Get("parameters"), p+".parameters"); err != nil {
 		return nil, err
 	}
-	switch resp, _ := str(v, p, "response"); resp {
+	switch resp, _ := cfgjson.String(v, p, "response"); resp {
 	case "", "full":
 	case "compact":
 		pr.Compact = true
@@ -83,7 +84,7 @@ func (pr *Prompt) parseVariables(v gjson.Result, p string) error {
 	if !v.Exists() {
 		return nil
 	}
-	if err := object(v, p); err != nil {
+	if err := cfgjson.Object(v, p); err != nil {
 		return err
 	}
 	var err error
@@ -99,11 +100,11 @@ func (pr *Prompt) parseVariables(v gjson.Result, p string) error {
 }
 
 func (pr *Prompt) parseTemplates(v gjson.Result, p string) error {
-	sys, err := str(v, p, "system")
+	sys, err := cfgjson.String(v, p, "system")
 	if err != nil {
 		return err
 	}
-	user, err := str(v, p, "user")
+	user, err := cfgjson.String(v, p, "user")
 	if err != nil {
 		return err
 	}
@@ -126,7 +127,7 @@ func (pr *Prompt) parseParams(v gjson.Result, p string) error {
 	if !v.Exists() {
 		return nil
 	}
-	if err := object(v, p); err != nil {
+	if err := cfgjson.Object(v, p); err != nil {
 		return err
 	}
 	var err error

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/stepgate/stepgate/plugin/internal/cfgjson"
 	"github.com/tidwall/gjson"
 )
 
@@ -74,13 +75,13 @@ var varFields = []string{"type", "required", "default", "max_length", "values"}
 
 func parseVariable(name string, v gjson.Result, p string) (Variable, error) {
 	vr := Variable{Name: name}
-	if err := object(v, p, varFields...); err != nil {
+	if err := cfgjson.Object(v, p, varFields...); err != nil {
 		return vr, err
 	}
 	if !validName(name) {
 		return vr, fmt.Errorf("%s: a variable name is letters, digits and '_'", p)
 	}
-	ts, err := str(v, p, "type")
+	ts, err := cfgjson.String(v, p, "type")
 	if err != nil {
 		return vr, err
 	}
@@ -104,7 +105,7 @@ func parseVariable(name string, v gjson.Result, p string) (Variable, error) {
 		}
 		vr.MaxLength = int(m.Num)
 	}
-	if vr.Values, err = list(v, p, "values"); err != nil {
+	if vr.Values, err = cfgjson.Strings(v, p, "values"); err != nil {
 		return vr, err
 	}
 	if (vr.Type == Enum) != (len(vr.Values) > 0) {

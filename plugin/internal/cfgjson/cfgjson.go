@@ -2,8 +2,8 @@
 // shape their errors take: the JSON path of the offending field, a colon, what is wrong with it
 // (`throttle.rules[2].shadow: must be true or false, got "yes"`).
 //
-// It covers only what every parser reads the same way; a reader whose messages differ between
-// parsers (numbers, strings, lists) stays with its parser, so that no message changes.
+// It covers what parsers read the same way; readers whose messages still differ between parsers
+// (numbers, some lists) stay with their parser, so that no message changes.
 package cfgjson
 
 import (
@@ -73,4 +73,36 @@ func Bool(v gjson.Result, path, name string, dst *bool) error {
 	}
 	*dst = f.Bool()
 	return nil
+}
+
+// String reads the string field name of v: "" when it is absent.
+func String(v gjson.Result, path, name string) (string, error) {
+	f := v.Get(name)
+	if !f.Exists() {
+		return "", nil
+	}
+	if f.Type != gjson.String {
+		return "", Errorf(Join(path, name), "must be a string, got %s", Short(f.Raw))
+	}
+	return f.Str, nil
+}
+
+// Strings reads the string array field name of v: nil when it is absent, empty (not nil) for [],
+// so that a caller can tell "not said" from "nothing allowed".
+func Strings(v gjson.Result, path, name string) ([]string, error) {
+	f := v.Get(name)
+	if !f.Exists() {
+		return nil, nil
+	}
+	if !f.IsArray() {
+		return nil, Errorf(Join(path, name), "must be an array of strings, got %s", Short(f.Raw))
+	}
+	out := []string{}
+	for i, e := range f.Array() {
+		if e.Type != gjson.String {
+			return nil, Errorf(fmt.Sprintf("%s[%d]", Join(path, name), i), "must be a string, got %s", Short(e.Raw))
+		}
+		out = append(out, e.Str)
+	}
+	return out, nil
 }
