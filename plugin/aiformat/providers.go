@@ -8,6 +8,7 @@ import (
 	"github.com/stepgate/stepgate/plugin/aiformat/anthropic"
 	"github.com/stepgate/stepgate/plugin/aiformat/gemini"
 	"github.com/stepgate/stepgate/plugin/aiformat/ollama"
+	"github.com/stepgate/stepgate/plugin/aiformat/openai"
 	"github.com/tidwall/gjson"
 )
 
@@ -38,6 +39,8 @@ type providerKind struct {
 	modelInPath bool   // the model is a path segment, so its name must be PathSegmentSafe
 	// keepsBeta: a client of the same format keeps anthropic-beta (beta features it opted into).
 	keepsBeta bool
+	// presetEndpoint: the "compat" preset supplies the default host and base path.
+	presetEndpoint bool
 	// path is the upstream path for model.
 	path func(pr *Provider, model string, stream bool) string
 	// fields are the configuration fields only this type reads; parse reads them.
@@ -55,7 +58,7 @@ var providerKinds = [providerTypeEnd]providerKind{
 	},
 	ProviderOpenAICompatible: {
 		name: "openai_compatible", wire: wireOpenAI, base: "/v1",
-		authHeader: "authorization", authPrefix: "Bearer ", keyOptional: true,
+		authHeader: "authorization", authPrefix: "Bearer ", keyOptional: true, presetEndpoint: true,
 		path: chatCompletionsPath, fields: policyFields, parse: parsePolicy,
 	},
 	ProviderAzure: {
@@ -127,6 +130,19 @@ func typeFields() []string {
 		}
 	}
 	return all
+}
+
+// endpointDefaults are the host and base path of a provider configured as v that names
+// neither: its type's, or those of its "compat" preset (an unknown preset is reported by
+// parsePolicy).
+func (t ProviderType) endpointDefaults(v gjson.Result) (host, base string) {
+	k := t.kind()
+	if k.presetEndpoint {
+		if p, ok := openai.Presets[v.Get("compat").String()]; ok {
+			return p.Host, p.BasePath
+		}
+	}
+	return k.host, k.base
 }
 
 func chatCompletionsPath(pr *Provider, _ string, _ bool) string {
