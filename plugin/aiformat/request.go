@@ -101,7 +101,7 @@ func (c *Config) ParseRequest(method, path, query string, body []byte) (*Request
 		return nil, NewError(PathDialect(path), 404, "not an AI endpoint: "+method+" "+path)
 	}
 	r := &Request{Dialect: d, Endpoint: ep, Body: body}
-	if ep == EndpointModels {
+	if ep == EndpointModels || ep == EndpointModel {
 		return r, nil
 	}
 	if err := c.CheckSize(d, len(body)); err != nil {
