@@ -109,7 +109,8 @@ func (h *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) typ
 			return types.ActionPause
 		}
 	}
-	if h.endpoint == aiformat.EndpointChat || h.endpoint == aiformat.EndpointCountTokens || h.root.needsBody {
+	if h.endpoint == aiformat.EndpointChat || h.endpoint == aiformat.EndpointEmbeddings ||
+		h.endpoint == aiformat.EndpointCountTokens || h.root.needsBody {
 		if endOfStream {
 			return h.decide(nil, now)
 		}
@@ -198,7 +199,7 @@ func (h *httpContext) decide(body []byte, now int64) types.Action {
 		h.countTokens(body)
 		return types.ActionPause
 	}
-	if h.endpoint == aiformat.EndpointChat {
+	if h.endpoint == aiformat.EndpointChat || h.endpoint == aiformat.EndpointEmbeddings {
 		path := h.path
 		if h.prompt != nil {
 			var ok bool

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/stepgate/stepgate/hostsim"
 	"github.com/stepgate/stepgate/plugin/aiformat"
 	"github.com/tidwall/gjson"
 )
@@ -50,4 +51,50 @@ func TestCountTokens(t *testing.T) {
 	}
 	refused(t, sendReq(h, post("/v1/messages/count_tokens", [2]string{"x-api-key", aliceKey}, ant), body), 403, "error.type", "permission_error")
 	refused(t, sendReq(h, post("/v1/messages/count_tokens", [2]string{"x-api-key", garyKey}, ant), `{"model":"claude","messages":"no"}`), 400, "error.type", "invalid_request_error")
+}
+
+// embed sends an embeddings request with a client key and returns the stream.
+func embed(h *hostsim.Host, id, body string) *hostsim.Stream {
+	s := h.NewStream()
+	s.SendRequestHeaders(post("/v1/embeddings", [2]string{"authorization", "Bearer client-secret"},
+		[2]string{"x-request-id", id}, [2]string{"content-length", strconv.Itoa(len(body))}), false)
+	s.SendRequestBody([]byte(body), true)
+	return s
+}
+
+// Embeddings go to an OpenAI provider at its embeddings path with its own key; the answer
+// passes through untouched and its usage settles the llm_tokens bucket.
+func TestEmbeddingsReachTheProviderAndChargeTokens(t *testing.T) {
+	h, _ := aiFilter(t, `{"rules":[{"name":"tpm","unit":"llm_tokens","rate":"1/min","burst":10000,"default_max_tokens":1}]}`, 1)
+	s := embed(h, "e-1", `{"model":"gpt-4o-mini","input":["hello","world"],"dimensions":8}`)
+	if lr := s.LocalReply(); lr != nil {
+		t.Fatalf("local reply %d %s", lr.Status, lr.Body)
+	}
+	up := s.Upstream()
+	for name, want := range map[string]string{
+		":path": "/v1/embeddings", ":authority": "api.openai.com", "x-stepgate-cluster": "openai",
+		"authorization": "Bearer sk-provider-oa",
+	} {
+		if got := up.Headers.Get(name); got != want {
+			t.Errorf("upstream %s = %q, want %q", name, got, want)
+		}
+	}
+	if string(up.Body) != `{"model":"gpt-4o-mini","input":["hello","world"],"dimensions":8}` {
+		t.Errorf("upstream body %s", up.Body)
+	}
+	answer := `{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.5]},{"object":"embedding","index":1,"embedding":[0.25]}],` +
+		`"model":"text-embedding-3-small","usage":{"prompt_tokens":3000,"total_tokens":3000}}`
+	answerJSON(s, 200, answer)
+	if got := string(s.Downstream().Body); got != answer {
+		t.Errorf("client got %s", got)
+	}
+	// The next request sees the 3000 tokens the provider reported, not the estimate of 2.
+	probe := embed(h, "e-2", `{"model":"gpt-4o-mini","input":"hi"}`)
+	answerJSON(probe, 200, `{"object":"list","data":[],"model":"m","usage":{"prompt_tokens":1,"total_tokens":1}}`)
+	left, err := strconv.Atoi(probe.Downstream().Headers.Get("x-ratelimit-remaining"))
+	if err != nil || left > 10000-3000 || left < 10000-3000-10 {
+		t.Errorf("remaining after 3000 embedded tokens = %d (%v), want just under 7000", left, err)
+	}
+	// A model whose provider has no embeddings API is refused before anything goes upstream.
+	refused(t, embed(h, "e-3", `{"model":"claude","input":"hi"}`), 400, "error.message", "which has no embeddings API")
 }

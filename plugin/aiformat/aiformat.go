@@ -59,6 +59,7 @@ const (
 	EndpointModels                      // a model listing, answered locally (ModelsResponse)
 	EndpointModel                       // one model, answered locally (ModelResponse, ModelID)
 	EndpointCountTokens                 // Anthropic's count_tokens, answered locally (CountTokensResponse)
+	EndpointEmbeddings                  // OpenAI's embeddings, passed to providers that serve them
 )
 
 // Match tells from the request line alone whether a request is ours and in which dialect, so
@@ -75,6 +76,8 @@ func Match(method, path string) (Dialect, Endpoint) {
 			return DialectOpenAI, EndpointChat
 		case strings.HasSuffix(path, "/v1/messages"):
 			return DialectAnthropic, EndpointChat
+		case strings.HasSuffix(path, "/v1/embeddings"):
+			return DialectOpenAI, EndpointEmbeddings
 		case strings.HasSuffix(path, "/v1/messages/count_tokens"):
 			return DialectAnthropic, EndpointCountTokens
 		}

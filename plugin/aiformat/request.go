@@ -107,6 +107,12 @@ func (c *Config) ParseRequest(method, path, query string, body []byte) (*Request
 	if err := c.CheckSize(d, len(body)); err != nil {
 		return nil, err
 	}
+	if ep == EndpointEmbeddings {
+		if err := r.parseEmbeddings(); err != nil {
+			return nil, render(d, err)
+		}
+		return r, nil
+	}
 	if err := r.toHub(&c.docs, path, query); err != nil {
 		return nil, render(d, err)
 	}
