@@ -379,6 +379,11 @@ func (h *httpContext) degrade(body *[]byte, now int64) *aiformat.Error {
 		}
 		return nil
 	}
+	if h.ai.Endpoint == aiformat.EndpointEmbeddings {
+		// A degrade step's cheaper model is a chat model, and an embedding has no completion to
+		// cap: embeddings keep their model and go as they are (the step's headers still apply).
+		return nil
+	}
 	if g.Model != "" {
 		h.ai.SetModel(g.Model)
 	}

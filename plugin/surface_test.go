@@ -98,3 +98,18 @@ func TestEmbeddingsReachTheProviderAndChargeTokens(t *testing.T) {
 	// A model whose provider has no embeddings API is refused before anything goes upstream.
 	refused(t, embed(h, "e-3", `{"model":"claude","input":"hi"}`), 400, "error.message", "which has no embeddings API")
 }
+
+// A degrade step swaps a chat request's model, never an embeddings request's.
+func TestDegradeLeavesEmbeddingsAlone(t *testing.T) {
+	h, _ := aiFilter(t, `{"rules":[{"name":"rps","rate":"1/min","burst":2,
+		"steps":[{"below":1,"action":"degrade","model":"gpt-4o-mini","max_tokens":50}]}]}`, 1)
+	body := `{"model":"gpt-4o","input":"hello"}`
+	embed(h, "d-1", body)
+	s := embed(h, "d-2", body) // leaves 0 < 1: degrade
+	if lr := s.LocalReply(); lr != nil {
+		t.Fatalf("local reply %d %s", lr.Status, lr.Body)
+	}
+	if got := string(s.Upstream().Body); got != body {
+		t.Errorf("degraded embeddings body %s, want %s", got, body)
+	}
+}
