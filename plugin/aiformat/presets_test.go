@@ -50,3 +50,25 @@ func TestGoldenPresets(t *testing.T) {
 		}
 	}
 }
+
+// A preset's host and base path are defaults: the provider's own win, and a preset without a
+// host (a self-hosted server) still needs one.
+func TestPresetEndpointDefaults(t *testing.T) {
+	cfg, err := ParseConfig(gjson.Parse(`{"providers": {
+	  "g":    {"type": "openai_compatible", "compat": "groq", "cluster": "c", "api_key": "k"},
+	  "own":  {"type": "openai_compatible", "compat": "groq", "cluster": "c", "host": "proxy.internal", "base_path": "/groq"},
+	  "none": {"type": "openai_compatible", "cluster": "c", "host": "h"}
+	}, "models": {"default": "g"}}`), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range [][2]string{{"api.groq.com", "/openai/v1"}, {"proxy.internal", "/groq"}, {"h", "/v1"}} {
+		if p := cfg.Providers[i]; p.Host != want[0] || p.BasePath != want[1] {
+			t.Errorf("%s: %s %s, want %s %s", p.Name, p.Host, p.BasePath, want[0], want[1])
+		}
+	}
+	_, err = ParseConfig(gjson.Parse(`{"providers": {"v": {"type": "openai_compatible", "compat": "vllm", "cluster": "c"}}, "models": {"default": "v"}}`), "")
+	if err == nil || !strings.Contains(err.Error(), "providers.v.host: required") {
+		t.Errorf("vllm without a host: %v", err)
+	}
+}
