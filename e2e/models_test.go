@@ -2,10 +2,12 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"testing"
 
 	"github.com/anthropics/anthropic-sdk-go"
+	"github.com/openai/openai-go/v3"
 	"github.com/tidwall/gjson"
 )
 
@@ -64,4 +66,41 @@ func TestModelListingComesFromTheConfiguration(t *testing.T) {
 			t.Errorf("models %q, want %q", got, want)
 		}
 	})
+}
+
+func TestOneModelComesFromTheConfiguration(t *testing.T) {
+	t.Parallel()
+	g := exampleGateway(t)
+	ctx := context.Background()
+	oa := openaiClient(g)
+	for _, id := range exampleModels(t) {
+		m, err := oa.Models.Get(ctx, id)
+		if err != nil || m.ID != id || m.Object != "model" || m.OwnedBy == "" {
+			t.Errorf("openai %s: %v %+v", id, err, m)
+		}
+	}
+	_, err := oa.Models.Get(ctx, "no-such-model")
+	var oe *openai.Error
+	if !errors.As(err, &oe) || oe.StatusCode != 404 || oe.Code != "model_not_found" {
+		t.Errorf("unknown model: %v", err)
+	}
+	an := anthropicClient(g)
+	m, err := an.Models.Get(ctx, "claude-sonnet-4", anthropic.ModelGetParams{})
+	if err != nil || m.ID != "claude-sonnet-4" || m.Type != "model" {
+		t.Errorf("anthropic: %v %+v", err, m)
+	}
+}
+
+// count_tokens is the filter's estimate (see docs/AI-FORMAT.md), in Anthropic's shape.
+func TestCountTokensWithTheAnthropicClient(t *testing.T) {
+	t.Parallel()
+	g := exampleGateway(t)
+	an := anthropicClient(g)
+	n, err := an.Messages.CountTokens(context.Background(), anthropic.MessageCountTokensParams{
+		Model:    "claude-sonnet-4",
+		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("How many tokens is this?"))},
+	})
+	if err != nil || n.InputTokens <= 0 {
+		t.Fatalf("count_tokens: %v %+v", err, n)
+	}
 }

@@ -99,7 +99,7 @@ func (h *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) typ
 	if srv := h.root.cfg.MCP.Match(h.rec.Path); srv != nil {
 		return h.mcpHeaders(srv, endOfStream, now)
 	}
-	if h.endpoint == aiformat.EndpointModels {
+	if h.endpoint == aiformat.EndpointModels || h.endpoint == aiformat.EndpointModel {
 		h.answerModels(ai)
 		return types.ActionPause
 	}
@@ -109,7 +109,8 @@ func (h *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) typ
 			return types.ActionPause
 		}
 	}
-	if h.endpoint == aiformat.EndpointChat || h.root.needsBody {
+	if h.endpoint == aiformat.EndpointChat || h.endpoint == aiformat.EndpointEmbeddings ||
+		h.endpoint == aiformat.EndpointCountTokens || h.root.needsBody {
 		if endOfStream {
 			return h.decide(nil, now)
 		}
@@ -194,7 +195,11 @@ func (h *httpContext) decide(body []byte, now int64) types.Action {
 	if h.mcp != nil {
 		return h.mcpDecide(body, now)
 	}
-	if h.endpoint == aiformat.EndpointChat {
+	if h.endpoint == aiformat.EndpointCountTokens {
+		h.countTokens(body)
+		return types.ActionPause
+	}
+	if h.endpoint == aiformat.EndpointChat || h.endpoint == aiformat.EndpointEmbeddings {
 		path := h.path
 		if h.prompt != nil {
 			var ok bool
@@ -374,6 +379,11 @@ func (h *httpContext) degrade(body *[]byte, now int64) *aiformat.Error {
 		}
 		return nil
 	}
+	if h.ai.Endpoint == aiformat.EndpointEmbeddings {
+		// A degrade step's cheaper model is a chat model, and an embedding has no completion to
+		// cap: embeddings keep their model and go as they are (the step's headers still apply).
+		return nil
+	}
 	if g.Model != "" {
 		h.ai.SetModel(g.Model)
 	}
@@ -442,7 +452,42 @@ func (h *httpContext) answerModels(ai *aiformat.Config) {
 	if h.headers.Get("anthropic-version") != "" {
 		d = aiformat.DialectAnthropic
 	}
+	if h.endpoint == aiformat.EndpointModel {
+		body, err := ai.ModelResponse(d, aiformat.ModelID(h.path), h.allowedModels())
+		if err != nil {
+			h.rec.Error = err.Message
+			h.reply(err.Status, err.Body, nil)
+			return
+		}
+		h.reply(200, body, nil)
+		return
+	}
 	h.reply(200, ai.ModelsResponse(d, h.allowedModels()), nil)
+}
+
+// countTokens answers Anthropic's count_tokens locally with the filter's prompt estimate,
+// labelled as one; the caller must be allowed the model, as for a call.
+func (h *httpContext) countTokens(body []byte) {
+	ai := h.root.cfg.AI
+	req, err := ai.ParseRequest(h.rec.Method, h.path, "", body)
+	if err != nil {
+		h.rec.Error = err.Message
+		h.reply(err.Status, err.Body, nil)
+		return
+	}
+	h.ai = req
+	h.rec.Model = req.Model
+	h.applyAlias()
+	if !h.checkModel() {
+		return
+	}
+	out, err := ai.CountTokensResponse(req)
+	if err != nil {
+		h.rec.Error = err.Message
+		h.reply(err.Status, err.Body, nil)
+		return
+	}
+	h.reply(200, out, []throttle.Header{{Name: aiformat.EstimateHeader[0], Value: aiformat.EstimateHeader[1]}})
 }
 
 // reply sends a local response. Envoy runs it through this filter's response callbacks, which

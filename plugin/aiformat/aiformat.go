@@ -20,6 +20,7 @@
 package aiformat
 
 import (
+	"net/url"
 	"strings"
 
 	"github.com/stepgate/stepgate/plugin/aiformat/gemini"
@@ -53,9 +54,12 @@ type Endpoint uint8
 
 // Endpoints.
 const (
-	EndpointNone   Endpoint = iota // not an AI request: pass it through untouched
-	EndpointChat                   // a chat/messages/generateContent call
-	EndpointModels                 // a model listing, answered locally (ModelsResponse)
+	EndpointNone        Endpoint = iota // not an AI request: pass it through untouched
+	EndpointChat                        // a chat/messages/generateContent call
+	EndpointModels                      // a model listing, answered locally (ModelsResponse)
+	EndpointModel                       // one model, answered locally (ModelResponse, ModelID)
+	EndpointCountTokens                 // Anthropic's count_tokens, answered locally (CountTokensResponse)
+	EndpointEmbeddings                  // OpenAI's embeddings, passed to providers that serve them
 )
 
 // Match tells from the request line alone whether a request is ours and in which dialect, so
@@ -72,6 +76,10 @@ func Match(method, path string) (Dialect, Endpoint) {
 			return DialectOpenAI, EndpointChat
 		case strings.HasSuffix(path, "/v1/messages"):
 			return DialectAnthropic, EndpointChat
+		case strings.HasSuffix(path, "/v1/embeddings"):
+			return DialectOpenAI, EndpointEmbeddings
+		case strings.HasSuffix(path, "/v1/messages/count_tokens"):
+			return DialectAnthropic, EndpointCountTokens
 		}
 		if _, _, ok := gemini.ParsePath(path); ok {
 			return DialectGemini, EndpointChat
@@ -83,8 +91,43 @@ func Match(method, path string) (Dialect, Endpoint) {
 		case strings.HasSuffix(path, "/v1beta/models"):
 			return DialectGemini, EndpointModels
 		}
+		if _, d := modelID(path); d != DialectNone {
+			return d, EndpointModel
+		}
 	}
 	return DialectNone, EndpointNone
+}
+
+// ModelID is the model a GET /v1/models/{id} (or Gemini's /v1beta/models/{id}) asks for, its
+// escapes decoded; "" for any other path. An id may hold '/' (a route named
+// "meta-llama/Llama-3-8B"): everything after the prefix is the id.
+func ModelID(path string) string {
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	id, _ := modelID(path)
+	return id
+}
+
+func modelID(path string) (string, Dialect) {
+	for _, p := range [...]struct {
+		prefix string
+		d      Dialect
+	}{{"/v1/models/", DialectOpenAI}, {"/v1beta/models/", DialectGemini}} {
+		i := strings.Index(path, p.prefix)
+		if i < 0 {
+			continue
+		}
+		id := path[i+len(p.prefix):]
+		if u, err := url.PathUnescape(id); err == nil {
+			id = u
+		}
+		if id == "" || strings.ContainsRune(id, ':') { // Gemini's models/x:generateContent and kin
+			return "", DialectNone
+		}
+		return id, p.d
+	}
+	return "", DialectNone
 }
 
 // UnknownEndpoint is the 404 for a request Match does not know under an Anthropic or Gemini

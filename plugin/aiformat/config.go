@@ -184,13 +184,14 @@ func parseProvider(name string, v gjson.Result, path string) (*Provider, error) 
 	if pr.Cluster == "" {
 		return nil, fmt.Errorf("%s.cluster: required: the Envoy cluster for this provider", path)
 	}
-	if pr.Host, err = str(v, path, "host", pr.Type.kind().host); err != nil {
+	defHost, defBase := pr.Type.endpointDefaults(v)
+	if pr.Host, err = str(v, path, "host", defHost); err != nil {
 		return nil, err
 	}
 	if pr.Host == "" {
 		return nil, fmt.Errorf("%s.host: required for type %s", path, pr.Type)
 	}
-	if pr.BasePath, err = str(v, path, "base_path", pr.Type.kind().base); err != nil {
+	if pr.BasePath, err = str(v, path, "base_path", defBase); err != nil {
 		return nil, err
 	}
 	if pr.BasePath != "" && (pr.BasePath[0] != '/' || strings.HasSuffix(pr.BasePath, "/")) {

@@ -10,7 +10,8 @@ import (
 	"github.com/tidwall/gjson"
 )
 
-var fuzzPaths = []string{"/v1/chat/completions", "/v1/messages", "/v1beta/models/to-openai:generateContent", "/v1beta/models/to-anthropic:streamGenerateContent?alt=sse"}
+var fuzzPaths = []string{"/v1/chat/completions", "/v1/messages", "/v1beta/models/to-openai:generateContent",
+	"/v1beta/models/to-anthropic:streamGenerateContent?alt=sse", "/v1/embeddings", "/v1/messages/count_tokens"}
 
 func addFiles(f *testing.F, dir string, add func(name string, b []byte)) {
 	files, _ := filepath.Glob(filepath.Join("testdata", dir, "*"))
@@ -37,6 +38,7 @@ func FuzzRequest(f *testing.F) {
 		f.Add(sel, b)
 	})
 	f.Add(uint8(0), []byte(`{"model":"to-openai","messages":[{"role":"tool","tool_call_id":"x","content":[{"type":"text","text":"a"}]}]}`))
+	addFiles(f, "embeddings", func(_ string, b []byte) { f.Add(uint8(4), b) })
 	r := testRouter(f)
 	f.Fuzz(func(t *testing.T, sel uint8, body []byte) {
 		path := fuzzPaths[int(sel)%len(fuzzPaths)]

@@ -1,6 +1,7 @@
 package aiformat
 
 import (
+	"github.com/stepgate/stepgate/plugin/aiformat/hub"
 	"github.com/stepgate/stepgate/plugin/aiformat/internal/jsonx"
 )
 
@@ -41,23 +42,14 @@ func (c *Config) ModelsResponse(d Dialect, allow []string) []byte {
 		w.Key("models")
 		w.Arr()
 		for _, m := range models {
-			w.Obj()
-			w.StrField("name", "models/"+m)
-			w.StrField("displayName", m)
-			w.RawField("supportedGenerationMethods", `["generateContent","streamGenerateContent"]`)
-			w.End()
+			c.writeModel(&w, d, m)
 		}
 		w.EndArr()
 	case DialectAnthropic:
 		w.Key("data")
 		w.Arr()
 		for _, m := range models {
-			w.Obj()
-			w.StrField("type", "model")
-			w.StrField("id", m)
-			w.StrField("display_name", m)
-			w.StrField("created_at", "1970-01-01T00:00:00Z")
-			w.End()
+			c.writeModel(&w, d, m)
 		}
 		w.EndArr()
 		w.Key("has_more")
@@ -71,18 +63,68 @@ func (c *Config) ModelsResponse(d Dialect, allow []string) []byte {
 		w.Key("data")
 		w.Arr()
 		for _, m := range models {
-			w.Obj()
-			w.StrField("id", m)
-			w.StrField("object", "model")
-			w.IntField("created", 0)
-			w.StrField("owned_by", c.exact[m].Backends[0].Provider.Name)
-			w.End()
+			c.writeModel(&w, d, m)
 		}
 		w.EndArr()
 	}
 	w.End()
 	return w.Buf
 }
+
+// ModelResponse answers GET /v1/models/{id} (Gemini: /v1beta/models/{id}) with the object
+// ModelsResponse lists for id, when id is a configured model name that allow admits. Any other
+// id, a pattern route's included, is a 404 in the client's dialect (OpenAI's code
+// model_not_found), so a caller learns nothing of the models it may not use.
+func (c *Config) ModelResponse(d Dialect, id string, allow []string) ([]byte, *Error) {
+	if _, ok := c.exact[id]; !ok || !admitted(id, allow) {
+		return nil, render(d, &hub.Error{Status: 404, Kind: hub.KindNotFound, Param: "model", Code: "model_not_found",
+			Message: "model " + quote(id) + " does not exist"})
+	}
+	w := jsonx.Writer{}
+	c.writeModel(&w, d, id)
+	return w.Buf, nil
+}
+
+// writeModel writes the model object of configured model m in dialect d.
+func (c *Config) writeModel(w *jsonx.Writer, d Dialect, m string) {
+	w.Obj()
+	switch d {
+	case DialectGemini:
+		w.StrField("name", "models/"+m)
+		w.StrField("displayName", m)
+		w.RawField("supportedGenerationMethods", `["generateContent","streamGenerateContent"]`)
+	case DialectAnthropic:
+		w.StrField("type", "model")
+		w.StrField("id", m)
+		w.StrField("display_name", m)
+		w.StrField("created_at", "1970-01-01T00:00:00Z")
+	default:
+		w.StrField("id", m)
+		w.StrField("object", "model")
+		w.IntField("created", 0)
+		w.StrField("owned_by", c.exact[m].Backends[0].Provider.Name)
+	}
+	w.End()
+}
+
+// CountTokensResponse answers Anthropic's POST /v1/messages/count_tokens for a parsed request
+// in Anthropic's shape, {"input_tokens": N}. N is the filter's own estimate of the prompt
+// (Request.PromptTokens, what the token buckets charge before the answer), not the provider's
+// tokenizer: the filter labels the answer as an estimate with the header EstimateHeader.
+func (c *Config) CountTokensResponse(req *Request) ([]byte, *Error) {
+	if c.lookup(req.Model) == nil {
+		return nil, render(req.Dialect, &hub.Error{Status: 404, Kind: hub.KindNotFound, Param: "model", Code: "model_not_found",
+			Message: "model " + quote(req.Model) + " is not available"})
+	}
+	w := jsonx.Writer{}
+	w.Obj()
+	w.IntField("input_tokens", req.PromptTokens)
+	w.End()
+	return w.Buf, nil
+}
+
+// EstimateHeader marks a locally computed token count (count_tokens) as the filter's estimate.
+var EstimateHeader = [2]string{"x-stepgate-token-count", "estimate"}
 
 func idOrNull(models []string, i int) string {
 	if i < 0 || i >= len(models) {

@@ -8,6 +8,7 @@ import (
 	"github.com/stepgate/stepgate/plugin/aiformat/anthropic"
 	"github.com/stepgate/stepgate/plugin/aiformat/gemini"
 	"github.com/stepgate/stepgate/plugin/aiformat/ollama"
+	"github.com/stepgate/stepgate/plugin/aiformat/openai"
 	"github.com/tidwall/gjson"
 )
 
@@ -38,8 +39,13 @@ type providerKind struct {
 	modelInPath bool   // the model is a path segment, so its name must be PathSegmentSafe
 	// keepsBeta: a client of the same format keeps anthropic-beta (beta features it opted into).
 	keepsBeta bool
+	// presetEndpoint: the "compat" preset supplies the default host and base path.
+	presetEndpoint bool
 	// path is the upstream path for model.
 	path func(pr *Provider, model string, stream bool) string
+	// embeddingsPath is the upstream path of OpenAI's embeddings API for model; nil: the type
+	// serves none.
+	embeddingsPath func(pr *Provider, model string) string
 	// fields are the configuration fields only this type reads; parse reads them.
 	fields []string
 	parse  func(pr *Provider, v gjson.Result, path string) error
@@ -51,18 +57,21 @@ var providerKinds = [providerTypeEnd]providerKind{
 	ProviderOpenAI: {
 		name: "openai", wire: wireOpenAI, host: "api.openai.com", base: "/v1",
 		authHeader: "authorization", authPrefix: "Bearer ",
-		path: chatCompletionsPath, fields: policyFields, parse: parsePolicy,
+		path: chatCompletionsPath, embeddingsPath: embeddingsPath, fields: policyFields, parse: parsePolicy,
 	},
 	ProviderOpenAICompatible: {
 		name: "openai_compatible", wire: wireOpenAI, base: "/v1",
-		authHeader: "authorization", authPrefix: "Bearer ", keyOptional: true,
-		path: chatCompletionsPath, fields: policyFields, parse: parsePolicy,
+		authHeader: "authorization", authPrefix: "Bearer ", keyOptional: true, presetEndpoint: true,
+		path: chatCompletionsPath, embeddingsPath: embeddingsPath, fields: policyFields, parse: parsePolicy,
 	},
 	ProviderAzure: {
 		name: "azure", wire: wireOpenAI,
 		authHeader: "api-key", modelInPath: true,
 		path: func(pr *Provider, model string, _ bool) string {
 			return pr.BasePath + "/openai/deployments/" + model + "/chat/completions?api-version=" + pr.APIVersion
+		},
+		embeddingsPath: func(pr *Provider, model string) string {
+			return pr.BasePath + "/openai/deployments/" + model + "/embeddings?api-version=" + pr.APIVersion
 		},
 		fields: append(slices.Clip(policyFields), "api_version"), parse: parseAzure,
 	},
@@ -129,9 +138,24 @@ func typeFields() []string {
 	return all
 }
 
+// endpointDefaults are the host and base path of a provider configured as v that names
+// neither: its type's, or those of its "compat" preset (an unknown preset is reported by
+// parsePolicy).
+func (t ProviderType) endpointDefaults(v gjson.Result) (host, base string) {
+	k := t.kind()
+	if k.presetEndpoint {
+		if p, ok := openai.Presets[v.Get("compat").String()]; ok {
+			return p.Host, p.BasePath
+		}
+	}
+	return k.host, k.base
+}
+
 func chatCompletionsPath(pr *Provider, _ string, _ bool) string {
 	return pr.BasePath + "/chat/completions"
 }
+
+func embeddingsPath(pr *Provider, _ string) string { return pr.BasePath + "/embeddings" }
 
 // policyFields adjust requests for one OpenAI-compatible server (parsePolicy).
 var policyFields = []string{"compat", "drop_fields", "rename_fields", "max_tokens_field", "stream_usage"}

@@ -101,11 +101,17 @@ func (c *Config) ParseRequest(method, path, query string, body []byte) (*Request
 		return nil, NewError(PathDialect(path), 404, "not an AI endpoint: "+method+" "+path)
 	}
 	r := &Request{Dialect: d, Endpoint: ep, Body: body}
-	if ep == EndpointModels {
+	if ep == EndpointModels || ep == EndpointModel {
 		return r, nil
 	}
 	if err := c.CheckSize(d, len(body)); err != nil {
 		return nil, err
+	}
+	if ep == EndpointEmbeddings {
+		if err := r.parseEmbeddings(); err != nil {
+			return nil, render(d, err)
+		}
+		return r, nil
 	}
 	if err := r.toHub(&c.docs, path, query); err != nil {
 		return nil, render(d, err)

@@ -54,7 +54,7 @@ type Upstream struct {
 // if any, is in the client's dialect: unknown model (404), or a request the provider cannot
 // express (400).
 func (r *Router) Route(req *Request, now int64, rnd uint32) (*Upstream, *Error) {
-	if req.Endpoint != EndpointChat {
+	if req.Endpoint != EndpointChat && req.Endpoint != EndpointEmbeddings {
 		return nil, NewError(req.Dialect, 400, "not a chat request")
 	}
 	rt := r.cfg.lookup(req.Model)
@@ -69,6 +69,15 @@ func (r *Router) Route(req *Request, now int64, rnd uint32) (*Upstream, *Error) 
 	}
 	if up.Provider.modelInPath() && !PathSegmentSafe(up.Model) {
 		return nil, render(req.Dialect, unsafeModel(up.Model))
+	}
+	if req.Endpoint == EndpointEmbeddings {
+		if up.Provider.Type.kind().embeddingsPath == nil {
+			return nil, render(req.Dialect, hub.Invalid("model", quote(req.Model)+" is served by a provider of type "+
+				up.Provider.Type.String()+", which has no embeddings API"))
+		}
+		up.Body = embeddingsBody(req, up)
+		r.headers(req, up)
+		return up, nil
 	}
 	body, err := r.body(req, up)
 	if err != nil {
@@ -210,6 +219,8 @@ func (r *Router) headers(req *Request, up *Upstream) {
 	pr := up.Provider
 	up.Cluster, up.Authority = pr.Cluster, pr.Host
 	switch b := up.backend; {
+	case req.Endpoint == EndpointEmbeddings:
+		up.Path = pr.Type.kind().embeddingsPath(pr, up.Model)
 	case b != nil && b.path != "" && up.Model == b.Model && req.Stream:
 		up.Path = b.streamPath
 	case b != nil && b.path != "" && up.Model == b.Model:

@@ -56,6 +56,7 @@ type ResponseTranslator struct {
 	stream      bool
 	wantUsage   bool
 	passthrough bool
+	embeddings  bool // an embeddings answer: passed through, its usage read
 	now         int64
 	model       string // fallback model name when the provider gives none
 
@@ -79,7 +80,9 @@ type ResponseTranslator struct {
 // NewResponseTranslator prepares the translation of up's answer to req's client. now is the
 // time in nanoseconds, used as "created" where the provider gives none.
 func NewResponseTranslator(req *Request, up *Upstream, now int64) *ResponseTranslator {
-	return newTranslator(req.Dialect, up.Provider.Type.wire(), req.Stream, req.WantsUsage, now, up.Model)
+	t := newTranslator(req.Dialect, up.Provider.Type.wire(), req.Stream, req.WantsUsage, now, up.Model)
+	t.embeddings = req.Endpoint == EndpointEmbeddings
+	return t
 }
 
 func newTranslator(client Dialect, wire wireFormat, stream, wantUsage bool, now int64, model string) *ResponseTranslator {
@@ -285,6 +288,16 @@ func (t *ResponseTranslator) Finish(body []byte) (int, []byte) {
 	case modeInvalid:
 		e := render(t.client, &hub.Error{Status: 502, Kind: hub.KindServer, Message: t.fault})
 		return e.Status, e.Body
+	}
+	if t.embeddings {
+		u, ok := embeddingsUsage(bstr(body))
+		if !ok {
+			t.fault = "the provider's answer cannot be read: not valid JSON"
+			e := render(t.client, &hub.Error{Status: 502, Kind: hub.KindServer, Message: t.fault})
+			return e.Status, e.Body
+		}
+		t.usage = u
+		return t.status, body
 	}
 	t.resp.Reset()
 	if err := codecs[t.wire].decodeResponse(bstr(body), &t.resp); err != nil {

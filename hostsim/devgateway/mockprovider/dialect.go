@@ -44,6 +44,7 @@ type endpoint int
 const (
 	epChat endpoint = iota + 1
 	epModels
+	epEmbeddings // OpenAI and Azure only
 )
 
 // route is what the path of a request says.

@@ -64,7 +64,7 @@ func muxRoute(r *http.Request) (Kind, string) {
 	switch {
 	case strings.HasPrefix(p, "/openai/deployments/") || p == "/openai/models":
 		return Azure, p
-	case p == "/v1/chat/completions":
+	case p == "/v1/chat/completions", p == "/v1/embeddings":
 		return OpenAI, p
 	case p == "/v1/messages":
 		return Anthropic, p

@@ -32,6 +32,8 @@ func (d openaiDialect) route(r *http.Request, s *Server) (route, *apiError) {
 			return route{ep: epChat}, nil
 		case p == "/v1/models" && r.Method == http.MethodGet:
 			return route{ep: epModels}, nil
+		case p == "/v1/embeddings" && r.Method == http.MethodPost:
+			return route{ep: epEmbeddings}, nil
 		}
 		return route{}, oaiErr(http.StatusNotFound, fmt.Sprintf("Invalid URL (%s %s)", r.Method, p), "invalid_request_error", "", "")
 	}
@@ -40,10 +42,14 @@ func (d openaiDialect) route(r *http.Request, s *Server) (route, *apiError) {
 	switch rest, ok := strings.CutPrefix(p, "/openai/deployments/"); {
 	case ok && r.Method == http.MethodPost:
 		dep, tail, _ := strings.Cut(rest, "/")
-		if dep == "" || tail != "chat/completions" {
+		switch {
+		case dep != "" && tail == "chat/completions":
+			rt = route{ep: epChat, model: dep}
+		case dep != "" && tail == "embeddings":
+			rt = route{ep: epEmbeddings, model: dep}
+		default:
 			return route{}, notFound
 		}
-		rt = route{ep: epChat, model: dep}
 	case p == "/openai/models" && r.Method == http.MethodGet:
 		rt = route{ep: epModels}
 	default:

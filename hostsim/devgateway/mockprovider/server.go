@@ -209,6 +209,15 @@ func (x *exchange) serve() {
 		x.writeJSON(http.StatusOK, d.listModels(x.s))
 		return
 	}
+	if oa, ok := d.(openaiDialect); ok && rt.ep == epEmbeddings {
+		body, aerr := oa.embeddings(rt, x.r, x.body, x.s)
+		if aerr != nil {
+			x.fail(aerr)
+			return
+		}
+		x.writeJSON(http.StatusOK, body)
+		return
+	}
 	c, aerr := d.parse(rt, x.r, x.body, x.s)
 	if aerr != nil {
 		x.fail(aerr)

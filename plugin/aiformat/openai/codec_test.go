@@ -26,13 +26,15 @@ func TestRewritePresets(t *testing.T) {
 		{"mistral", [][2]string{{"max_tokens", "100"}, {"random_seed", "3"}, {"seed", ""}, {"user", ""}, {"stream_options", ""}}},
 		{"groq", [][2]string{{"max_completion_tokens", "100"}, {"store", ""}, {"user", `"u"`}}},
 		{"deepseek", [][2]string{{"max_tokens", "100"}, {"seed", ""}}},
+		{"together", [][2]string{{"max_tokens", "100"}, {"store", ""}, {"seed", "3"}}},
+		{"openrouter", [][2]string{{"max_tokens", "100"}, {"store", ""}, {"user", `"u"`}, {"stream_options.include_usage", "true"}}},
 		{"lmstudio", [][2]string{{"max_tokens", "100"}, {"max_completion_tokens", ""}, {"store", ""}, {"seed", "3"}, {"stream_options.include_usage", "true"}}},
 	} {
 		p, ok := Presets[c.preset]
 		if !ok {
 			t.Fatalf("no preset %q", c.preset)
 		}
-		out := Rewrite(nil, body, stream, &p)
+		out := Rewrite(nil, body, stream, &p.Policy)
 		for _, ch := range c.checks {
 			want(t, out, ch[0], ch[1])
 		}

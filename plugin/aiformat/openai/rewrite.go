@@ -15,35 +15,60 @@ type Policy struct {
 	NoStreamUsage  bool        // do not add stream_options (the server rejects it or reports usage anyway)
 }
 
-// Presets are the built-in policies of known OpenAI-compatible servers, selected by a
-// provider's "compat" setting and extended by its own drop/rename lists.
-var Presets = map[string]Policy{
-	"": {},
-	// Mistral rejects unknown fields, calls the seed random_seed, and always sends usage in
-	// the last stream chunk.
-	"mistral": {
+// Preset is what is known of one OpenAI-compatible service: where its API lives and its
+// field policy. Host and BasePath are the defaults of a provider's "host" and "base_path"
+// ("" host: the provider must name one, as for a self-hosted server).
+type Preset struct {
+	Host, BasePath string
+	Policy
+}
+
+// Presets are the built-in presets of known OpenAI-compatible servers, selected by a
+// provider's "compat" setting and extended by its own drop/rename lists. Every one of them
+// takes its key as "authorization: Bearer".
+var Presets = map[string]Preset{
+	"": {BasePath: "/v1"},
+	// Mistral rejects unknown fields (422), calls the seed random_seed, and always sends usage
+	// in the last stream chunk.
+	"mistral": {Host: "api.mistral.ai", BasePath: "/v1", Policy: Policy{
 		Drop:           []string{"user", "logit_bias", "logprobs", "top_logprobs", "store", "metadata", "service_tier", "stream_options", "modalities", "audio", "reasoning_effort"},
 		Rename:         [][2]string{{"seed", "random_seed"}},
 		MaxTokensField: "max_tokens",
 		NoStreamUsage:  true,
-	},
-	// Groq documents logprobs, logit_bias and top_logprobs as unsupported (400).
-	"groq": {
+	}},
+	// Groq serves its OpenAI-compatible API under /openai/v1 and documents logprobs,
+	// logit_bias and top_logprobs as unsupported (400).
+	"groq": {Host: "api.groq.com", BasePath: "/openai/v1", Policy: Policy{
 		Drop:           []string{"logit_bias", "logprobs", "top_logprobs", "store", "metadata", "service_tier"},
 		MaxTokensField: "max_completion_tokens",
-	},
-	"deepseek": {
+	}},
+	// DeepSeek answers at the root and under /v1 alike; it has no seed and no n.
+	"deepseek": {Host: "api.deepseek.com", BasePath: "/v1", Policy: Policy{
 		Drop:           []string{"store", "metadata", "service_tier", "seed", "n"},
 		MaxTokensField: "max_tokens",
-	},
-	// vLLM accepts the OpenAI schema, including stream_options.
-	"vllm": {MaxTokensField: "max_tokens"},
-	// LM Studio's local server (http://localhost:1234/v1, no key) lists max_tokens among its
-	// chat parameters, not max_completion_tokens, and has none of OpenAI's platform fields.
-	"lmstudio": {
+	}},
+	// Together documents max_tokens and an integer logprobs (a count of top tokens, not
+	// OpenAI's boolean), and none of OpenAI's platform fields.
+	"together": {Host: "api.together.xyz", BasePath: "/v1", Policy: Policy{
+		Drop:           []string{"logprobs", "top_logprobs", "store", "metadata", "service_tier"},
+		MaxTokensField: "max_tokens",
+	}},
+	// OpenRouter lives under /api/v1 and names models "vendor/model" (a route's backend
+	// "openrouter/openai/gpt-4o" splits at the first '/'); it documents max_tokens and
+	// none of OpenAI's platform fields.
+	"openrouter": {Host: "openrouter.ai", BasePath: "/api/v1", Policy: Policy{
 		Drop:           []string{"store", "metadata", "service_tier"},
 		MaxTokensField: "max_tokens",
-	},
+	}},
+	// vLLM (self-hosted: no default host; a key only when started with --api-key) accepts
+	// the OpenAI schema, including stream_options.
+	"vllm": {BasePath: "/v1", Policy: Policy{MaxTokensField: "max_tokens"}},
+	// LM Studio's local server (no key) lists max_tokens among its chat parameters, not
+	// max_completion_tokens, and has none of OpenAI's platform fields.
+	"lmstudio": {Host: "localhost:1234", BasePath: "/v1", Policy: Policy{
+		Drop:           []string{"store", "metadata", "service_tier"},
+		MaxTokensField: "max_tokens",
+	}},
 }
 
 // Rewrite appends the hub request body, adjusted for one OpenAI-compatible upstream, to dst in
