@@ -2,7 +2,8 @@ package mcp
 
 import (
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/stepgate/stepgate/plugin/calllog"
 )
 
 // JSON-RPC error codes the gateway answers with. The first three are JSON-RPC 2.0's own; the
@@ -72,31 +73,6 @@ func member(dst []byte, start int, name, v string) []byte {
 	return appendString(dst, v)
 }
 
-// appendString appends s as a JSON string; invalid UTF-8 becomes U+FFFD.
-func appendString(dst []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				dst = append(dst, '\\', c)
-			case c < 0x20:
-				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			default:
-				dst = append(dst, c)
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, `\ufffd`...)
-		} else {
-			dst = append(dst, s[i:i+size]...)
-		}
-		i += size
-	}
-	return append(dst, '"')
-}
+// appendString appends s as a JSON string; invalid UTF-8 becomes U+FFFD (the call record's
+// escaping, so that both stay valid JSON whatever a client sent).
+func appendString(dst []byte, s string) []byte { return calllog.AppendString(dst, s) }
