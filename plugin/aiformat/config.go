@@ -53,6 +53,9 @@ type Route struct {
 	Backends []Backend
 	total    uint32 // sum of weights
 	literal  int    // non-wildcard characters, for specificity
+	// Fallbacks are the routes a failed request is sent on to, in order (models.fallbacks,
+	// each fallback's own following it).
+	Fallbacks []*Route
 }
 
 // Config is the "providers" and "models" sections of the plugin configuration.
@@ -61,6 +64,10 @@ type Config struct {
 	MaxBodyBytes   int   // 0: no limit of ours (Envoy's buffer limit still applies)
 	Cooldown       int64 // ns a failing backend is skipped
 	FailuresToTrip uint32
+	// FallbackAttempts bounds the fallback calls of one request; FallbackDeadline (ns) is the
+	// time from the request leaving for its first backend after which no fallback is tried.
+	FallbackAttempts int
+	FallbackDeadline int64
 
 	exact   map[string]*Route
 	globs   []*Route // most specific first
@@ -309,7 +316,8 @@ func (c *Config) parseModels(v gjson.Result, path string, byName map[string]*Pro
 	if !v.IsObject() {
 		return fmt.Errorf("%s: required: an object with routes", path)
 	}
-	if err := cfgjson.KnownFields(v, path, "routes", "default", "max_body_bytes", "cooldown_ms", "failures_to_trip"); err != nil {
+	if err := cfgjson.KnownFields(v, path, "routes", "default", "max_body_bytes", "cooldown_ms", "failures_to_trip",
+		"fallbacks", "fallback_attempts", "fallback_deadline_ms"); err != nil {
 		return err
 	}
 	mb, err := posInt(v, path, "max_body_bytes", DefaultMaxBodyBytes)
@@ -334,12 +342,14 @@ func (c *Config) parseModels(v gjson.Result, path string, byName map[string]*Pro
 	if routes.Exists() && !routes.IsObject() {
 		return fmt.Errorf("%s.routes: must be an object of model name or pattern: backends", path)
 	}
+	byKey := map[string]*Route{}
 	routes.ForEach(func(k, b gjson.Result) bool {
 		var r *Route
 		r, err = parseRoute(k.Str, b, path+".routes."+k.Str, byName)
 		if err != nil {
 			return false
 		}
+		byKey[k.Str] = r
 		if strings.Contains(k.Str, "*") {
 			c.globs = append(c.globs, r)
 		} else {
@@ -360,7 +370,7 @@ func (c *Config) parseModels(v gjson.Result, path string, byName map[string]*Pro
 	if len(c.exact) == 0 && len(c.globs) == 0 && c.def == nil {
 		return fmt.Errorf("%s.routes: required: at least one route or a default", path)
 	}
-	return nil
+	return c.parseFallbacks(v, path, byKey)
 }
 
 func parseRoute(pattern string, v gjson.Result, path string, byName map[string]*Provider) (*Route, error) {

@@ -45,6 +45,7 @@ type Upstream struct {
 	Body          []byte
 
 	backend *Backend
+	route   *Route
 	tripped bool // the backend had breaker state when chosen
 	hdr     [8][2]string
 }
@@ -62,10 +63,23 @@ func (r *Router) Route(req *Request, now int64, rnd uint32) (*Upstream, *Error) 
 		return nil, render(req.Dialect, &hub.Error{Status: 404, Kind: hub.KindNotFound, Param: "model", Code: "model_not_found",
 			Message: "model " + quote(req.Model) + " is not available"})
 	}
+	return r.routeTo(req, rt, req.Model, now, rnd)
+}
+
+// RouteFallback routes req to fallback route fb (one of Route.Fallbacks) as Route does to the
+// request's own route: weighted choice, breaker, keys. A backend that names no upstream model
+// gets the fallback route's name.
+func (r *Router) RouteFallback(req *Request, fb *Route, now int64, rnd uint32) (*Upstream, *Error) {
+	return r.routeTo(req, fb, fb.Pattern, now, rnd)
+}
+
+// routeTo builds the upstream request for a backend of rt; model is the upstream model of a
+// backend that names none.
+func (r *Router) routeTo(req *Request, rt *Route, model string, now int64, rnd uint32) (*Upstream, *Error) {
 	b, tripped := r.choose(rt, now, rnd)
-	up := &Upstream{Provider: b.Provider, Model: b.Model, backend: b, tripped: tripped}
+	up := &Upstream{Provider: b.Provider, Model: b.Model, backend: b, tripped: tripped, route: rt}
 	if up.Model == "" {
-		up.Model = req.Model
+		up.Model = model
 	}
 	if up.Provider.modelInPath() && !PathSegmentSafe(up.Model) {
 		return nil, render(req.Dialect, unsafeModel(up.Model))
