@@ -50,6 +50,7 @@ type rule struct {
 	text      *headerText // the Throttler's, shared by its rules
 	ovf       *rule       // the overflow bucket of a keyed rule
 	cal       *calendar   // a quota over calendar windows; nil for a refilling bucket
+	viaRoute  bool        // depends on where the request is routed (see routed.go)
 }
 
 type step struct {
@@ -90,9 +91,11 @@ func New(cfg Config, store shareddata.Store) (*Throttler, error) {
 		c := &t.cfg.Rules[i]
 		t.rules[i] = compile(c, cfg.ReleaseSlack)
 		t.rules[i].text = text
+		t.rules[i].viaRoute = dependsOnRoute(c)
 		if len(c.Key) > 0 {
 			ovf := compile(overflowRule(c), cfg.ReleaseSlack)
 			ovf.text = text
+			ovf.viaRoute = t.rules[i].viaRoute
 			ovf.prefix = KeyPrefix + c.Name + "/overflow/"
 			t.rules[i].ovf = &ovf
 		}
