@@ -64,6 +64,18 @@ type Record struct {
 	// CostMicros is the call's cost in micro-units of the pricing section's currency, from the
 	// reported usage at the upstream model's prices; 0 when unpriced.
 	CostMicros int64
+	// Attempts lists, for a request that failed over, each backend in order: the first one,
+	// then every fallback sent or skipped. Empty when the first backend answered.
+	Attempts []Attempt
+}
+
+// Attempt is one backend a failing-over request went to, or skipped.
+type Attempt struct {
+	Provider   string
+	Model      string // upstream model
+	Status     int    // the provider's status; 0 when no answer came (or none was asked for)
+	DurationMs int64
+	Outcome    string // served, failed, no_answer (the call failed or timed out), throttled
 }
 
 // AppendJSON appends r as one JSON object (no trailing newline) to dst.
@@ -106,7 +118,32 @@ func (r *Record) AppendJSON(dst []byte) []byte {
 	if r.Stream {
 		dst = append(dst, `,"stream":true`...)
 	}
+	if len(r.Attempts) > 0 {
+		dst = appendAttempts(dst, r.Attempts)
+	}
 	return append(dst, '}')
+}
+
+func appendAttempts(dst []byte, as []Attempt) []byte {
+	dst = append(dst, `,"attempts":[`...)
+	for i := range as {
+		a := &as[i]
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `{"provider":`...)
+		dst = AppendString(dst, a.Provider)
+		dst = append(dst, `,"model":`...)
+		dst = AppendString(dst, a.Model)
+		dst = append(dst, `,"status":`...)
+		dst = strconv.AppendInt(dst, int64(a.Status), 10)
+		dst = append(dst, `,"duration_ms":`...)
+		dst = strconv.AppendInt(dst, a.DurationMs, 10)
+		dst = append(dst, `,"outcome":`...)
+		dst = AppendString(dst, a.Outcome)
+		dst = append(dst, '}')
+	}
+	return append(dst, ']')
 }
 
 func field(dst []byte, name, value string) []byte {

@@ -94,3 +94,15 @@ func TestErrorType(t *testing.T) {
 		}
 	}
 }
+
+func TestAppendJSONListsFailoverAttempts(t *testing.T) {
+	r := Record{StartUnixMs: 1, Attempts: []Attempt{
+		{Provider: "oa", Model: "gpt-4o", Status: 429, DurationMs: 3, Outcome: "failed"},
+		{Provider: "an", Model: "claude", Status: 200, DurationMs: 40, Outcome: "served"},
+	}}
+	want := `{"ts_ms":1,"latency_ms":0,"attempts":[{"provider":"oa","model":"gpt-4o","status":429,"duration_ms":3,"outcome":"failed"},` +
+		`{"provider":"an","model":"claude","status":200,"duration_ms":40,"outcome":"served"}]}`
+	if got := string(r.AppendJSON(nil)); got != want {
+		t.Errorf("AppendJSON =\n%s\nwant\n%s", got, want)
+	}
+}
