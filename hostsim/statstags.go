@@ -168,7 +168,8 @@ func sanitizeStatName(s string) string {
 // stepgate_requests_total.tenant.acme.status.200 becomes stepgate_requests_total with tenant
 // acme and status 200. They are the dev gateway's default.
 var StepgateStatsTags = func() []StatsTag {
-	names := []string{"tenant", "key", "route", "model", "provider", "rule", "step", "mode", "status", "direction", "tool", "mcp_method"}
+	names := []string{"tenant", "key", "route", "model", "provider", "rule", "step", "mode", "status", "direction", "tool", "mcp_method",
+		"from", "to", "outcome"}
 	tags := make([]StatsTag, len(names))
 	for i, n := range names {
 		tags[i] = StatsTag{TagName: n, Regex: `^wasmcustom\.stepgate_[a-z0-9_]+(?:\.[a-z_]+\.[^.]+)*?(\.` + n + `\.([^.]+))`}

@@ -68,6 +68,8 @@ type httpContext struct {
 	fleetDone     bool              // the fleet rules have decided
 	fallback      throttle.Decision // a fail-open fleet rule's fallback bucket
 	fellBack      bool
+
+	fo *failover // the request's fallbacks once its backend failed (failover.go)
 }
 
 func (h *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) types.Action {
@@ -493,11 +495,16 @@ func (h *httpContext) countTokens(body []byte) {
 // reply sends a local response. Envoy runs it through this filter's response callbacks, which
 // must leave it alone (h.local).
 func (h *httpContext) reply(status int, body []byte, extra []throttle.Header) {
+	h.replyAs(status, aiformat.ContentType, body, extra)
+}
+
+// replyAs is reply with a content type of its own (a stream's, say).
+func (h *httpContext) replyAs(status int, contentType string, body []byte, extra []throttle.Header) {
 	h.local = true
 	h.rec.Status = status
 	h.rec.ResponseBytes = int64(len(body))
 	headers := make([][2]string, 0, 2+len(extra))
-	headers = append(headers, [2]string{"content-type", aiformat.ContentType})
+	headers = append(headers, [2]string{"content-type", contentType})
 	for _, hd := range extra {
 		headers = append(headers, [2]string{hd.Name, hd.Value})
 	}
@@ -533,6 +540,9 @@ func (h *httpContext) OnHttpResponseHeaders(numHeaders int, endOfStream bool) ty
 	if h.decided && (h.rec.Status == 429 || h.rec.Status == 503) {
 		ra, _ := proxywasm.GetHttpResponseHeader("retry-after")
 		_ = h.root.throttler.ObserveUpstream(now, &h.decision.Reservation, h.rec.Status, retryAfter(ra))
+	}
+	if h.up != nil && failing(h.rec.Status) && h.failOver(h.rec.Status, now) {
+		return types.ActionPause // until a fallback answers (failover.go)
 	}
 	if h.up != nil {
 		ct, _ := proxywasm.GetHttpResponseHeader("content-type")
@@ -600,6 +610,9 @@ func retryAfter(v string) time.Duration {
 }
 
 func (h *httpContext) OnHttpResponseBody(bodySize int, endOfStream bool) types.Action {
+	if h.fo != nil && h.fo.pending {
+		return types.ActionPause // the failed answer waits, unseen, for a fallback's to replace it
+	}
 	if h.mcp != nil && !h.local {
 		return h.mcpResponseBody(bodySize, endOfStream)
 	}
@@ -649,6 +662,9 @@ func (h *httpContext) OnHttpResponseBody(bodySize int, endOfStream bool) types.A
 
 // OnHttpResponseTrailers marks the end of an answer that ends with trailers.
 func (h *httpContext) OnHttpResponseTrailers(int) types.Action {
+	if h.fo != nil && h.fo.pending {
+		return types.ActionPause
+	}
 	h.responseEnded = true
 	return types.ActionContinue
 }
@@ -675,6 +691,7 @@ func (h *httpContext) settle() {
 		_ = h.root.fleet.Fallback().Settle(clock.Now(), &h.fallback.Reservation, u.Prompt+u.Completion)
 	}
 	h.chargeCost(u, clock.Now())
+	h.settleFallback(u, clock.Now())
 	h.learnCompletion(u)
 }
 
@@ -701,6 +718,9 @@ func (h *httpContext) OnHttpStreamDone() {
 	}
 	if p.fleet != nil {
 		h.fleetStreamDone(now)
+	}
+	if h.fo != nil {
+		h.failoverDone(now)
 	}
 	h.rec.LatencyMs = (now - h.start) / int64(time.Millisecond)
 	if h.rt != nil && !h.local && !h.responseEnded {
@@ -732,8 +752,8 @@ func (h *httpContext) finishRecord() {
 			origin = calllog.FromThrottle
 		}
 	}
-	if h.upstreamFault {
-		origin = calllog.FromUpstream // a 502 for an answer the filter could not translate
+	if h.upstreamFault || h.fo != nil && h.fo.answered {
+		origin = calllog.FromUpstream // a 502 for an answer the filter could not translate, or a fallback's
 	}
 	h.rec.ErrorType = calllog.ErrorType(h.rec.Status, origin)
 }

@@ -58,6 +58,7 @@ const (
 	fleetCalls
 	fleetUnavailable
 	costTotal
+	failoverAttempts
 )
 
 // metricDefs are the metrics of docs/METRICS.md with their tags in order.
@@ -83,6 +84,7 @@ var metricDefs = [...]struct {
 	fleetCalls:        {"stepgate_fleet_calls_total", counter, []string{"rule", "status"}},
 	fleetUnavailable:  {"stepgate_fleet_unavailable_total", counter, []string{"rule", "step"}},
 	costTotal:         {"stepgate_cost_total", counter, []string{"tenant", "model", "provider"}},
+	failoverAttempts:  {"stepgate_failover_attempts_total", counter, []string{"from", "to", "outcome"}},
 }
 
 func (m *metrics) init() { m.ids = make(map[string]uint32) }
@@ -167,6 +169,12 @@ func (m *metrics) fleetCall(rule string, status int) {
 		s = statusText(status)
 	}
 	m.add(fleetCalls, 1, rule, s)
+}
+
+// failoverAttempt counts a fallback sent (or skipped) for a request whose backend at provider
+// from failed, by the fallback's provider and what became of it.
+func (m *metrics) failoverAttempt(from, to, outcome string) {
+	m.add(failoverAttempts, 1, from, to, outcome)
 }
 
 // fleetUnavailable counts a request a fleet rule's fail mode decided, by the step taken: reject
