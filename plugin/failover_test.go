@@ -7,7 +7,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -53,25 +55,37 @@ type failoverGateway struct {
 	vc    *hostsim.VirtualClock
 	url   string
 	mocks map[string]*mockprovider.Server // by provider name
+	// before, when set, runs as a provider's mock receives a request (its name as argument):
+	// a test moves the virtual clock there, as if the provider took that long.
+	before atomic.Pointer[func(provider string)]
 }
 
 func startFailover(t *testing.T, models, throttle string) *failoverGateway {
+	t.Helper()
+	if throttle != "" {
+		throttle = `, "throttle": ` + throttle
+	}
+	return startFailoverConfig(t, strings.Replace(strings.Replace(failoverConfig, "THROTTLE", throttle, 1), "DEADLINE", models, 1))
+}
+
+func startFailoverConfig(t *testing.T, cfg string) *failoverGateway {
 	t.Helper()
 	g := &failoverGateway{mocks: map[string]*mockprovider.Server{}}
 	clusters := map[string]string{}
 	for name, kind := range map[string]mockprovider.Kind{"oa": mockprovider.OpenAI, "an": mockprovider.Anthropic,
 		"ge": mockprovider.Gemini, "ol": mockprovider.Ollama} {
 		m := mockprovider.New(kind, mockprovider.Options{})
-		ts := httptest.NewServer(m)
+		ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if f := g.before.Load(); f != nil {
+				(*f)(name)
+			}
+			m.ServeHTTP(w, r)
+		}))
 		t.Cleanup(ts.Close)
 		g.mocks[name] = m
 		clusters["c-"+map[string]string{"oa": "openai", "an": "anthropic", "ge": "gemini", "ol": "ollama"}[name]] = ts.URL
 	}
 	clusters["c-dead"] = refusingURL(t)
-	if throttle != "" {
-		throttle = `, "throttle": ` + throttle
-	}
-	cfg := strings.Replace(strings.Replace(failoverConfig, "THROTTLE", throttle, 1), "DEADLINE", models, 1)
 	g.vc = hostsim.NewVirtualClock(epoch)
 	h, err := hostsim.New(context.Background(), hostsim.Config{
 		Module: filterWasm(t), PluginConfig: []byte(cfg), Workers: 1, Clock: g.vc,
@@ -107,6 +121,7 @@ type answer struct {
 	status int
 	ctype  string
 	body   string
+	header http.Header
 }
 
 // post sends a request in the dialect path implies and returns the client's answer.
@@ -121,7 +136,7 @@ func (g *failoverGateway) post(t *testing.T, path, body, requestID string) answe
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return answer{resp.StatusCode, resp.Header.Get("content-type"), string(b)}
+	return answer{resp.StatusCode, resp.Header.Get("content-type"), string(b), resp.Header}
 }
 
 func (g *failoverGateway) metric(name string) uint64 {
@@ -280,5 +295,120 @@ func TestFailoverAttemptsAreBounded(t *testing.T) {
 	a = g.post(t, "/v1/messages", `{"model":"chain","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}`, "bounded-anth")
 	if a.status != 529 || gjson.Get(a.body, "error.type").Str != "overloaded_error" {
 		t.Errorf("Anthropic client got %d %q, want 529 overloaded_error", a.status, a.body)
+	}
+}
+
+// The deadline runs on the filter's clock from the moment the request left: a backend that
+// fails after it gets no fallback, a fallback call may take only what is left of it, and no
+// fallback starts once it has passed.
+func TestFailoverHonoursTheDeadline(t *testing.T) {
+	g := startFailover(t, `, "fallback_deadline_ms": 1000, "fallback_attempts": 3`, "")
+	slowly := func(provider string, d time.Duration) {
+		f := func(p string) {
+			if p == provider {
+				g.vc.Advance(d)
+			}
+		}
+		g.before.Store(&f)
+	}
+	anBefore := len(g.mocks["an"].Requests())
+
+	// The backend fails 1.5 s after the request left: past the deadline, its answer stands.
+	slowly("oa", 1500*time.Millisecond)
+	g.mocks["oa"].FailNext(1, mockprovider.Unavailable())
+	a := g.post(t, "/v1/chat/completions", oaChat("p-oa", false), "late")
+	if a.status != 503 || len(g.mocks["an"].Requests()) != anBefore {
+		t.Errorf("failing after the deadline: client got %d %q, fallback called %d times", a.status, a.body,
+			len(g.mocks["an"].Requests())-anBefore)
+	}
+	if got := callRecord(t, g.h, "late").Get("attempts.#.outcome").Raw; got != `["failed"]` {
+		t.Errorf("attempts %s, want the backend's only", got)
+	}
+
+	// The backend fails after 0.7 s: the fallback's call may take the 0.3 s left, and the
+	// fallback taking longer (real time: calls run in real time in hostsim as in Envoy) is cut
+	// at that timeout, Envoy's 504.
+	slowly("oa", 700*time.Millisecond)
+	g.mocks["oa"].FailNext(1, mockprovider.Unavailable())
+	g.mocks["an"].FailNext(1, mockprovider.SlowFirstByte(3*time.Second))
+	a = g.post(t, "/v1/chat/completions", oaChat("p-oa", false), "timeout")
+	if a.status != 504 || gjson.Get(a.body, "error.type").Str != "server_error" {
+		t.Errorf("fallback past the deadline: client got %d %q, want 504", a.status, a.body)
+	}
+	at := callRecord(t, g.h, "timeout").Get("attempts").Array()
+	if len(at) != 2 || at[1].Get("provider").Str != "an" || at[1].Get("status").Int() != 504 {
+		t.Errorf("attempts %v", at)
+	}
+
+	// The first fallback fails after the deadline: the next one is not tried.
+	slowly("an", 1200*time.Millisecond)
+	g.mocks["oa"].FailNext(1, mockprovider.ServerError())
+	g.mocks["an"].FailNext(1, mockprovider.ServerError())
+	geBefore := len(g.mocks["ge"].Requests())
+	a = g.post(t, "/v1/chat/completions", oaChat("chain", false), "expired")
+	if a.status != 500 || len(g.mocks["ge"].Requests()) != geBefore {
+		t.Errorf("after the deadline: client got %d %q, next fallback called %d times", a.status, a.body,
+			len(g.mocks["ge"].Requests())-geBefore)
+	}
+	if got := callRecord(t, g.h, "expired").Get("attempts.#.provider").Raw; got != `["oa","an"]` {
+		t.Errorf("attempts by %s, want oa then an", got)
+	}
+}
+
+// A fallback is decided by the throttle rules of its own route: a rule keyed on the model sees
+// the fallback's model, and skips it when its bucket is empty; rules that do not depend on the
+// route count the request once.
+func TestFailoverAppliesTheFallbacksThrottleRules(t *testing.T) {
+	g := startFailover(t, "", `{"rules": [
+		{"name": "global", "rate": "2/min", "burst": 2},
+		{"name": "per-model", "key": "model", "rate": "1/min", "burst": 1}]}`)
+	g.mocks["oa"].FailNext(1, mockprovider.RateLimited(time.Second))
+	if a := g.post(t, "/v1/chat/completions", oaChat("chain", false), "first"); a.status != 200 {
+		t.Fatalf("first request: %d %q", a.status, a.body)
+	}
+	// f-an's bucket is now empty: p-oa's only fallback is skipped, and the backend's 429 stands.
+	anBefore := len(g.mocks["an"].Requests())
+	g.mocks["oa"].FailNext(1, mockprovider.RateLimited(time.Second))
+	a := g.post(t, "/v1/chat/completions", oaChat("p-oa", false), "second")
+	if a.status != 429 || gjson.Get(a.body, "error.code").Str != "rate_limit_exceeded" || len(g.mocks["an"].Requests()) != anBefore {
+		t.Errorf("second request: %d %q; the throttled fallback was called %d times", a.status, a.body,
+			len(g.mocks["an"].Requests())-anBefore)
+	}
+	rec := callRecord(t, g.h, "second")
+	if got := rec.Get("attempts.#.outcome").Raw; got != `["failed","throttled"]` {
+		t.Errorf("attempts %s", rec.Get("attempts").Raw)
+	}
+	if got := g.metric("stepgate_failover_attempts_total.from.oa.to.an.outcome.throttled"); got != 1 {
+		t.Errorf("throttled attempts = %d, want 1", got)
+	}
+	// The global rule counted each request once, the fallback not again: a third is refused.
+	if a := g.post(t, "/v1/chat/completions", oaChat("f-ge", false), "third"); a.status != 429 ||
+		callRecord(t, g.h, "third").Get("rule").Str != "global" {
+		t.Errorf("third request: %d %q, want the global rule's 429", a.status, a.body)
+	}
+}
+
+// The call is priced and counted from the answer served: the fallback's model and usage.
+func TestFailoverSettlesUsageAndSpendFromTheAnswerServed(t *testing.T) {
+	cfg := strings.Replace(strings.Replace(failoverConfig, "DEADLINE", "", 1), "THROTTLE",
+		`, "pricing": {"response_header": true, "models": {"gpt-4o": {"input": 1000, "output": 1000},
+		"claude-haiku": {"input": 1, "output": 5}}}`, 1)
+	g := startFailoverConfig(t, cfg)
+	g.mocks["oa"].FailNext(1, mockprovider.Unavailable())
+	a := g.post(t, "/v1/chat/completions", oaChat("p-oa", false), "priced")
+	rec := callRecord(t, g.h, "priced")
+	in, out := rec.Get("tokens_in").Int(), rec.Get("tokens_out").Int()
+	want := in*1 + out*5
+	if a.status != 200 || in == 0 || out == 0 || rec.Get("cost_micros").Int() != want {
+		t.Errorf("record %s: want the fallback's usage at claude-haiku's prices (%d micros)", rec.Raw, want)
+	}
+	if got := a.header.Get("x-stepgate-cost-micros"); got != strconv.FormatInt(want, 10) {
+		t.Errorf("x-stepgate-cost-micros %q, want %d", got, want)
+	}
+	if got := gjson.Get(a.body, "usage.completion_tokens").Int(); got != out {
+		t.Errorf("client's usage %d, record's %d", got, out)
+	}
+	if got := g.metric("stepgate_tokens_total.tenant.anonymous.model.p-oa.provider.an.direction.completion"); got != uint64(out) {
+		t.Errorf("completion tokens of an = %d, want %d", got, out)
 	}
 }
