@@ -183,6 +183,7 @@ func (h *httpContext) fallbackAnswered(id uint32, numHeaders, bodySize int) {
 		hs, _ := proxywasm.GetHttpCallResponseHeaders()
 		status, _ = strconv.Atoi(throttle.HeaderPairs(hs).Get(":status"))
 		ctype = throttle.HeaderPairs(hs).Get("content-type")
+		h.providerRequestID(hs)
 		if bodySize > 0 {
 			body, _ = proxywasm.GetHttpCallResponseBody(0, bodySize)
 		}
@@ -255,12 +256,28 @@ func (h *httpContext) answerFailed(now int64) {
 	h.replyAnswer(st, aiformat.ContentType, out)
 }
 
+// providerRequestID records the fallback's own id for the call (see oneRequestID).
+func (h *httpContext) providerRequestID(hs throttle.HeaderPairs) {
+	h.rec.ProviderRequestID = ""
+	for _, name := range providerRequestIDHeaders {
+		if v := hs.Get(name); v != "" {
+			if v != h.rec.RequestID {
+				h.rec.ProviderRequestID = v
+			}
+			return
+		}
+	}
+}
+
 // replyAnswer sends the client its answer in place of the held one, with the headers an
 // upstream answer would have got from the filter.
 func (h *httpContext) replyAnswer(status int, contentType string, body []byte) {
 	var extra []throttle.Header
 	if h.decided {
 		extra = h.decision.ResponseHeaders(nil)
+	}
+	if h.rec.RequestID != "" { // a reply in place of an answer the filter saw: it does not see this one
+		extra = append(extra, throttle.Header{Name: "x-request-id", Value: h.rec.RequestID})
 	}
 	if t := h.root.cfg.Pricing; t != nil && t.Header != "" && h.rec.CostMicros > 0 {
 		extra = append(extra, throttle.Header{Name: t.Header, Value: strconv.FormatInt(h.rec.CostMicros, 10)})

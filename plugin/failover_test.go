@@ -225,6 +225,9 @@ func TestFailoverServesTheFailingRequestFromTheFallback(t *testing.T) {
 				at[1].Get("status").Int() != 200 || at[1].Get("outcome").Str != "served" {
 				t.Errorf("attempts %s", rec.Get("attempts").Raw)
 			}
+			if a.header.Get("x-request-id") != id {
+				t.Errorf("x-request-id %q, want the request's %q", a.header.Get("x-request-id"), id)
+			}
 			if rec.Get("provider").Str != c.to || rec.Get("status").Int() != 200 || rec.Get("tokens_out").Int() == 0 {
 				t.Errorf("record %s: want the fallback's provider, status and usage", rec.Raw)
 			}
