@@ -136,7 +136,7 @@ func (c outgoingCall) do(ctx context.Context, client HTTPDoer) *httpCallResponse
 		case errors.Is(err, context.Canceled):
 			return nil
 		}
-		return localResponse(503, "upstream connect error or disconnect/reset before headers. reset reason: connection failure")
+		return localResponse(503, connectFailure(err))
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)

@@ -286,7 +286,7 @@ func (p *Proxy) sendResponse(s *Stream, resp *http.Response, took time.Duration)
 // upstreamFailed answers as Envoy's router does when the upstream cannot be reached.
 func (p *Proxy) upstreamFailed(s *Stream, err error) {
 	p.logf("hostsim proxy: upstream: %v", err)
-	body := "upstream connect error or disconnect/reset before headers. reset reason: connection failure"
+	body := connectFailure(err)
 	s.SendResponseHeaders(Headers{{":status", "503"}, {"content-length", strconv.Itoa(len(body))}, {"content-type", "text/plain"}}, false)
 	s.SendResponseBody([]byte(body), true)
 }

@@ -145,7 +145,8 @@ func TestProxyUpstreamProblemsAre503(t *testing.T) {
 	front := httptest.NewServer(&hostsim.Proxy{Host: h, ClusterHeader: "x-cluster", ErrorLog: quiet})
 	defer front.Close()
 	for _, tt := range []struct{ cluster, body string }{
-		{"down", "upstream connect error or disconnect/reset before headers. reset reason: connection failure"},
+		{"down", "upstream connect error or disconnect/reset before headers. reset reason: remote connection failure, " +
+			"transport failure reason: delayed connect error: Connection refused"},
 		{"nope", ""},
 	} {
 		req, _ := http.NewRequest("GET", front.URL+"/", nil)

@@ -75,7 +75,8 @@ func TestHTTPCallConnectionFailureIs503(t *testing.T) {
 	defer cancel()
 	h.WaitIdle(ctx)
 	line := findLog(t, h, "http-call response ")
-	if !strings.Contains(line, "status=503") || !strings.Contains(line, "upstream connect error") {
+	if !strings.Contains(line, "status=503") || !strings.Contains(line, "upstream connect error") ||
+		!strings.Contains(line, "delayed connect error: Connection refused") {
 		t.Fatalf("line = %q", line)
 	}
 	wantEqual(t, "resumed", s.Upstream().Headers.Get("x-callout-status"), "503")
