@@ -59,8 +59,9 @@ func (c *Config) parseFallbacks(v gjson.Result, path string, routes map[string]*
 	if err != nil {
 		return err
 	}
+	done := map[*Route]bool{}
 	for r := range direct {
-		if err := checkCycle(r, direct, paths, nil); err != nil {
+		if err := checkCycle(r, direct, paths, nil, done); err != nil {
 			return err
 		}
 	}
@@ -103,8 +104,12 @@ func (c *Config) parseFallbackList(key string, list gjson.Result, path string, r
 	return nil
 }
 
-// checkCycle refuses a chain of fallbacks that leads back to a route on it.
-func checkCycle(r *Route, direct map[*Route][]*Route, paths map[*Route]string, stack []*Route) error {
+// checkCycle refuses a chain of fallbacks that leads back to a route on it (a depth-first
+// walk; done marks the routes whose chains were found free of cycles, so each is walked once).
+func checkCycle(r *Route, direct map[*Route][]*Route, paths map[*Route]string, stack []*Route, done map[*Route]bool) error {
+	if done[r] {
+		return nil
+	}
 	for i, s := range stack {
 		if s == r {
 			names := make([]string, 0, len(stack)-i+1)
@@ -117,10 +122,11 @@ func checkCycle(r *Route, direct map[*Route][]*Route, paths map[*Route]string, s
 	}
 	stack = append(stack, r)
 	for _, fb := range direct[r] {
-		if err := checkCycle(fb, direct, paths, stack); err != nil {
+		if err := checkCycle(fb, direct, paths, stack, done); err != nil {
 			return err
 		}
 	}
+	done[r] = true
 	return nil
 }
 

@@ -115,3 +115,19 @@ func TestFailoverIsBoundedByAttemptsAndDeadline(t *testing.T) {
 		t.Fatal("a route without fallbacks has a failover")
 	}
 }
+
+// Many routes sharing fallbacks: the start stays linear, not one walk per path.
+func TestFallbackChecksAreLinear(t *testing.T) {
+	var routes, fbs []string
+	const n = 200
+	for i := 0; i < n; i++ {
+		routes = append(routes, `"r`+itoa(i)+`": "oa"`)
+		if i+2 < n {
+			fbs = append(fbs, `"r`+itoa(i)+`": ["r`+itoa(i+1)+`", "r`+itoa(i+2)+`"]`)
+		}
+	}
+	cfg := fallbackConfig(t, `{"routes": {`+strings.Join(routes, ",")+`}, "fallbacks": {`+strings.Join(fbs, ",")+`}}`)
+	if got := len(cfg.lookup("r0").Fallbacks); got != n-1 {
+		t.Errorf("r0 has %d fallbacks, want %d", got, n-1)
+	}
+}

@@ -74,7 +74,9 @@ func TestParseSections(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, s := range []string{``, `{}`, `{"log":{"level":"info"}}`, `{"limits":{"max_request_body_bytes":1e99}}`, `{"log":`, `[`, `"x"`} {
+	for _, s := range []string{``, `{}`, `{"log":{"level":"info"}}`, `{"limits":{"max_request_body_bytes":1e99}}`, `{"log":`, `[`, `"x"`,
+		`{"providers":{"o":{"type":"openai","cluster":"c","api_key":"k"}},"models":{"routes":{"a":"o","b":"o/x","c*":"o"},` +
+			`"fallbacks":{"a":["b"],"b":["a"],"c*":["a","b"]},"fallback_attempts":3,"fallback_deadline_ms":100}}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
