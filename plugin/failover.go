@@ -189,7 +189,11 @@ func (h *httpContext) fallbackAnswered(id uint32, numHeaders, bodySize int) {
 		}
 	}
 	up, d := fo.up, now-fo.sentAt
-	h.root.router.Report(up, max(status, 503), now) // no answer counts as a failure
+	reported := status
+	if reported == 0 {
+		reported = 503 // no answer counts as a failure
+	}
+	h.root.router.Report(up, reported, now)
 	if status != 0 && !failing(status) {
 		h.fallbackOutcome(up, status, d, "served")
 		h.serveFallback(up, status, ctype, body, now)

@@ -234,6 +234,11 @@ func TestFailoverServesTheFailingRequestFromTheFallback(t *testing.T) {
 			if got := g.metric(served); got != n+1 {
 				t.Errorf("%s = %d, want %d", served, got, n+1)
 			}
+			// The breaker saw the fallback answer: no failure stored for it.
+			key := "stepgate/aiformat/breaker/" + c.to + "/" + at[1].Get("model").Str
+			if v, _, ok := g.h.SharedData(key); ok && len(v) == 12 && (v[8]|v[9]|v[10]|v[11]) != 0 {
+				t.Errorf("breaker state of the fallback %x, want no failures", v)
+			}
 		})
 	}
 }
