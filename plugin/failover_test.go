@@ -420,3 +420,42 @@ func TestFailoverSettlesUsageAndSpendFromTheAnswerServed(t *testing.T) {
 		t.Errorf("completion tokens of an = %d, want %d", got, out)
 	}
 }
+
+// A Gemini client gets the fallback's answer as Gemini's, streamed (alt=sse) or not.
+func TestFailoverAnswersAGeminiClient(t *testing.T) {
+	g := startFailover(t, "", "")
+	body := `{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}`
+	g.mocks["oa"].FailNext(1, mockprovider.ServerError())
+	a := g.post(t, "/v1beta/models/p-oa:generateContent", body, "gem")
+	if a.status != 200 || gjson.Get(a.body, "candidates.0.content.parts.0.text").Str != "mock reply to: hi" {
+		t.Errorf("client got %d %q", a.status, a.body)
+	}
+	g.mocks["oa"].FailNext(1, mockprovider.ServerError())
+	a = g.post(t, "/v1beta/models/p-oa:streamGenerateContent?alt=sse", body, "gem-stream")
+	var text strings.Builder
+	for _, line := range strings.Split(a.body, "\n") {
+		if data, ok := strings.CutPrefix(line, "data: "); ok {
+			text.WriteString(gjson.Get(data, "candidates.0.content.parts.0.text").Str)
+		}
+	}
+	if a.status != 200 || !strings.HasPrefix(a.ctype, "text/event-stream") || text.String() != "mock reply to: hi" {
+		t.Errorf("stream: client got %d %s %q", a.status, a.ctype, a.body)
+	}
+}
+
+// A fallback the request cannot be expressed for (two choices, which Anthropic has not) is
+// skipped for the next one.
+func TestFailoverSkipsAFallbackThatCannotTakeTheRequest(t *testing.T) {
+	g := startFailover(t, "", "")
+	g.mocks["oa"].FailNext(1, mockprovider.Unavailable())
+	a := g.post(t, "/v1/chat/completions", `{"model":"chain","n":2,"messages":[{"role":"user","content":"hi"}]}`, "n2")
+	if a.status != 200 || gjson.Get(a.body, "choices.0.message.content").Str != "mock reply to: hi" {
+		t.Errorf("client got %d %q", a.status, a.body)
+	}
+	if got := callRecord(t, g.h, "n2").Get("attempts.#.provider").Raw; got != `["oa","ge"]` {
+		t.Errorf("attempts by %s, want oa then ge (an skipped)", got)
+	}
+	if got := g.metric("stepgate_failover_attempts_total.from.oa.to.none.outcome.untranslatable"); got != 1 {
+		t.Errorf("untranslatable fallbacks = %d, want 1", got)
+	}
+}
