@@ -43,9 +43,9 @@ type providerKind struct {
 	presetEndpoint bool
 	// path is the upstream path for model.
 	path func(pr *Provider, model string, stream bool) string
-	// embeddingsPath is the upstream path of OpenAI's embeddings API for model; nil: the type
-	// serves none.
-	embeddingsPath func(pr *Provider, model string) string
+	// embeddingsPath is the upstream path of the type's embeddings API for model (batch: for
+	// several inputs); nil: the type serves none.
+	embeddingsPath func(pr *Provider, model string, batch bool) string
 	// fields are the configuration fields only this type reads; parse reads them.
 	fields []string
 	parse  func(pr *Provider, v gjson.Result, path string) error
@@ -70,7 +70,7 @@ var providerKinds = [providerTypeEnd]providerKind{
 		path: func(pr *Provider, model string, _ bool) string {
 			return pr.BasePath + "/openai/deployments/" + model + "/chat/completions?api-version=" + pr.APIVersion
 		},
-		embeddingsPath: func(pr *Provider, model string) string {
+		embeddingsPath: func(pr *Provider, model string, _ bool) string {
 			return pr.BasePath + "/openai/deployments/" + model + "/embeddings?api-version=" + pr.APIVersion
 		},
 		fields: append(slices.Clip(policyFields), "api_version"), parse: parseAzure,
@@ -85,11 +85,15 @@ var providerKinds = [providerTypeEnd]providerKind{
 		name: "gemini", wire: wireGemini, host: "generativelanguage.googleapis.com", base: "/v1beta",
 		authHeader: "x-goog-api-key", modelInPath: true,
 		path: func(pr *Provider, model string, stream bool) string { return gemini.Path(pr.BasePath, model, stream) },
+		embeddingsPath: func(pr *Provider, model string, batch bool) string {
+			return gemini.EmbedPath(pr.BasePath, model, batch)
+		},
 	},
 	ProviderOllama: {
 		name: "ollama", wire: wireOllama,
 		authHeader: "authorization", authPrefix: "Bearer ", keyOptional: true,
-		path: func(pr *Provider, _ string, _ bool) string { return pr.BasePath + ollama.Path },
+		path:           func(pr *Provider, _ string, _ bool) string { return pr.BasePath + ollama.Path },
+		embeddingsPath: func(pr *Provider, _ string, _ bool) string { return pr.BasePath + ollama.EmbedPath },
 	},
 }
 
@@ -155,7 +159,7 @@ func chatCompletionsPath(pr *Provider, _ string, _ bool) string {
 	return pr.BasePath + "/chat/completions"
 }
 
-func embeddingsPath(pr *Provider, _ string) string { return pr.BasePath + "/embeddings" }
+func embeddingsPath(pr *Provider, _ string, _ bool) string { return pr.BasePath + "/embeddings" }
 
 // policyFields adjust requests for one OpenAI-compatible server (parsePolicy).
 var policyFields = []string{"compat", "drop_fields", "rename_fields", "max_tokens_field", "stream_usage"}

@@ -75,7 +75,11 @@ func (r *Router) Route(req *Request, now int64, rnd uint32) (*Upstream, *Error) 
 			return nil, render(req.Dialect, hub.Invalid("model", quote(req.Model)+" is served by a provider of type "+
 				up.Provider.Type.String()+", which has no embeddings API"))
 		}
-		up.Body = embeddingsBody(req, up)
+		body, err := embeddingsBody(req, up)
+		if err != nil {
+			return nil, render(req.Dialect, err)
+		}
+		up.Body = body
 		r.headers(req, up)
 		return up, nil
 	}
@@ -220,7 +224,7 @@ func (r *Router) headers(req *Request, up *Upstream) {
 	up.Cluster, up.Authority = pr.Cluster, pr.Host
 	switch b := up.backend; {
 	case req.Endpoint == EndpointEmbeddings:
-		up.Path = pr.Type.kind().embeddingsPath(pr, up.Model)
+		up.Path = pr.Type.kind().embeddingsPath(pr, up.Model, req.emb.req.Batch())
 	case b != nil && b.path != "" && up.Model == b.Model && req.Stream:
 		up.Path = b.streamPath
 	case b != nil && b.path != "" && up.Model == b.Model:
