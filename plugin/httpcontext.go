@@ -355,6 +355,7 @@ func (h *httpContext) throttleRequest(body []byte) throttle.Request {
 		q.Provider = h.rec.Provider
 		q.PromptChars = int64(len(body))
 		q.MaxTokens = h.ai.MaxTokens
+		h.embeddingsEstimate(&q)
 		q.Choices = h.nChoices
 		h.priceRequest(&q)
 		h.expectCompletion(&q)
@@ -627,6 +628,7 @@ func (h *httpContext) OnHttpResponseBody(bodySize int, endOfStream bool) types.A
 		h.replaceResponseBody(out)
 		h.settle()
 		h.costHeader()
+		h.estimateHeader()
 		return types.ActionContinue
 	}
 	var chunk []byte
@@ -663,8 +665,8 @@ func (h *httpContext) replaceResponseBody(out []byte) {
 // settle corrects the token buckets with the usage the provider reported.
 func (h *httpContext) settle() {
 	u := h.rt.Usage()
-	h.rec.TokensIn, h.rec.TokensOut = u.Prompt, u.Completion
-	if u.Prompt > 0 || u.Completion > 0 {
+	h.rec.TokensIn, h.rec.TokensOut, h.rec.UsageEstimated = u.Prompt, u.Completion, u.Estimated
+	if (u.Prompt > 0 || u.Completion > 0) && !u.Estimated {
 		miss := h.tokenEstimate() - (u.Prompt + u.Completion)
 		h.root.metrics.estimateError(h.rec.Model, h.rec.Provider, max(miss, -miss))
 	}
