@@ -46,6 +46,9 @@ type providerKind struct {
 	// embeddingsPath is the upstream path of the type's embeddings API for model (batch: for
 	// several inputs); nil: the type serves none.
 	embeddingsPath func(pr *Provider, model string, batch bool) string
+	// countTokensPath is the upstream path of the type's count_tokens API for clients of
+	// Anthropic's; nil: the filter answers with its estimate.
+	countTokensPath func(pr *Provider) string
 	// fields are the configuration fields only this type reads; parse reads them.
 	fields []string
 	parse  func(pr *Provider, v gjson.Result, path string) error
@@ -78,8 +81,9 @@ var providerKinds = [providerTypeEnd]providerKind{
 	ProviderAnthropic: {
 		name: "anthropic", wire: wireAnthropic, host: "api.anthropic.com", base: "/v1",
 		authHeader: "x-api-key", keepsBeta: true,
-		path:   func(pr *Provider, _ string, _ bool) string { return pr.BasePath + "/messages" },
-		fields: []string{"anthropic_version", "default_max_tokens"}, parse: parseAnthropic,
+		path:            func(pr *Provider, _ string, _ bool) string { return pr.BasePath + "/messages" },
+		countTokensPath: func(pr *Provider) string { return pr.BasePath + anthropic.CountTokensPath },
+		fields:          []string{"anthropic_version", "default_max_tokens"}, parse: parseAnthropic,
 	},
 	ProviderGemini: {
 		name: "gemini", wire: wireGemini, host: "generativelanguage.googleapis.com", base: "/v1beta",

@@ -225,6 +225,8 @@ func (r *Router) headers(req *Request, up *Upstream) {
 	switch b := up.backend; {
 	case req.Endpoint == EndpointEmbeddings:
 		up.Path = pr.Type.kind().embeddingsPath(pr, up.Model, req.emb.req.Batch())
+	case req.Endpoint == EndpointCountTokens:
+		up.Path = pr.Type.kind().countTokensPath(pr)
 	case b != nil && b.path != "" && up.Model == b.Model && req.Stream:
 		up.Path = b.streamPath
 	case b != nil && b.path != "" && up.Model == b.Model:

@@ -58,6 +58,7 @@ type ResponseTranslator struct {
 	passthrough bool
 	embeddings  bool // an embeddings answer: passed through (OpenAI's format) or rewritten, its usage read
 	emb         *embedInput
+	countTokens bool  // a count_tokens answer: passed through when it holds a count
 	estimate    int64 // the request's prompt estimate, the usage of an answer that reports none
 	now         int64
 	model       string // fallback model name when the provider gives none
@@ -86,6 +87,7 @@ func NewResponseTranslator(req *Request, up *Upstream, now int64) *ResponseTrans
 	if req.Endpoint == EndpointEmbeddings {
 		t.embeddings, t.emb, t.estimate = true, &req.emb, req.PromptTokens
 	}
+	t.countTokens = req.Endpoint == EndpointCountTokens
 	return t
 }
 
@@ -292,6 +294,9 @@ func (t *ResponseTranslator) Finish(body []byte) (int, []byte) {
 	case modeInvalid:
 		e := render(t.client, &hub.Error{Status: 502, Kind: hub.KindServer, Message: t.fault})
 		return e.Status, e.Body
+	}
+	if t.countTokens {
+		return t.finishCountTokens(body)
 	}
 	if t.embeddings && codecs[t.wire].decodeEmbeddings != nil {
 		return t.finishEmbeddings(body)
