@@ -50,7 +50,8 @@ type endpoint int
 const (
 	epChat endpoint = iota + 1
 	epModels
-	epEmbeddings // OpenAI, Azure, Gemini (embedContent, batchEmbedContents) and Ollama (/api/embed)
+	epEmbeddings  // OpenAI, Azure, Gemini (embedContent, batchEmbedContents) and Ollama (/api/embed)
+	epCountTokens // Anthropic /v1/messages/count_tokens
 )
 
 // route is what the path of a request says.
