@@ -8,7 +8,6 @@ import (
 
 	"github.com/stepgate/stepgate/plugin/aiformat/hub"
 	"github.com/stepgate/stepgate/plugin/aiformat/internal/jsonx"
-	"github.com/tidwall/gjson"
 )
 
 // AppendEmbeddings writes e as OpenAI's embeddings answer: a list of {"object":"embedding",
@@ -55,43 +54,71 @@ func AppendEmbeddings(dst []byte, e *hub.Embeddings, model string, b64 bool) ([]
 // appendNumbers copies the JSON array vec without its whitespace, checking that it holds
 // numbers only.
 func appendNumbers(dst []byte, vec string) ([]byte, bool) {
-	a := gjson.Parse(vec)
-	if !a.IsArray() {
-		return dst, false
-	}
 	dst = append(dst, '[')
-	n, ok := 0, true
-	a.ForEach(func(_, x gjson.Result) bool {
-		if x.Type != gjson.Number {
-			ok = false
-			return false
-		}
-		if n > 0 {
-			dst = append(dst, ',')
-		}
-		dst = append(dst, x.Raw...)
-		n++
+	n, ok := eachNumber(vec, func(num string) bool {
+		dst = append(dst, num...)
+		dst = append(dst, ',')
 		return true
 	})
+	if n > 0 {
+		dst = dst[:len(dst)-1]
+	}
 	return append(dst, ']'), ok && n > 0
 }
 
 // appendFloat32s appends the values of the JSON array vec as little-endian float32s.
 func appendFloat32s(dst []byte, vec string) ([]byte, bool) {
-	a := gjson.Parse(vec)
-	if !a.IsArray() {
-		return dst, false
-	}
-	n, ok := 0, true
-	a.ForEach(func(_, x gjson.Result) bool {
-		f, err := strconv.ParseFloat(x.Raw, 32)
-		if x.Type != gjson.Number || err != nil {
-			ok = false
-			return false
-		}
+	n, ok := eachNumber(vec, func(num string) bool {
+		f, err := strconv.ParseFloat(num, 32)
 		dst = binary.LittleEndian.AppendUint32(dst, math.Float32bits(float32(f)))
-		n++
-		return true
+		return err == nil
 	})
 	return dst, ok && n > 0
+}
+
+// eachNumber calls f with each element of the JSON array vec, which must be valid JSON (the
+// decoders validated the answer): it only tells numbers from other values, by their first
+// byte, and reads one to its end. It reports how many numbers it saw and whether vec was an
+// array of numbers only (and f agreed).
+func eachNumber(vec string, f func(num string) bool) (int, bool) {
+	i := skipSpace(vec, 0)
+	if i >= len(vec) || vec[i] != '[' {
+		return 0, false
+	}
+	n := 0
+	for i = skipSpace(vec, i+1); i < len(vec); i = skipSpace(vec, i+1) {
+		if vec[i] == ']' && n == 0 {
+			return 0, true
+		}
+		if c := vec[i]; c != '-' && (c < '0' || c > '9') {
+			return n, false
+		}
+		j := i
+		for j < len(vec) && isNumberByte(vec[j]) {
+			j++
+		}
+		if !f(vec[i:j]) {
+			return n, false
+		}
+		n++
+		i = skipSpace(vec, j)
+		switch {
+		case i < len(vec) && vec[i] == ']':
+			return n, true
+		case i >= len(vec) || vec[i] != ',':
+			return n, false
+		}
+	}
+	return n, false
+}
+
+func isNumberByte(c byte) bool {
+	return c >= '0' && c <= '9' || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E'
+}
+
+func skipSpace(s string, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
+		i++
+	}
+	return i
 }
