@@ -55,6 +55,7 @@ var embeddingFamilies = []struct {
 	path  string // what the provider receives for two inputs
 }{
 	{"text-embedding-3-small", mockprovider.OpenAI, "/v1/embeddings"},
+	{"text-embedding-3-large", mockprovider.Azure, "/openai/deployments/text-embedding-3-large/embeddings"},
 	{"gemini-embedding-001", mockprovider.Gemini, "/v1beta/models/gemini-embedding-001:batchEmbedContents"},
 	{"nomic-embed-text", mockprovider.Ollama, "/api/embed"},
 }
