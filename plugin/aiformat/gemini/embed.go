@@ -4,6 +4,7 @@ import (
 	"strconv"
 
 	"github.com/stepgate/stepgate/plugin/aiformat/hub"
+	"github.com/stepgate/stepgate/plugin/aiformat/internal/jsonx"
 	"github.com/tidwall/gjson"
 )
 
@@ -35,9 +36,9 @@ func AppendEmbedRequest(dst []byte, r *hub.EmbedRequest) ([]byte, *hub.Error) {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = append(dst, `{"model":"models/`...)
-		dst = append(dst, r.Model...) // a path-safe name (Route checks it)
-		dst = append(dst, `",`...)
+		dst = append(dst, `{"model":`...)
+		dst = jsonx.AppendString(dst, "models/"+r.Model)
+		dst = append(dst, ',')
 		dst = appendEmbedContent(dst, r, text)
 		dst = append(dst, '}')
 	}
