@@ -127,12 +127,12 @@ func TestEmbeddingsReachTheProviderAndChargeTokens(t *testing.T) {
 	if got := string(s.Downstream().Body); got != answer {
 		t.Errorf("client got %s", got)
 	}
-	// The next request sees the 3000 tokens the provider reported, not the estimate of 2.
+	// The next request sees the 3000 tokens the provider reported, not the estimate of 2, and
+	// reserves its own input only (1 token), no completion.
 	probe := embed(h, "e-2", `{"model":"gpt-4o-mini","input":"hi"}`)
 	answerJSON(probe, 200, `{"object":"list","data":[],"model":"m","usage":{"prompt_tokens":1,"total_tokens":1}}`)
-	left, err := strconv.Atoi(probe.Downstream().Headers.Get("x-ratelimit-remaining"))
-	if err != nil || left > 10000-3000 || left < 10000-3000-10 {
-		t.Errorf("remaining after 3000 embedded tokens = %d (%v), want just under 7000", left, err)
+	if got, want := remaining(t, probe), 10000-3000-1; got != want {
+		t.Errorf("remaining after 3000 embedded tokens = %d, want %d", got, want)
 	}
 	// A model whose provider has no embeddings API is refused before anything goes upstream.
 	refused(t, embed(h, "e-3", `{"model":"claude","input":"hi"}`), 400, "error.message", "which has no embeddings API")
