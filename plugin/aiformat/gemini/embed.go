@@ -5,7 +5,6 @@ import (
 
 	"github.com/stepgate/stepgate/plugin/aiformat/hub"
 	"github.com/stepgate/stepgate/plugin/aiformat/internal/jsonx"
-	"github.com/tidwall/gjson"
 )
 
 // Gemini's embeddings: models/{model}:embedContent takes one text, :batchEmbedContents
@@ -58,23 +57,24 @@ func appendEmbedContent(dst []byte, r *hub.EmbedRequest, text string) []byte {
 }
 
 // DecodeEmbeddings reads embedContent's {"embedding":{"values":[…]}} or batchEmbedContents'
-// {"embeddings":[{"values":[…]},…]}; the vectors are checked when written.
+// {"embeddings":[{"values":[…]},…]}; the vectors (raw JSON, in body) are checked when written.
 func DecodeEmbeddings(body string, e *hub.Embeddings) *hub.Error {
-	if !gjson.Valid(body) {
+	d := jsonx.GetDoc()
+	defer jsonx.PutDoc(d)
+	if !d.Parse(body) {
 		return &hub.Error{Status: 502, Kind: hub.KindServer, Message: "not valid JSON"}
 	}
-	root := gjson.Parse(body)
+	root := d.Root()
 	if one := root.Get("embedding"); one.IsObject() {
-		e.Vectors = append(e.Vectors, one.Get("values").Raw)
+		e.Vectors = append(e.Vectors, one.Get("values").Raw())
 		return nil
 	}
 	batch := root.Get("embeddings")
 	if !batch.IsArray() {
 		return &hub.Error{Status: 502, Kind: hub.KindServer, Message: "no embedding or embeddings"}
 	}
-	batch.ForEach(func(_, v gjson.Result) bool {
-		e.Vectors = append(e.Vectors, v.Get("values").Raw)
-		return true
-	})
+	for it := batch.Iter(); it.Next(); {
+		e.Vectors = append(e.Vectors, it.Value().Get("values").Raw())
+	}
 	return nil
 }

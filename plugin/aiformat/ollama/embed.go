@@ -5,7 +5,6 @@ import (
 
 	"github.com/stepgate/stepgate/plugin/aiformat/hub"
 	"github.com/stepgate/stepgate/plugin/aiformat/internal/jsonx"
-	"github.com/tidwall/gjson"
 )
 
 // EmbedPath is Ollama's embeddings endpoint (the older /api/embeddings takes one prompt only).
@@ -29,24 +28,25 @@ func AppendEmbedRequest(dst []byte, r *hub.EmbedRequest) ([]byte, *hub.Error) {
 }
 
 // DecodeEmbeddings reads /api/embed's answer: {"model","embeddings":[[…],…],
-// "prompt_eval_count"}; the vectors are checked when written.
+// "prompt_eval_count"}; the vectors (raw JSON, in body) are checked when written.
 func DecodeEmbeddings(body string, e *hub.Embeddings) *hub.Error {
-	if !gjson.Valid(body) {
+	d := jsonx.GetDoc()
+	defer jsonx.PutDoc(d)
+	if !d.Parse(body) {
 		return &hub.Error{Status: 502, Kind: hub.KindServer, Message: "not valid JSON"}
 	}
-	root := gjson.Parse(body)
+	root := d.Root()
 	vecs := root.Get("embeddings")
 	if !vecs.IsArray() {
 		return &hub.Error{Status: 502, Kind: hub.KindServer, Message: "no embeddings"}
 	}
-	vecs.ForEach(func(_, v gjson.Result) bool {
-		e.Vectors = append(e.Vectors, v.Raw)
-		return true
-	})
-	if m := root.Get("model"); m.Type == gjson.String {
-		e.Model = m.Str
+	for it := vecs.Iter(); it.Next(); {
+		e.Vectors = append(e.Vectors, it.Value().Raw())
 	}
-	if p := root.Get("prompt_eval_count"); p.Type == gjson.Number && p.Int() >= 0 {
+	if m := root.Get("model"); m.IsString() {
+		e.Model = m.Str()
+	}
+	if p := root.Get("prompt_eval_count"); p.IsNumber() && p.Int() >= 0 {
 		e.Usage = hub.Usage{Prompt: p.Int(), Total: p.Int(), Known: true}
 	}
 	return nil
