@@ -3,10 +3,12 @@ package e2e
 import (
 	"context"
 	"errors"
+	"net/http"
 	"slices"
 	"testing"
 
 	"github.com/anthropics/anthropic-sdk-go"
+	aoption "github.com/anthropics/anthropic-sdk-go/option"
 	"github.com/openai/openai-go/v3"
 	"github.com/tidwall/gjson"
 )
@@ -91,16 +93,31 @@ func TestOneModelComesFromTheConfiguration(t *testing.T) {
 	}
 }
 
-// count_tokens is the filter's estimate (see docs/AI-FORMAT.md), in Anthropic's shape.
+// count_tokens is Anthropic's own count for a model Anthropic serves (forwarded to the mock,
+// which counts four bytes a token), the filter's estimate for any other (see docs/AI-FORMAT.md),
+// in Anthropic's shape and labelled with which it is.
 func TestCountTokensWithTheAnthropicClient(t *testing.T) {
 	t.Parallel()
 	g := exampleGateway(t)
 	an := anthropicClient(g)
-	n, err := an.Messages.CountTokens(context.Background(), anthropic.MessageCountTokensParams{
-		Model:    "claude-sonnet-4",
-		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("How many tokens is this?"))},
-	})
-	if err != nil || n.InputTokens <= 0 {
-		t.Fatalf("count_tokens: %v %+v", err, n)
+	text := "How many tokens is this?"
+	for _, c := range []struct {
+		model, source string
+		want          int64 // 0: any positive count
+	}{
+		{"claude-sonnet-4", "provider", int64((len(text) + 3) / 4)},
+		{"gpt-4o-mini", "estimate", 0},
+	} {
+		var hr *http.Response
+		n, err := an.Messages.CountTokens(context.Background(), anthropic.MessageCountTokensParams{
+			Model:    anthropic.Model(c.model),
+			Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock(text))},
+		}, aoption.WithResponseInto(&hr))
+		if err != nil || n.InputTokens <= 0 || c.want != 0 && n.InputTokens != c.want {
+			t.Fatalf("%s: count_tokens: %v %+v, want %d", c.model, err, n, c.want)
+		}
+		if got := hr.Header.Get("x-stepgate-token-count"); got != c.source {
+			t.Errorf("%s: x-stepgate-token-count %q, want %q", c.model, got, c.source)
+		}
 	}
 }

@@ -198,7 +198,9 @@ func (h *httpContext) decide(body []byte, now int64) types.Action {
 		return h.mcpDecide(body, now)
 	}
 	if h.endpoint == aiformat.EndpointCountTokens {
-		h.countTokens(body)
+		if h.countTokens(body, now) {
+			return types.ActionContinue // forwarded to the provider
+		}
 		return types.ActionPause
 	}
 	if h.endpoint == aiformat.EndpointChat || h.endpoint == aiformat.EndpointEmbeddings {
@@ -357,6 +359,7 @@ func (h *httpContext) throttleRequest(body []byte) throttle.Request {
 		q.Provider = h.rec.Provider
 		q.PromptChars = int64(len(body))
 		q.MaxTokens = h.ai.MaxTokens
+		h.embeddingsEstimate(&q)
 		q.Choices = h.nChoices
 		h.priceRequest(&q)
 		h.expectCompletion(&q)
@@ -467,29 +470,37 @@ func (h *httpContext) answerModels(ai *aiformat.Config) {
 	h.reply(200, ai.ModelsResponse(d, h.allowedModels()), nil)
 }
 
-// countTokens answers Anthropic's count_tokens locally with the filter's prompt estimate,
-// labelled as one; the caller must be allowed the model, as for a call.
-func (h *httpContext) countTokens(body []byte) {
+// countTokens answers Anthropic's count_tokens: the provider's own count where the model's
+// backend has one (forwarded: it reports true), else the filter's prompt estimate, labelled as
+// one. The caller must be allowed the model, as for a call.
+func (h *httpContext) countTokens(body []byte, now int64) bool {
 	ai := h.root.cfg.AI
 	req, err := ai.ParseRequest(h.rec.Method, h.path, "", body)
 	if err != nil {
 		h.rec.Error = err.Message
 		h.reply(err.Status, err.Body, nil)
-		return
+		return false
 	}
 	h.ai = req
 	h.rec.Model = req.Model
 	h.applyAlias()
 	if !h.checkModel() {
-		return
+		return false
+	}
+	if h.forwardCountTokens(now) {
+		return true
+	}
+	if h.local { // refused while routing
+		return false
 	}
 	out, err := ai.CountTokensResponse(req)
 	if err != nil {
 		h.rec.Error = err.Message
 		h.reply(err.Status, err.Body, nil)
-		return
+		return false
 	}
 	h.reply(200, out, []throttle.Header{{Name: aiformat.EstimateHeader[0], Value: aiformat.EstimateHeader[1]}})
+	return false
 }
 
 // reply sends a local response. Envoy runs it through this filter's response callbacks, which
@@ -573,6 +584,7 @@ func (h *httpContext) OnHttpResponseHeaders(numHeaders int, endOfStream bool) ty
 		_ = proxywasm.ReplaceHttpResponseHeader("x-stepgate", config.Version)
 	}
 	h.lifecycleHeaders()
+	h.providerCountHeader()
 	if h.rt != nil && endOfStream {
 		h.settle() // no body to translate
 	}
@@ -640,6 +652,7 @@ func (h *httpContext) OnHttpResponseBody(bodySize int, endOfStream bool) types.A
 		h.replaceResponseBody(out)
 		h.settle()
 		h.costHeader()
+		h.estimateHeader()
 		return types.ActionContinue
 	}
 	var chunk []byte
@@ -679,8 +692,8 @@ func (h *httpContext) replaceResponseBody(out []byte) {
 // settle corrects the token buckets with the usage the provider reported.
 func (h *httpContext) settle() {
 	u := h.rt.Usage()
-	h.rec.TokensIn, h.rec.TokensOut = u.Prompt, u.Completion
-	if u.Prompt > 0 || u.Completion > 0 {
+	h.rec.TokensIn, h.rec.TokensOut, h.rec.UsageEstimated = u.Prompt, u.Completion, u.Estimated
+	if (u.Prompt > 0 || u.Completion > 0) && !u.Estimated {
 		miss := h.tokenEstimate() - (u.Prompt + u.Completion)
 		h.root.metrics.estimateError(h.rec.Model, h.rec.Provider, max(miss, -miss))
 	}

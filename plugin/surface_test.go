@@ -32,10 +32,10 @@ func TestModelByID(t *testing.T) {
 }
 
 // count_tokens is answered locally with the prompt estimate, marked as one, and never reaches
-// a provider; the caller must be allowed the model.
+// a provider that has no count of its own; the caller must be allowed the model.
 func TestCountTokens(t *testing.T) {
 	h, _ := startFilter(t, governedConfig, 1)
-	body := `{"model":"claude","system":"Be brief.","messages":[{"role":"user","content":"Count the tokens of this prompt, please."}]}`
+	body := `{"model":"gpt-4o","system":"Be brief.","messages":[{"role":"user","content":"Count the tokens of this prompt, please."}]}`
 	ant := [2]string{"anthropic-version", "2023-06-01"}
 	s := sendReq(h, post("/v1/messages/count_tokens", [2]string{"x-api-key", garyKey}, ant), body)
 	lr := s.LocalReply()
@@ -49,8 +49,47 @@ func TestCountTokens(t *testing.T) {
 	if got := lr.Headers.Get(aiformat.EstimateHeader[0]); got != "estimate" {
 		t.Errorf("%s = %q", aiformat.EstimateHeader[0], got)
 	}
-	refused(t, sendReq(h, post("/v1/messages/count_tokens", [2]string{"x-api-key", aliceKey}, ant), body), 403, "error.type", "permission_error")
+	claude := `{"model":"claude","messages":[{"role":"user","content":"hi"}]}`
+	refused(t, sendReq(h, post("/v1/messages/count_tokens", [2]string{"x-api-key", aliceKey}, ant), claude), 403, "error.type", "permission_error")
 	refused(t, sendReq(h, post("/v1/messages/count_tokens", [2]string{"x-api-key", garyKey}, ant), `{"model":"claude","messages":"no"}`), 400, "error.type", "invalid_request_error")
+	refused(t, sendReq(h, post("/v1/messages/count_tokens", [2]string{"x-api-key", garyKey}, ant), `{"model":"nope","messages":[{"role":"user","content":"x"}]}`), 404, "error.type", "not_found_error")
+}
+
+// A model served by Anthropic gets Anthropic's own count: the request goes to its count_tokens
+// endpoint with the provider's key, and the answer is labelled as the provider's.
+func TestCountTokensForwardedToAnthropic(t *testing.T) {
+	h, _ := startFilter(t, governedConfig, 1)
+	body := `{"model":"claude","system":"Be brief.","messages":[{"role":"user","content":"Count me"}]}`
+	s := sendReq(h, post("/v1/messages/count_tokens", [2]string{"x-api-key", garyKey},
+		[2]string{"anthropic-version", "2023-06-01"}, [2]string{"x-request-id", "ct-1"}), body)
+	if lr := s.LocalReply(); lr != nil {
+		t.Fatalf("answered locally: %d %s", lr.Status, lr.Body)
+	}
+	up := s.Upstream()
+	for name, want := range map[string]string{":path": "/v1/messages/count_tokens", ":authority": "api.anthropic.com",
+		"x-stepgate-cluster": "anthropic", "x-api-key": "sk-ant-provider", "anthropic-version": "2023-06-01"} {
+		if got := up.Headers.Get(name); got != want {
+			t.Errorf("upstream %s = %q, want %q", name, got, want)
+		}
+	}
+	if got := string(up.Body); got != `{"model":"claude-sonnet-4-5","system":"Be brief.","messages":[{"role":"user","content":"Count me"}]}` {
+		t.Errorf("upstream body %s", got)
+	}
+	answerJSON(s, 200, `{"input_tokens":23}`)
+	d := s.Downstream()
+	if string(d.Body) != `{"input_tokens":23}` || d.Headers.Get(aiformat.ProviderHeader[0]) != "provider" {
+		t.Errorf("client got %s, %s %q", d.Body, aiformat.ProviderHeader[0], d.Headers.Get(aiformat.ProviderHeader[0]))
+	}
+	recordWants(t, callRecord(t, h, "ct-1"), map[string]any{"provider": "claude", "status": 200,
+		"upstream_model": "claude-sonnet-4-5"})
+
+	// The provider's error comes back as Anthropic's, without the label.
+	s = sendReq(h, post("/v1/messages/count_tokens", [2]string{"x-api-key", garyKey},
+		[2]string{"anthropic-version", "2023-06-01"}), body)
+	answerJSON(s, 429, `{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}`)
+	if d := s.Downstream(); d.Headers.Get(":status") != "429" || d.Headers.Get(aiformat.ProviderHeader[0]) != "" {
+		t.Errorf("error answer: %v %s", d.Headers, d.Body)
+	}
 }
 
 // embed sends an embeddings request with a client key and returns the stream.
@@ -88,12 +127,12 @@ func TestEmbeddingsReachTheProviderAndChargeTokens(t *testing.T) {
 	if got := string(s.Downstream().Body); got != answer {
 		t.Errorf("client got %s", got)
 	}
-	// The next request sees the 3000 tokens the provider reported, not the estimate of 2.
+	// The next request sees the 3000 tokens the provider reported, not the estimate of 2, and
+	// reserves its own input only (1 token), no completion.
 	probe := embed(h, "e-2", `{"model":"gpt-4o-mini","input":"hi"}`)
 	answerJSON(probe, 200, `{"object":"list","data":[],"model":"m","usage":{"prompt_tokens":1,"total_tokens":1}}`)
-	left, err := strconv.Atoi(probe.Downstream().Headers.Get("x-ratelimit-remaining"))
-	if err != nil || left > 10000-3000 || left < 10000-3000-10 {
-		t.Errorf("remaining after 3000 embedded tokens = %d (%v), want just under 7000", left, err)
+	if got, want := remaining(t, probe), 10000-3000-1; got != want {
+		t.Errorf("remaining after 3000 embedded tokens = %d, want %d", got, want)
 	}
 	// A model whose provider has no embeddings API is refused before anything goes upstream.
 	refused(t, embed(h, "e-3", `{"model":"claude","input":"hi"}`), 400, "error.message", "which has no embeddings API")

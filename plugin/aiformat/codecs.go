@@ -45,6 +45,12 @@ type codec struct {
 	decodeError    func(status int, body string) hub.Error
 	appendError    func(dst []byte, e *hub.Error) (int, []byte) // client
 
+	// embedRequest writes an OpenAI embeddings request in this format and decodeEmbeddings
+	// reads the answer (both nil: the format has no embeddings API of its own, or it is
+	// OpenAI's, which is passed through).
+	embedRequest     func(dst []byte, r *hub.EmbedRequest) ([]byte, *hub.Error)
+	decodeEmbeddings func(body string, e *hub.Embeddings) *hub.Error
+
 	ndjson bool   // streams are NDJSON lines, not SSE events
 	sseSep string // the event separator a passed-through stream keeps
 	// looseErrors: servers of this format do not all answer errors in its shape (vLLM's
@@ -102,23 +108,27 @@ var codecs = [wireCount]codec{
 		rewrite: func(dst []byte, _ *docCache, body string, t hub.Target) []byte {
 			return gemini.Rewrite(dst, body, t)
 		},
-		decodeResponse: gemini.DecodeResponse,
-		appendResponse: gemini.AppendResponse,
-		newDecoder:     func() decoder { return &gemini.StreamDecoder{} },
-		newEncoder:     func(bool, int64) encoder { return &gemini.StreamEncoder{} },
-		decodeError:    gemini.DecodeError,
-		appendError:    gemini.AppendError,
-		sseSep:         "\r\n\r\n", overload: 503,
+		decodeResponse:   gemini.DecodeResponse,
+		appendResponse:   gemini.AppendResponse,
+		newDecoder:       func() decoder { return &gemini.StreamDecoder{} },
+		newEncoder:       func(bool, int64) encoder { return &gemini.StreamEncoder{} },
+		decodeError:      gemini.DecodeError,
+		appendError:      gemini.AppendError,
+		embedRequest:     gemini.AppendEmbedRequest,
+		decodeEmbeddings: gemini.DecodeEmbeddings,
+		sseSep:           "\r\n\r\n", overload: 503,
 	},
 	wireOllama: {
 		name: "ollama", dialect: DialectNone,
 		fromHub: func(dst []byte, root jsonx.Value, t hub.Target, _ *Provider) ([]byte, *hub.Error) {
 			return ollama.RequestFromHubDoc(dst, root, t)
 		},
-		decodeResponse: ollama.DecodeResponse,
-		newDecoder:     func() decoder { return &ollama.StreamDecoder{} },
-		decodeError:    ollama.DecodeError,
-		ndjson:         true, sseSep: "\n\n",
+		decodeResponse:   ollama.DecodeResponse,
+		newDecoder:       func() decoder { return &ollama.StreamDecoder{} },
+		decodeError:      ollama.DecodeError,
+		embedRequest:     ollama.AppendEmbedRequest,
+		decodeEmbeddings: ollama.DecodeEmbeddings,
+		ndjson:           true, sseSep: "\n\n",
 	},
 }
 

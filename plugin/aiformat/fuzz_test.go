@@ -128,3 +128,53 @@ func FuzzStream(f *testing.F) {
 		}
 	})
 }
+
+// FuzzEmbeddingAnswer runs arbitrary Gemini and Ollama embeddings answers through the
+// translation to OpenAI's shape: nothing may panic, and the client gets either a 502 or valid
+// JSON with one embedding per input and usage.
+func FuzzEmbeddingAnswer(f *testing.F) {
+	addFiles(f, "embedding-answers", func(name string, b []byte) {
+		sel := uint8(0)
+		if strings.HasPrefix(name, "ollama_") {
+			sel = 1
+		}
+		f.Add(sel, b)
+		f.Add(sel|2, b)
+		f.Add(sel|4, b)
+	})
+	r := testRouter(f)
+	f.Fuzz(func(t *testing.T, sel uint8, answer []byte) {
+		model, format, input, n := "to-gemini", "float", `"one"`, 1
+		if sel&1 != 0 {
+			model = "to-ollama"
+		}
+		if sel&2 != 0 {
+			format = "base64"
+		}
+		if sel&4 != 0 {
+			input, n = `["one","two"]`, 2
+		}
+		req, perr := r.Config().ParseRequest("POST", "/v1/embeddings", "",
+			[]byte(`{"model":"`+model+`","input":`+input+`,"encoding_format":"`+format+`"}`))
+		if perr != nil {
+			t.Fatal(perr.Message)
+		}
+		up, rerr := r.Route(req, 0, 0)
+		if rerr != nil {
+			t.Fatal(rerr.Message)
+		}
+		rt := NewResponseTranslator(req, up, 0)
+		rt.Headers(200, "application/json")
+		status, out := rt.Finish(answer)
+		switch {
+		case !gjson.ValidBytes(out):
+			t.Fatalf("not JSON: %s", out)
+		case status == 502:
+			if rt.Failure() == "" {
+				t.Fatalf("502 without a failure: %s", out)
+			}
+		case status != 200 || len(gjson.GetBytes(out, "data").Array()) != n || rt.Usage().Prompt < 0:
+			t.Fatalf("%d %s", status, out)
+		}
+	})
+}

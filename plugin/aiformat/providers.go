@@ -43,9 +43,12 @@ type providerKind struct {
 	presetEndpoint bool
 	// path is the upstream path for model.
 	path func(pr *Provider, model string, stream bool) string
-	// embeddingsPath is the upstream path of OpenAI's embeddings API for model; nil: the type
-	// serves none.
-	embeddingsPath func(pr *Provider, model string) string
+	// embeddingsPath is the upstream path of the type's embeddings API for model (batch: for
+	// several inputs); nil: the type serves none.
+	embeddingsPath func(pr *Provider, model string, batch bool) string
+	// countTokensPath is the upstream path of the type's count_tokens API for clients of
+	// Anthropic's; nil: the filter answers with its estimate.
+	countTokensPath func(pr *Provider) string
 	// fields are the configuration fields only this type reads; parse reads them.
 	fields []string
 	parse  func(pr *Provider, v gjson.Result, path string) error
@@ -70,7 +73,7 @@ var providerKinds = [providerTypeEnd]providerKind{
 		path: func(pr *Provider, model string, _ bool) string {
 			return pr.BasePath + "/openai/deployments/" + model + "/chat/completions?api-version=" + pr.APIVersion
 		},
-		embeddingsPath: func(pr *Provider, model string) string {
+		embeddingsPath: func(pr *Provider, model string, _ bool) string {
 			return pr.BasePath + "/openai/deployments/" + model + "/embeddings?api-version=" + pr.APIVersion
 		},
 		fields: append(slices.Clip(policyFields), "api_version"), parse: parseAzure,
@@ -78,18 +81,23 @@ var providerKinds = [providerTypeEnd]providerKind{
 	ProviderAnthropic: {
 		name: "anthropic", wire: wireAnthropic, host: "api.anthropic.com", base: "/v1",
 		authHeader: "x-api-key", keepsBeta: true,
-		path:   func(pr *Provider, _ string, _ bool) string { return pr.BasePath + "/messages" },
-		fields: []string{"anthropic_version", "default_max_tokens"}, parse: parseAnthropic,
+		path:            func(pr *Provider, _ string, _ bool) string { return pr.BasePath + "/messages" },
+		countTokensPath: func(pr *Provider) string { return pr.BasePath + anthropic.CountTokensPath },
+		fields:          []string{"anthropic_version", "default_max_tokens"}, parse: parseAnthropic,
 	},
 	ProviderGemini: {
 		name: "gemini", wire: wireGemini, host: "generativelanguage.googleapis.com", base: "/v1beta",
 		authHeader: "x-goog-api-key", modelInPath: true,
 		path: func(pr *Provider, model string, stream bool) string { return gemini.Path(pr.BasePath, model, stream) },
+		embeddingsPath: func(pr *Provider, model string, batch bool) string {
+			return gemini.EmbedPath(pr.BasePath, model, batch)
+		},
 	},
 	ProviderOllama: {
 		name: "ollama", wire: wireOllama,
 		authHeader: "authorization", authPrefix: "Bearer ", keyOptional: true,
-		path: func(pr *Provider, _ string, _ bool) string { return pr.BasePath + ollama.Path },
+		path:           func(pr *Provider, _ string, _ bool) string { return pr.BasePath + ollama.Path },
+		embeddingsPath: func(pr *Provider, _ string, _ bool) string { return pr.BasePath + ollama.EmbedPath },
 	},
 }
 
@@ -155,7 +163,7 @@ func chatCompletionsPath(pr *Provider, _ string, _ bool) string {
 	return pr.BasePath + "/chat/completions"
 }
 
-func embeddingsPath(pr *Provider, _ string) string { return pr.BasePath + "/embeddings" }
+func embeddingsPath(pr *Provider, _ string, _ bool) string { return pr.BasePath + "/embeddings" }
 
 // policyFields adjust requests for one OpenAI-compatible server (parsePolicy).
 var policyFields = []string{"compat", "drop_fields", "rename_fields", "max_tokens_field", "stream_usage"}

@@ -31,6 +31,7 @@ type Request struct {
 	Body []byte // the body as received
 
 	maxTokensCap int64
+	emb          embedInput // an embeddings request's input and options
 }
 
 // docCache keeps the parsed form of the last request body and hub body ParseRequest indexed,

@@ -89,7 +89,11 @@ func (r *Router) routeTo(req *Request, rt *Route, model string, now int64, rnd u
 			return nil, render(req.Dialect, hub.Invalid("model", quote(req.Model)+" is served by a provider of type "+
 				up.Provider.Type.String()+", which has no embeddings API"))
 		}
-		up.Body = embeddingsBody(req, up)
+		body, err := embeddingsBody(req, up)
+		if err != nil {
+			return nil, render(req.Dialect, err)
+		}
+		up.Body = body
 		r.headers(req, up)
 		return up, nil
 	}
@@ -234,7 +238,9 @@ func (r *Router) headers(req *Request, up *Upstream) {
 	up.Cluster, up.Authority = pr.Cluster, pr.Host
 	switch b := up.backend; {
 	case req.Endpoint == EndpointEmbeddings:
-		up.Path = pr.Type.kind().embeddingsPath(pr, up.Model)
+		up.Path = pr.Type.kind().embeddingsPath(pr, up.Model, req.emb.req.Batch())
+	case req.Endpoint == EndpointCountTokens:
+		up.Path = pr.Type.kind().countTokensPath(pr)
 	case b != nil && b.path != "" && up.Model == b.Model && req.Stream:
 		up.Path = b.streamPath
 	case b != nil && b.path != "" && up.Model == b.Model:

@@ -56,7 +56,10 @@ type ResponseTranslator struct {
 	stream      bool
 	wantUsage   bool
 	passthrough bool
-	embeddings  bool // an embeddings answer: passed through, its usage read
+	embeddings  bool // an embeddings answer: passed through (OpenAI's format) or rewritten, its usage read
+	emb         *embedInput
+	countTokens bool  // a count_tokens answer: passed through when it holds a count
+	estimate    int64 // the request's prompt estimate, the usage of an answer that reports none
 	now         int64
 	model       string // fallback model name when the provider gives none
 
@@ -81,7 +84,10 @@ type ResponseTranslator struct {
 // time in nanoseconds, used as "created" where the provider gives none.
 func NewResponseTranslator(req *Request, up *Upstream, now int64) *ResponseTranslator {
 	t := newTranslator(req.Dialect, up.Provider.Type.wire(), req.Stream, req.WantsUsage, now, up.Model)
-	t.embeddings = req.Endpoint == EndpointEmbeddings
+	if req.Endpoint == EndpointEmbeddings {
+		t.embeddings, t.emb, t.estimate = true, &req.emb, req.PromptTokens
+	}
+	t.countTokens = req.Endpoint == EndpointCountTokens
 	return t
 }
 
@@ -288,6 +294,12 @@ func (t *ResponseTranslator) Finish(body []byte) (int, []byte) {
 	case modeInvalid:
 		e := render(t.client, &hub.Error{Status: 502, Kind: hub.KindServer, Message: t.fault})
 		return e.Status, e.Body
+	}
+	if t.countTokens {
+		return t.finishCountTokens(body)
+	}
+	if t.embeddings && codecs[t.wire].decodeEmbeddings != nil {
+		return t.finishEmbeddings(body)
 	}
 	if t.embeddings {
 		u, ok := embeddingsUsage(bstr(body))

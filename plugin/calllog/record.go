@@ -61,6 +61,9 @@ type Record struct {
 	ErrorType string
 	// Stream marks a streamed (SSE) response.
 	Stream bool
+	// UsageEstimated: the provider reports no usage for this kind of call (Gemini's embeddings),
+	// so TokensIn is the filter's estimate of the input.
+	UsageEstimated bool
 	// CostMicros is the call's cost in micro-units of the pricing section's currency, from the
 	// reported usage at the upstream model's prices; 0 when unpriced.
 	CostMicros int64
@@ -100,6 +103,9 @@ func (r *Record) AppendJSON(dst []byte) []byte {
 	dst = number(dst, "status", int64(r.Status))
 	dst = number(dst, "tokens_in", r.TokensIn)
 	dst = number(dst, "tokens_out", r.TokensOut)
+	if r.UsageEstimated {
+		dst = append(dst, `,"usage_estimated":true`...)
+	}
 	dst = number(dst, "cost_micros", r.CostMicros)
 	dst = append(dst, `,"latency_ms":`...)
 	dst = strconv.AppendInt(dst, r.LatencyMs, 10)

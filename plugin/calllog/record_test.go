@@ -106,3 +106,11 @@ func TestAppendJSONListsFailoverAttempts(t *testing.T) {
 		t.Errorf("AppendJSON =\n%s\nwant\n%s", got, want)
 	}
 }
+
+func TestAppendJSONUsageEstimated(t *testing.T) {
+	r := Record{StartUnixMs: 1, TokensIn: 9, UsageEstimated: true}
+	want := `{"ts_ms":1,"tokens_in":9,"usage_estimated":true,"latency_ms":0}`
+	if got := string(r.AppendJSON(nil)); got != want {
+		t.Errorf("AppendJSON = %s, want %s", got, want)
+	}
+}

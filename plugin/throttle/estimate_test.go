@@ -47,3 +47,11 @@ func TestChoicesAreReservedAndDegraded(t *testing.T) {
 		t.Fatalf("%v cost %d, want degrade 50", d.Action, o.Cost)
 	}
 }
+
+// A request that produces no completion (embeddings) reserves its prompt only.
+func TestEstimateWithoutCompletion(t *testing.T) {
+	q := Request{PromptChars: 40, MaxTokens: 0, Choices: 3, ExpectedTokens: 50, NoCompletion: true}
+	if got := q.TokenEstimate(100); got != 10 {
+		t.Errorf("estimate %d, want the 10 prompt tokens only", got)
+	}
+}

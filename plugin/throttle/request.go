@@ -43,6 +43,9 @@ type Request struct {
 	// ExpectedTokens, when positive, replaces the rule's default_max_tokens for a request that
 	// names no MaxTokens: the completion its model's answers were seen to use (plugin/estimate).
 	ExpectedTokens int64
+	// NoCompletion: the request produces no completion tokens (embeddings), so none are
+	// reserved whatever MaxTokens and the rule's default say.
+	NoCompletion bool
 }
 
 // maxChoices caps Choices (OpenAI allows n up to 128), keeping the estimate's products exact.
@@ -246,6 +249,9 @@ func (q *Request) tokenParts(defaultMaxTokens int64) (prompt, comp, choices int6
 	}
 	if comp <= 0 {
 		comp = defaultMaxTokens
+	}
+	if q.NoCompletion {
+		comp = 0
 	}
 	return prompt, min(max(comp, 0), maxTokensLimit), min(max(q.Choices, 1), maxChoices)
 }

@@ -12,7 +12,8 @@ import (
 	"github.com/tidwall/sjson"
 )
 
-// anthropicDialect is the Anthropic Messages API (POST /v1/messages, GET /v1/models).
+// anthropicDialect is the Anthropic Messages API (POST /v1/messages, POST
+// /v1/messages/count_tokens, GET /v1/models).
 type anthropicDialect struct{}
 
 // AnthropicVersions are the anthropic-version header values the API accepts.
@@ -73,6 +74,8 @@ func (anthropicDialect) route(r *http.Request, _ *Server) (route, *apiError) {
 	switch {
 	case r.URL.Path == "/v1/messages" && r.Method == http.MethodPost:
 		return route{ep: epChat}, nil
+	case r.URL.Path == "/v1/messages/count_tokens" && r.Method == http.MethodPost:
+		return route{ep: epCountTokens}, nil
 	case r.URL.Path == "/v1/models" && r.Method == http.MethodGet:
 		return route{ep: epModels}, nil
 	}

@@ -34,6 +34,12 @@ type dialect interface {
 	headers(h http.Header, id string)
 }
 
+// embedder is implemented by dialects with an embeddings API: it validates the request as
+// strictly as parse does and renders the whole answer.
+type embedder interface {
+	embeddings(rt route, r *http.Request, body []byte, s *Server) ([]byte, *apiError)
+}
+
 // errorFinisher is implemented by dialects whose error bodies carry the request id.
 type errorFinisher interface {
 	finishError(body []byte, id string) []byte
@@ -44,7 +50,8 @@ type endpoint int
 const (
 	epChat endpoint = iota + 1
 	epModels
-	epEmbeddings // OpenAI and Azure only
+	epEmbeddings  // OpenAI, Azure, Gemini (embedContent, batchEmbedContents) and Ollama (/api/embed)
+	epCountTokens // Anthropic /v1/messages/count_tokens
 )
 
 // route is what the path of a request says.
@@ -53,6 +60,7 @@ type route struct {
 	model  string // model or Azure deployment named by the path
 	stream bool   // Gemini streamGenerateContent
 	sse    bool   // Gemini alt=sse
+	batch  bool   // Gemini batchEmbedContents
 }
 
 // apiError is a complete error answer in one provider's shape.

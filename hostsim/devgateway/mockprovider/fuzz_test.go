@@ -28,7 +28,8 @@ func FuzzParseFault(f *testing.F) {
 	})
 }
 
-// fuzzTargets are the chat endpoints the body fuzzer posts to, one per provider.
+// fuzzTargets are the endpoints the body fuzzer posts to: chat for every provider, then
+// embeddings and token counting.
 var fuzzTargets = []struct {
 	kind    Kind
 	path    string
@@ -40,6 +41,11 @@ var fuzzTargets = []struct {
 	{Gemini, "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse", hGemini},
 	{Gemini, geminiPath, hGemini},
 	{Ollama, "/api/chat", hOllama},
+	{OpenAI, "/v1/embeddings", hOpenAI},
+	{Gemini, "/v1beta/models/gemini-embedding-001:embedContent", hGemini},
+	{Gemini, "/v1beta/models/gemini-embedding-001:batchEmbedContents", hGemini},
+	{Ollama, "/api/embed", hOllama},
+	{Anthropic, "/v1/messages/count_tokens", hAnthropic},
 }
 
 // FuzzServe posts arbitrary bodies to every provider: the mock must never panic, and every error
@@ -61,6 +67,11 @@ func FuzzServe(f *testing.F) {
 	f.Add(uint8(2), []byte(`{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"tool_result"}]}]}`))
 	f.Add(uint8(3), []byte(`{"contents":[{"parts":[{"text":"x","inlineData":{}}]}],"tools":[{"functionDeclarations":[{"parameters":{"properties":{"a":[]}}}]}]}`))
 	f.Add(uint8(5), []byte(`{"model":"m","messages":[{"role":"tool"}],"options":{"stop":[1]}}`))
+	f.Add(uint8(6), []byte(`{"model":"m","input":["a","b"],"dimensions":4}`))
+	f.Add(uint8(7), []byte(`{"content":{"parts":[{"text":"a"}]},"outputDimensionality":4}`))
+	f.Add(uint8(8), []byte(`{"requests":[{"model":"models/gemini-embedding-001","content":{"parts":[{"text":"a"}]}}]}`))
+	f.Add(uint8(9), []byte(`{"model":"m","input":["a","b"],"dimensions":4,"truncate":true}`))
+	f.Add(uint8(10), []byte(`{"model":"m","system":"s","messages":[{"role":"user","content":"x"}]}`))
 	f.Fuzz(func(t *testing.T, target uint8, body []byte) {
 		ft := fuzzTargets[int(target)%len(fuzzTargets)]
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)

@@ -12,7 +12,7 @@ import (
 )
 
 // geminiDialect is the Gemini API (POST /v1beta/models/{model}:generateContent,
-// :streamGenerateContent[?alt=sse], GET /v1beta/models).
+// :streamGenerateContent[?alt=sse], :embedContent, :batchEmbedContents, GET /v1beta/models).
 type geminiDialect struct{}
 
 // gemStatus maps HTTP statuses to google.rpc.Code names.
@@ -79,6 +79,8 @@ func (geminiDialect) route(r *http.Request, _ *Server) (route, *apiError) {
 			return route{ep: epChat, model: model}, nil
 		case "streamGenerateContent":
 			return route{ep: epChat, model: model, stream: true, sse: r.URL.Query().Get("alt") == "sse"}, nil
+		case "embedContent", "batchEmbedContents":
+			return route{ep: epEmbeddings, model: model, batch: method == "batchEmbedContents"}, nil
 		}
 	}
 	return route{}, gemErr(http.StatusNotFound, fmt.Sprintf("Method not found: %s %s", r.Method, p))

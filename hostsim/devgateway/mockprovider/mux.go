@@ -7,7 +7,7 @@ import (
 
 // Mux serves every provider on one listener, for docker compose and the dev gateway. A request
 // reaches a provider by its native path (/v1/chat/completions → OpenAI, /openai/deployments/… →
-// Azure, /v1/messages → Anthropic, /v1beta/… → Gemini, /api/… → Ollama; GET /v1/models goes to
+// Azure, /v1/messages and its count_tokens → Anthropic, /v1beta/… → Gemini, /api/… → Ollama; GET /v1/models goes to
 // Anthropic when the request carries x-api-key or anthropic-version, else to OpenAI), or by an
 // explicit prefix that is stripped: /openai/…, /azure/…, /anthropic/…, /gemini/…, /ollama/….
 // The control endpoints under /__mock/ act on all providers (POST /__mock/faults takes "kind").
@@ -66,7 +66,7 @@ func muxRoute(r *http.Request) (Kind, string) {
 		return Azure, p
 	case p == "/v1/chat/completions", p == "/v1/embeddings":
 		return OpenAI, p
-	case p == "/v1/messages":
+	case p == "/v1/messages", p == "/v1/messages/count_tokens":
 		return Anthropic, p
 	case strings.HasPrefix(p, "/v1beta/") || strings.HasPrefix(p, "/v1/models/"):
 		return Gemini, p

@@ -12,7 +12,8 @@ import (
 	"github.com/tidwall/gjson"
 )
 
-// ollamaDialect is Ollama's native chat API (POST /api/chat, GET /api/tags, GET /api/version).
+// ollamaDialect is Ollama's native API (POST /api/chat, POST /api/embed, GET /api/tags,
+// GET /api/version).
 //
 // The real server decodes with encoding/json and ignores unknown fields and options; the mock
 // rejects them (in Go's own wording) because a field the filter misplaces would otherwise vanish.
@@ -27,6 +28,8 @@ func (ollamaDialect) route(r *http.Request, _ *Server) (route, *apiError) {
 	switch {
 	case r.URL.Path == "/api/chat" && r.Method == http.MethodPost:
 		return route{ep: epChat}, nil
+	case r.URL.Path == "/api/embed" && r.Method == http.MethodPost:
+		return route{ep: epEmbeddings}, nil
 	case r.URL.Path == "/api/tags" && r.Method == http.MethodGet:
 		return route{ep: epModels}, nil
 	case r.URL.Path == "/api/version" && r.Method == http.MethodGet:

@@ -209,8 +209,17 @@ func (x *exchange) serve() {
 		x.writeJSON(http.StatusOK, d.listModels(x.s))
 		return
 	}
-	if oa, ok := d.(openaiDialect); ok && rt.ep == epEmbeddings {
-		body, aerr := oa.embeddings(rt, x.r, x.body, x.s)
+	if tc, ok := d.(tokenCounter); ok && rt.ep == epCountTokens {
+		body, aerr := tc.countTokens(x.r, x.body, x.s)
+		if aerr != nil {
+			x.fail(aerr)
+			return
+		}
+		x.writeJSON(http.StatusOK, body)
+		return
+	}
+	if em, ok := d.(embedder); ok && rt.ep == epEmbeddings {
+		body, aerr := em.embeddings(rt, x.r, x.body, x.s)
 		if aerr != nil {
 			x.fail(aerr)
 			return

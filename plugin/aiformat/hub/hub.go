@@ -43,7 +43,10 @@ type Usage struct {
 	CacheRead  int64 // prompt tokens served from a cache (part of Prompt)
 	CacheWrite int64 // prompt tokens written to a cache (part of Prompt; Anthropic only)
 	Reasoning  int64 // reasoning/thinking tokens (part of Completion)
-	Known      bool  // the provider reported usage
+	Known      bool  // the provider reported usage (or, with Estimated, the filter estimated it)
+	// Estimated: the provider reports no usage for this kind of call (Gemini's embeddings), so
+	// Prompt is the filter's estimate of the input.
+	Estimated bool
 }
 
 // Merge takes every non-zero field of u into the receiver. Streams report usage piecewise
