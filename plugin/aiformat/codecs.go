@@ -47,11 +47,11 @@ type codec struct {
 	decodeError    func(status int, body string) hub.Error
 	appendError    func(dst []byte, e *hub.Error) (int, []byte) // client
 
-	ndjson bool   // streams are NDJSON lines, not SSE events
+	ndjson bool // streams are NDJSON lines, not SSE events
 	// eventStream: streams are AWS event-stream messages (binary frames), each handed to the
 	// decoder as an event named by its :event-type (see eventFrames).
 	eventStream bool
-	sseSep string // the event separator a passed-through stream keeps
+	sseSep      string // the event separator a passed-through stream keeps
 	// looseErrors: servers of this format do not all answer errors in its shape (vLLM's
 	// object errors), so an error is passed through only when it has error.message.
 	looseErrors bool

@@ -1,8 +1,8 @@
 package aiformat
 
 import (
-	"net/url"
 	"encoding/json"
+	"net/url"
 	"strings"
 	"testing"
 
