@@ -279,8 +279,8 @@ func assistant(w *jsonx.Writer, i int, c, calls jsonx.Value) *hub.Error {
 	return nil
 }
 
-// inference writes inferenceConfig: maxTokens (capped by the target), temperature, topP and
-// stopSequences; nothing when the request sets none of them.
+// inference writes inferenceConfig: maxTokens (capped by the target), temperature (capped at
+// 1, Converse's maximum), topP and stopSequences; nothing when the request sets none of them.
 func inference(w *jsonx.Writer, f *[hCount]jsonx.Value, t hub.Target) {
 	open := false
 	key := func(k string) {
@@ -297,7 +297,11 @@ func inference(w *jsonx.Writer, f *[hCount]jsonx.Value, t hub.Target) {
 	}
 	if v := f[hTemperature]; v.IsNumber() {
 		key("temperature")
-		w.Raw(v.Raw())
+		if v.Num() > 1 { // OpenAI's range is 0-2, Converse's 0-1
+			w.Int(1)
+		} else {
+			w.Raw(v.Raw())
+		}
 	}
 	if v := f[hTopP]; v.IsNumber() {
 		key("topP")
