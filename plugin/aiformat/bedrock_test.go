@@ -145,3 +145,30 @@ func TestBedrockConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkBedrockSign is what signing adds to a routed Bedrock request: the body's SHA-256,
+// the canonical request, the string to sign and one HMAC with the day's cached key.
+func BenchmarkBedrockSign(b *testing.B) {
+	r := testRouter(b)
+	cfg := r.Config()
+	for _, sz := range benchSizes {
+		path, body := benchBody(DialectOpenAI, sz.n)
+		body = []byte(strings.Replace(string(body), "MODEL", "to-bedrock", 1))
+		req, perr := cfg.ParseRequest("POST", path, "", body)
+		if perr != nil {
+			b.Fatal(perr.Message)
+		}
+		up, rerr := r.Route(req, testNow, 0)
+		if rerr != nil {
+			b.Fatal(rerr.Message)
+		}
+		headers := up.SetHeaders
+		b.Run(sz.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				up.SetHeaders = headers[:4]
+				r.sign(up, testNow)
+			}
+		})
+	}
+}

@@ -61,19 +61,20 @@ type Signer struct {
 // Sign returns the Authorization header value for r at amzDate, the request's x-amz-date
 // ("20060102T150405Z", which must also be among r.Headers).
 func (s *Signer) Sign(r *Request, amzDate string) string {
-	auth, _, _ := s.sign(r, amzDate)
+	auth, _ := s.sign(r, amzDate)
 	return auth
 }
 
-// sign also returns the canonical request and the string to sign (for tests).
-func (s *Signer) sign(r *Request, amzDate string) (auth, creq, sts string) {
+// sign also returns where the string to sign starts in s.buf, after the canonical request
+// (for tests); both stay in s.buf until the next call.
+func (s *Signer) sign(r *Request, amzDate string) (auth string, creqLen int) {
 	if len(amzDate) < 8 {
 		amzDate = "00000000T000000Z"
 	}
 	day := amzDate[:8]
 	s.deriveKey(day)
 	b, signed := appendCanonical(s.buf[:0], r)
-	creqLen := len(b)
+	creqLen = len(b)
 	if s.sum == nil {
 		s.sum = sha256.New()
 	}
@@ -106,7 +107,7 @@ func (s *Signer) sign(r *Request, amzDate string) (auth, creq, sts string) {
 	out = append(out, ", Signature="...)
 	out = hex.AppendEncode(out, sig)
 	s.buf = b
-	return string(out), string(b[:creqLen]), string(b[creqLen:])
+	return string(out), creqLen
 }
 
 // deriveKey computes HMAC("AWS4"+secret, day) → region → service → "aws4_request", once a day.
