@@ -40,6 +40,8 @@ var fuzzTargets = []struct {
 	{Gemini, "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse", hGemini},
 	{Gemini, geminiPath, hGemini},
 	{Ollama, "/api/chat", hOllama},
+	{Bedrock, "/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse", nil}, // signed by brRequest
+	{Bedrock, "/model/m/converse-stream", nil},
 }
 
 // FuzzServe posts arbitrary bodies to every provider: the mock must never panic, and every error
@@ -61,11 +63,17 @@ func FuzzServe(f *testing.F) {
 	f.Add(uint8(2), []byte(`{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"tool_result"}]}]}`))
 	f.Add(uint8(3), []byte(`{"contents":[{"parts":[{"text":"x","inlineData":{}}]}],"tools":[{"functionDeclarations":[{"parameters":{"properties":{"a":[]}}}]}]}`))
 	f.Add(uint8(5), []byte(`{"model":"m","messages":[{"role":"tool"}],"options":{"stop":[1]}}`))
+	f.Add(uint8(len(fuzzTargets)-2), []byte(`{"messages":[{"role":"user","content":[{"text":"call tool f"}]}],"toolConfig":{"tools":[{"toolSpec":{"name":"f","inputSchema":{"json":{}}}}]}}`))
+	f.Add(uint8(len(fuzzTargets)-1), []byte(`{"messages":[{"role":"user","content":[{"image":{"format":"png","source":{"bytes":"AA=="}}},{"text":"hi"}]}]}`))
 	f.Fuzz(func(t *testing.T, target uint8, body []byte) {
 		ft := fuzzTargets[int(target)%len(fuzzTargets)]
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 		defer cancel()
-		r := post(ft.path, string(body), ft.headers...).WithContext(ctx)
+		r := post(ft.path, string(body), ft.headers...)
+		if ft.kind == Bedrock {
+			r = brRequest(ft.path, string(body), fixedClock())
+		}
+		r = r.WithContext(ctx)
 		w := httptest.NewRecorder()
 		func() {
 			defer func() {
