@@ -24,7 +24,7 @@ func anthropicClient(g *gateway, opts ...aoption.RequestOption) anthropic.Client
 func anthropicRoutes() []route {
 	var rs []route
 	for _, r := range exampleRoutes {
-		if r.name == "openai" || r.name == "anthropic" {
+		if r.name == "openai" || r.name == "anthropic" || r.name == "bedrock" {
 			rs = append(rs, r)
 		}
 	}

@@ -12,7 +12,7 @@
 //
 // With STEPGATE_E2E_ADDR (default admin STEPGATE_E2E_ADMIN=http://127.0.0.1:9901) the same tests
 // run against docker compose's Envoy, which runs envoy/stepgate.json; the mocks are then reached
-// on the ports docker-compose.yml publishes (127.0.0.1:18081–18085) through their /__mock/
+// on the ports docker-compose.yml publishes (127.0.0.1:18081–18086) through their /__mock/
 // control endpoints. Tests that need their own configuration or the host's log lines skip with
 // the reason.
 //

@@ -132,11 +132,17 @@ func providerKeys(config []byte, provider string) []string {
 	return keys
 }
 
-// allProviderKeys is every provider credential in config, for "never logged" checks.
+// allProviderKeys is every provider credential in config, for "never logged" checks: keys,
+// and the AWS secrets a Bedrock provider signs with (never sent at all).
 func allProviderKeys(config []byte) []string {
 	var keys []string
-	gjson.GetBytes(config, "providers").ForEach(func(name, _ gjson.Result) bool {
+	gjson.GetBytes(config, "providers").ForEach(func(name, p gjson.Result) bool {
 		keys = append(keys, providerKeys(config, name.String())...)
+		for _, f := range []string{"secret_access_key", "session_token"} {
+			if s := p.Get(f).Str; s != "" {
+				keys = append(keys, s)
+			}
+		}
 		return true
 	})
 	return keys

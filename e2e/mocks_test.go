@@ -25,7 +25,7 @@ type mocks interface {
 // composePorts are the localhost ports docker-compose.yml publishes for each mock container.
 var composePorts = map[mockprovider.Kind]int{
 	mockprovider.OpenAI: 18081, mockprovider.Azure: 18082, mockprovider.Anthropic: 18083,
-	mockprovider.Gemini: 18084, mockprovider.Ollama: 18085,
+	mockprovider.Gemini: 18084, mockprovider.Ollama: 18085, mockprovider.Bedrock: 18086,
 }
 
 // httpMocks reach docker compose's mock containers through their control endpoints.

@@ -31,6 +31,8 @@ var exampleRoutes = []route{
 	{name: "anthropic", kind: mockprovider.Anthropic, provider: "mock-anthropic", model: "claude-sonnet-4", upstream: "claude-sonnet-4-20250514", authHeader: "X-Api-Key"},
 	{name: "gemini", kind: mockprovider.Gemini, provider: "mock-gemini", model: "gemini-2.0-flash", upstream: "gemini-2.0-flash", authHeader: "X-Goog-Api-Key"},
 	{name: "ollama", kind: mockprovider.Ollama, provider: "mock-ollama", model: "llama3.2", upstream: "llama3.2"},
+	{name: "bedrock", kind: mockprovider.Bedrock, provider: "mock-bedrock", model: "claude-3-haiku",
+		upstream: "anthropic.claude-3-haiku-20240307-v1:0", authHeader: "Authorization"},
 }
 
 // TestExampleRoutesMatchTheConfiguration keeps exampleRoutes honest about envoy/stepgate.json.
@@ -98,13 +100,21 @@ func checkUpstream(t *testing.T, cfg []byte, r route, req mockprovider.Request) 
 		model, _, _ = strings.Cut(strings.TrimPrefix(req.Path, "/openai/deployments/"), "/")
 	case mockprovider.Gemini:
 		model, _, _ = strings.Cut(strings.TrimPrefix(req.Path, "/v1beta/models/"), ":")
+	case mockprovider.Bedrock: // the mock has verified the signature: check whose it is
+		model = strings.TrimSuffix(strings.TrimSuffix(strings.TrimPrefix(req.Path, "/model/"), "/converse-stream"), "/converse")
+		id := gjson.GetBytes(cfg, "providers."+gjson.Escape(r.provider)+".access_key_id").Str
+		if auth := req.Header.Get("Authorization"); !strings.HasPrefix(auth, "AWS4-HMAC-SHA256 Credential="+id+"/") {
+			t.Errorf("bedrock got Authorization %q, want a signature with access key %s", auth, id)
+		}
 	default:
 		model = gjson.GetBytes(req.Body, "model").Str
 	}
 	if model != r.upstream {
 		t.Errorf("%s received model %q (path %s), want %q", r.kind, model, req.Path, r.upstream)
 	}
-	checkCredentials(t, req, r.authHeader, providerKeys(cfg, r.provider))
+	if r.kind != mockprovider.Bedrock {
+		checkCredentials(t, req, r.authHeader, providerKeys(cfg, r.provider))
+	}
 	// The filter's routing headers are for the proxy; only the documented step tag goes on.
 	for name := range req.Header {
 		if strings.HasPrefix(name, "X-Stepgate-") && name != "X-Stepgate-Step" {

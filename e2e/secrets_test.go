@@ -43,7 +43,7 @@ func TestClientKeyAppearsNowhere(t *testing.T) {
 		{"Authorization", "Bearer " + key}, {"authorization", "Bearer " + key}, {"X-Api-Key", key}, {"x-api-key", key},
 		{"Api-Key", key}, {"X-Goog-Api-Key", key}, {"Cookie", "session=" + key}, {"Proxy-Authorization", "Bearer " + key},
 	}
-	models := []string{"gpt-4o-mini", "gpt-4o", "claude-sonnet-4", "gemini-2.0-flash", "llama3.2"}
+	models := []string{"gpt-4o-mini", "gpt-4o", "claude-sonnet-4", "gemini-2.0-flash", "llama3.2", "claude-3-haiku"}
 	sent := 0
 	for _, model := range models {
 		for _, stream := range []bool{false, true} {
@@ -87,7 +87,7 @@ func TestClientKeyAppearsNowhere(t *testing.T) {
 		}
 	}
 	upstream := 0
-	for _, kind := range []mockprovider.Kind{mockprovider.OpenAI, mockprovider.Azure, mockprovider.Anthropic, mockprovider.Gemini, mockprovider.Ollama} {
+	for _, kind := range []mockprovider.Kind{mockprovider.OpenAI, mockprovider.Azure, mockprovider.Anthropic, mockprovider.Gemini, mockprovider.Ollama, mockprovider.Bedrock} {
 		for _, r := range gw.Mock().Server(kind).Requests() {
 			upstream++
 			leak(string(kind)+" request path", r.Path+"?"+r.Query)

@@ -107,7 +107,7 @@ var pinnedTag = regexp.MustCompile(`^[a-z0-9./_-]+:v?[0-9]+\.[0-9]+(\.[0-9]+)?(-
 
 func TestComposeServices(t *testing.T) {
 	c := loadCompose(t)
-	for _, name := range []string{"envoy", "mock-openai", "mock-azure", "mock-anthropic", "mock-gemini", "mock-ollama", "redis", "ratelimit", "prometheus"} {
+	for _, name := range []string{"envoy", "mock-openai", "mock-azure", "mock-anthropic", "mock-gemini", "mock-ollama", "mock-bedrock", "redis", "ratelimit", "prometheus"} {
 		s, ok := c.Services[name]
 		if !ok {
 			t.Errorf("service %s missing", name)

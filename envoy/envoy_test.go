@@ -41,6 +41,9 @@ func pluginProviders(t testing.TB, doc []byte) []provider {
 		for _, k := range p.Get("api_keys").Array() {
 			keys = append(keys, k.String())
 		}
+		if k := p.Get("access_key_id"); k.Exists() { // a signing provider (Bedrock) is known by its key id
+			keys = append(keys, k.String())
+		}
 		ps = append(ps, provider{
 			name: name.String(), typ: p.Get("type").String(), cluster: p.Get("cluster").String(),
 			authority: p.Get("host").String(), keys: keys,

@@ -175,7 +175,7 @@ func Start(ctx context.Context, cfg Config) (*Gateway, error) {
 		g.calls = c
 	}
 	if cfg.Mock {
-		m, err := startMock(providerKeys(g.cfg.PluginConfig))
+		m, err := startMock(providerKeys(g.cfg.PluginConfig), awsSecrets(g.cfg.PluginConfig))
 		if err != nil {
 			return nil, err
 		}

@@ -22,15 +22,16 @@ type mockServer struct {
 	mu   sync.Mutex
 	mux  *mockprovider.Mux
 	keys []string
+	aws  map[string]string // Bedrock access key id → secret access key
 }
 
-func startMock(keys []string) (*mockServer, error) {
+func startMock(keys []string, aws map[string]string) (*mockServer, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("devgateway: mock providers: %w", err)
 	}
-	m := &mockServer{url: "http://" + ln.Addr().String(), keys: keys}
-	m.mux = mockprovider.NewMux(mockprovider.Options{Keys: keys})
+	m := &mockServer{url: "http://" + ln.Addr().String(), keys: keys, aws: aws}
+	m.mux = mockprovider.NewMux(mockprovider.Options{Keys: keys, AWSSecrets: aws})
 	m.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		m.current().ServeHTTP(w, r)
 	})}
@@ -50,10 +51,18 @@ func (m *mockServer) current() *mockprovider.Mux {
 
 // acceptKeys makes the mocks accept keys too. The Mux's keys are fixed, so new keys mean a new
 // Mux (accepting the old ones as well); its recorded requests and queued faults start empty.
-func (m *mockServer) acceptKeys(keys []string) bool {
+func (m *mockServer) acceptKeys(keys []string, aws map[string]string) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var added bool
+	for id, secret := range aws {
+		if m.aws[id] != secret {
+			if m.aws == nil {
+				m.aws = map[string]string{}
+			}
+			m.aws[id], added = secret, true
+		}
+	}
 	for _, k := range keys {
 		if !slices.Contains(m.keys, k) {
 			m.keys = append(m.keys, k)
@@ -61,7 +70,7 @@ func (m *mockServer) acceptKeys(keys []string) bool {
 		}
 	}
 	if added {
-		m.mux = mockprovider.NewMux(mockprovider.Options{Keys: m.keys})
+		m.mux = mockprovider.NewMux(mockprovider.Options{Keys: m.keys, AWSSecrets: m.aws})
 	}
 	return added
 }
@@ -116,6 +125,19 @@ func (p providerCluster) url() string {
 		return "http://" + p.host
 	}
 	return "https://" + p.host
+}
+
+// awsSecrets collects the AWS credentials (access_key_id → secret_access_key) of providers
+// that sign their requests (Bedrock), for the mock to verify their signatures.
+func awsSecrets(config []byte) map[string]string {
+	out := map[string]string{}
+	gjson.GetBytes(config, "providers").ForEach(func(_, p gjson.Result) bool {
+		if id, secret := p.Get("access_key_id").Str, p.Get("secret_access_key").Str; id != "" && secret != "" {
+			out[id] = secret
+		}
+		return true
+	})
+	return out
 }
 
 // providerKeys collects providers.*.api_key and api_keys, without repeats. Empty means none

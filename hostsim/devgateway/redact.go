@@ -10,8 +10,12 @@ import (
 const redacted = `"REDACTED"`
 
 // secretField reports whether a configuration field holds a secret: provider keys (api_key,
-// api_keys) and, for sections to come, anything named a secret, password, token or hash.
+// api_keys), AWS secrets (secret_access_key, session_token) and, for sections to come,
+// anything named a secret, password, token or hash.
 func secretField(name string) bool {
+	if strings.HasPrefix(name, "secret_") {
+		return true
+	}
 	switch name {
 	case "api_key", "api_keys", "secret", "password", "token", "hash":
 		return true

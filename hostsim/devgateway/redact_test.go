@@ -9,11 +9,12 @@ import (
 
 func TestRedactConfigHidesProviderKeys(t *testing.T) {
 	doc := `{"providers":{"oa":{"type":"openai","cluster":"c","api_key":"sk-one","api_keys":["sk-two","sk-three"]},
-	  "gem":{"type":"gemini","cluster":"g","api_keys":["AIza-four"]}},
+	  "gem":{"type":"gemini","cluster":"g","api_keys":["AIza-four"]},
+	  "br":{"type":"bedrock","cluster":"b","region":"us-east-1","access_key_id":"AKID","secret_access_key":"aws-secret","session_token":"aws-token"}},
 	  "models":{"routes":{"m":"oa"}},"throttle":{"rules":[{"name":"r","key":"header:x-api-key","rate":"1/s","burst":1,"default_max_tokens":5}]},
 	  "tenants":{"t":{"keys":[{"id":"k1","key_hash":"sha256:abc","client_secret":"s"}]}}}`
 	out := string(redactConfig([]byte(doc)))
-	for _, secret := range []string{"sk-one", "sk-two", "sk-three", "AIza-four", "sha256:abc", `"s"`} {
+	for _, secret := range []string{"sk-one", "sk-two", "sk-three", "AIza-four", "aws-secret", "aws-token", "sha256:abc", `"s"`} {
 		if strings.Contains(out, secret) {
 			t.Errorf("%s shown: %s", secret, out)
 		}

@@ -29,7 +29,7 @@ func (g *Gateway) Reload(ctx context.Context, config []byte) error {
 		// truncated file would drop every route.
 		return errEmptyReload
 	}
-	if g.mock != nil && g.mock.acceptKeys(providerKeys(config)) {
+	if g.mock != nil && g.mock.acceptKeys(providerKeys(config), awsSecrets(config)) {
 		g.logf("devgateway: new provider keys: the mock providers restarted empty (no recorded requests or faults)")
 	}
 	next, err := g.newGeneration(ctx, config)

@@ -61,6 +61,7 @@ var benchRoutes = []struct {
 	{"openai-to-anthropic", DialectOpenAI, "anthropic"},
 	{"openai-to-gemini", DialectOpenAI, "gemini"},
 	{"openai-to-ollama", DialectOpenAI, "ollama"},
+	{"openai-to-bedrock", DialectOpenAI, "bedrock"}, // translation and SigV4 signing
 	{"anthropic-to-openai", DialectAnthropic, "openai"},
 	{"anthropic-to-anthropic", DialectAnthropic, "anthropic"},
 	{"gemini-to-openai", DialectGemini, "openai"},

@@ -33,6 +33,9 @@ func (pr *Provider) headersToRemove(sameFormat bool) []string {
 	rm := append([]string(nil), ClientCredentialHeaders[:]...)
 	rm = append(rm, staleHeaders[:]...)
 	rm = append(rm, "anthropic-version")
+	if pr.Type.kind().signs { // a client's token must not join the filter's signature
+		rm = append(rm, "x-amz-security-token", "x-amz-date", "x-amz-content-sha256")
+	}
 	if !(pr.Type.kind().keepsBeta && sameFormat) {
 		rm = append(rm, "anthropic-beta")
 	}

@@ -2,6 +2,7 @@ package aiformat
 
 import (
 	"github.com/stepgate/stepgate/plugin/aiformat/anthropic"
+	"github.com/stepgate/stepgate/plugin/aiformat/bedrock"
 	"github.com/stepgate/stepgate/plugin/aiformat/gemini"
 	"github.com/stepgate/stepgate/plugin/aiformat/hub"
 	"github.com/stepgate/stepgate/plugin/aiformat/internal/jsonx"
@@ -19,6 +20,7 @@ const (
 	wireAnthropic
 	wireGemini
 	wireOllama
+	wireBedrock
 	wireCount
 )
 
@@ -51,8 +53,11 @@ type codec struct {
 	embedRequest     func(dst []byte, r *hub.EmbedRequest) ([]byte, *hub.Error)
 	decodeEmbeddings func(body string, e *hub.Embeddings) *hub.Error
 
-	ndjson bool   // streams are NDJSON lines, not SSE events
-	sseSep string // the event separator a passed-through stream keeps
+	ndjson bool // streams are NDJSON lines, not SSE events
+	// eventStream: streams are AWS event-stream messages (binary frames), each handed to the
+	// decoder as an event named by its :event-type (see eventFrames).
+	eventStream bool
+	sseSep      string // the event separator a passed-through stream keeps
 	// looseErrors: servers of this format do not all answer errors in its shape (vLLM's
 	// object errors), so an error is passed through only when it has error.message.
 	looseErrors bool
@@ -129,6 +134,16 @@ var codecs = [wireCount]codec{
 		embedRequest:     ollama.AppendEmbedRequest,
 		decodeEmbeddings: ollama.DecodeEmbeddings,
 		ndjson:           true, sseSep: "\n\n",
+	},
+	wireBedrock: {
+		name: "bedrock", dialect: DialectNone,
+		fromHub: func(dst []byte, root jsonx.Value, t hub.Target, _ *Provider) ([]byte, *hub.Error) {
+			return bedrock.RequestFromHubDoc(dst, root, t)
+		},
+		decodeResponse: bedrock.DecodeResponse,
+		newDecoder:     func() decoder { return &bedrock.StreamDecoder{} },
+		decodeError:    bedrock.DecodeError,
+		eventStream:    true, sseSep: "\n\n",
 	},
 }
 

@@ -29,6 +29,7 @@ type Provider struct {
 	authHeader   string      // header carrying the key
 	authValues   []string    // per key, the header value (e.g. "Bearer sk-...")
 	fixedHeaders [][2]string // set on every request after the key (anthropic-version)
+	aws          *awsAuth    // SigV4 credentials and region (type bedrock)
 	index        int         // position in Config.Providers (the router's key counters)
 	// The client headers to remove upstream (see headersToRemove), for any client and for a
 	// client of the provider's own format (an Anthropic client of Anthropic keeps anthropic-beta).
@@ -195,7 +196,7 @@ func parseProvider(name string, v gjson.Result, path string) (*Provider, error) 
 	if pr.Host, err = str(v, path, "host", defHost); err != nil {
 		return nil, err
 	}
-	if pr.Host == "" {
+	if pr.Host == "" && pr.Type.kind().defaultHost == nil { // else its own fields are missing: parse says which
 		return nil, fmt.Errorf("%s.host: required for type %s", path, pr.Type)
 	}
 	if pr.BasePath, err = str(v, path, "base_path", defBase); err != nil {
@@ -445,7 +446,7 @@ func parseBackend(v gjson.Result, path string, byName map[string]*Provider) (Bac
 		return b, fmt.Errorf("%s.provider: unknown provider %q", path, prov)
 	}
 	b.Provider = pr
-	if b.Model != "" && pr.modelInPath() && !PathSegmentSafe(b.Model) {
+	if b.Model != "" && !pr.modelSafe(b.Model) {
 		return b, fmt.Errorf("%s.model: %q cannot be a path segment of %s: use letters, digits, '.', '-' and '_' only", path, b.Model, pr.Type)
 	}
 	return b, nil

@@ -126,7 +126,7 @@ func TestModelsResponse(t *testing.T) {
 		t.Errorf("gemini listing: %s", g.Raw)
 	}
 	a := gjson.ParseBytes(cfg.ModelsResponse(DialectAnthropic, nil))
-	if a.Get("data.#").Int() != 6 || a.Get("first_id").Str != "to-openai" || a.Get("last_id").Str != "to-ollama" {
+	if a.Get("data.#").Int() != 7 || a.Get("first_id").Str != "to-openai" || a.Get("last_id").Str != "to-bedrock" {
 		t.Errorf("anthropic listing: %s", a.Raw)
 	}
 	if e := gjson.ParseBytes(cfg.ModelsResponse(DialectAnthropic, []string{})); e.Get("first_id").Type != gjson.Null {

@@ -68,7 +68,7 @@ func FuzzRequest(f *testing.F) {
 	})
 }
 
-var fuzzWires = []wireFormat{wireOpenAI, wireAnthropic, wireGemini, wireOllama}
+var fuzzWires = []wireFormat{wireOpenAI, wireAnthropic, wireGemini, wireOllama, wireBedrock}
 
 // FuzzResponse runs arbitrary bodies through every response and error decoder and every client
 // encoder: the output must always be JSON.
@@ -106,7 +106,12 @@ func wireIndex(d wireFormat) int {
 // may panic, every data line written must be JSON (or [DONE]), and splitting the input must
 // not change the output.
 func FuzzStream(f *testing.F) {
-	addFiles(f, "streams", func(name string, b []byte) { f.Add(uint8(wireIndex(wireOf(name))), uint16(len(b)/3), b) })
+	addFiles(f, "streams", func(name string, b []byte) {
+		if strings.HasSuffix(name, ".events") {
+			b = eventFramesOf(f, b)
+		}
+		f.Add(uint8(wireIndex(wireOf(name))), uint16(len(b)/3), b)
+	})
 	f.Fuzz(func(t *testing.T, sel uint8, split uint16, in []byte) {
 		wire := fuzzWires[int(sel)%len(fuzzWires)]
 		k := int(split) % (len(in) + 1)

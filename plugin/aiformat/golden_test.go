@@ -25,7 +25,9 @@ const testConfig = `{
     "azure":     {"type": "azure", "cluster": "azure", "host": "res.openai.azure.com", "api_key": "ak", "api_version": "2024-10-21"},
     "anthropic": {"type": "anthropic", "cluster": "anthropic", "api_key": "an", "default_max_tokens": 1024},
     "gemini":    {"type": "gemini", "cluster": "gemini", "api_key": "gk"},
-    "ollama":    {"type": "ollama", "cluster": "ollama", "host": "localhost:11434"}
+    "ollama":    {"type": "ollama", "cluster": "ollama", "host": "localhost:11434"},
+    "bedrock":   {"type": "bedrock", "cluster": "bedrock", "region": "us-east-1",
+                  "access_key_id": "AKIDEXAMPLE", "secret_access_key": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"}
   },
   "models": {
     "routes": {
@@ -34,12 +36,13 @@ const testConfig = `{
       "to-azure": "azure/gpt4o-deploy",
       "to-anthropic": "anthropic/claude-sonnet-4-5",
       "to-gemini": "gemini/gemini-2.5-flash",
-      "to-ollama": "ollama/llama3.2"
+      "to-ollama": "ollama/llama3.2",
+      "to-bedrock": {"provider": "bedrock", "model": "anthropic.claude-3-5-haiku-20241022-v1:0"}
     }
   }
 }`
 
-var providerNames = []string{"openai", "mistral", "azure", "anthropic", "gemini", "ollama"}
+var providerNames = []string{"openai", "mistral", "azure", "anthropic", "gemini", "ollama", "bedrock"}
 
 func testRouter(t testing.TB) *Router {
 	t.Helper()
@@ -144,6 +147,8 @@ func wireOf(name string) wireFormat {
 		return wireGemini
 	case strings.HasPrefix(name, "ollama_"):
 		return wireOllama
+	case strings.HasPrefix(name, "bedrock_"):
+		return wireBedrock
 	}
 	return wireOpenAI
 }
@@ -186,8 +191,7 @@ func TestGoldenResponses(t *testing.T) {
 // splitting the input at every byte boundary, or feeding it byte by byte, gives the same output.
 func TestGoldenStreams(t *testing.T) {
 	for _, file := range readInputs(t, "streams") {
-		base := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(file), ".sse"), ".ndjson")
-		in, _ := os.ReadFile(file)
+		base, in := streamInput(t, file)
 		for _, c := range clients {
 			t.Run(base+"/"+c.name, func(t *testing.T) {
 				whole, usage := runStream(c, wireOf(base), [][]byte{in})
@@ -214,8 +218,11 @@ func TestGoldenStreams(t *testing.T) {
 func runStream(c clientCase, wire wireFormat, chunks [][]byte) ([]byte, Usage) {
 	tr := newTranslator(c.dialect, wire, true, c.wantUsage, testNow, "fallback-model")
 	ct := "text/event-stream"
-	if wire == wireOllama {
+	switch wire {
+	case wireOllama:
 		ct = "application/x-ndjson"
+	case wireBedrock:
+		ct = "application/vnd.amazon.eventstream"
 	}
 	tr.Headers(200, ct)
 	var out []byte

@@ -28,6 +28,19 @@ func (pr *Provider) modelInPath() bool {
 	return pr.Type.kind().modelInPath
 }
 
+// modelSafe reports whether model may be sent to the provider: any name when the model is not
+// in the path, else one its path can carry as a single segment.
+func (pr *Provider) modelSafe(model string) bool {
+	k := pr.Type.kind()
+	switch {
+	case !k.modelInPath:
+		return true
+	case k.modelSafe != nil:
+		return k.modelSafe(model)
+	}
+	return PathSegmentSafe(model)
+}
+
 func unsafeModel(model string) *hub.Error {
 	e := hub.Invalid("model", "model name "+quote(model)+" is not valid: use letters, digits, '.', '-' and '_' only")
 	return e

@@ -2,6 +2,7 @@ package aiformat
 
 import (
 	"encoding/json"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -14,10 +15,11 @@ const pathConfig = `{
   "providers": {
     "az":  {"type": "azure", "cluster": "azure", "host": "x.openai.azure.com", "api_key": "azure-key"},
     "gem": {"type": "gemini", "cluster": "gemini", "api_key": "gem-key"},
-    "oa":  {"type": "openai", "cluster": "openai", "api_key": "oa-key"}
+    "oa":  {"type": "openai", "cluster": "openai", "api_key": "oa-key"},
+    "br":  {"type": "bedrock", "cluster": "bedrock", "region": "eu-west-3", "access_key_id": "AK", "secret_access_key": "SK"}
   },
   "models": {
-    "routes": {"az-*": "az", "gm-*": "gem", "fixed": "az/prod-deployment", "oa-*": "oa"},
+    "routes": {"az-*": "az", "gm-*": "gem", "fixed": "az/prod-deployment", "oa-*": "oa", "br-*": "br"},
     "default": "gem"
   }
 }`
@@ -43,6 +45,15 @@ func upstreamPathOK(up *Upstream, stream bool) (string, bool) {
 		if stream {
 			suffix = ":streamGenerateContent?alt=sse"
 		}
+	case ProviderBedrock: // the model id is escaped into one segment
+		prefix, suffix = "/model/", "/converse"
+		if stream {
+			suffix = "/converse-stream"
+		}
+		seg, ok := strings.CutPrefix(up.Path, prefix)
+		seg, ok2 := strings.CutSuffix(seg, suffix)
+		id, err := url.PathUnescape(seg)
+		return prefix + "{modelId}" + suffix, ok && ok2 && err == nil && id == up.Model && !strings.ContainsAny(seg, "/:?#") && seg != ".."
 	default:
 		return "/v1/chat/completions", up.Path == "/v1/chat/completions"
 	}
@@ -58,7 +69,7 @@ func TestUnsafeModelNamesAreRefused(t *testing.T) {
 	r := pathRouter(t)
 	for _, model := range []string{
 		"az-x/../../../admin?y=", "az-x#frag", "az-x%2F..", "az-a b", "gm-../../v1/files", "gm-x?key=1",
-		"../../secrets", "..", ".", strings.Repeat("a", 129), "az-\u00e9",
+		"../../secrets", "..", ".", strings.Repeat("a", 129), "az-\u00e9", "br-a b", "br-\u00e9",
 	} {
 		req := chatRequest(t, r, model)
 		up, err := r.Route(req, 0, 0)
@@ -70,7 +81,8 @@ func TestUnsafeModelNamesAreRefused(t *testing.T) {
 			t.Errorf("model %q: %d %s, want 400 naming the model", model, err.Status, err.Body)
 		}
 	}
-	for _, model := range []string{"az-gpt-4o", "gm-gemini-2.0-flash", "fixed", "gemini-1.5-pro_001", "oa-x/../y"} {
+	for _, model := range []string{"az-gpt-4o", "gm-gemini-2.0-flash", "fixed", "gemini-1.5-pro_001", "oa-x/../y",
+		"br-anthropic.claude-3-haiku-20240307-v1:0", "br-arn:aws:bedrock:us-east-1:1:inference-profile/us.x-v1:0", "br-../../x?y#z"} {
 		up, err := r.Route(chatRequest(t, r, model), 0, 0)
 		if err != nil {
 			t.Errorf("model %q refused: %s", model, err.Body)

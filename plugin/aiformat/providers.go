@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/stepgate/stepgate/plugin/aiformat/anthropic"
+	"github.com/stepgate/stepgate/plugin/aiformat/bedrock"
 	"github.com/stepgate/stepgate/plugin/aiformat/gemini"
 	"github.com/stepgate/stepgate/plugin/aiformat/ollama"
 	"github.com/stepgate/stepgate/plugin/aiformat/openai"
@@ -23,6 +24,7 @@ const (
 	ProviderAnthropic                                // Anthropic Messages
 	ProviderGemini                                   // Google Gemini API
 	ProviderOllama                                   // Ollama /api/chat
+	ProviderBedrock                                  // AWS Bedrock Converse, SigV4-signed
 	providerTypeEnd
 )
 
@@ -37,6 +39,12 @@ type providerKind struct {
 	authPrefix  string // before the key in that header ("Bearer ")
 	keyOptional bool   // local and self-hosted servers often need no key
 	modelInPath bool   // the model is a path segment, so its name must be PathSegmentSafe
+	// modelSafe replaces PathSegmentSafe for a type whose path escapes the model (nil: that).
+	modelSafe func(model string) bool
+	// defaultHost is the default "host" computed from the provider's other fields (nil: host).
+	defaultHost func(v gjson.Result) string
+	// signs: requests carry a SigV4 signature (Provider.aws) instead of a key header.
+	signs bool
 	// keepsBeta: a client of the same format keeps anthropic-beta (beta features it opted into).
 	keepsBeta bool
 	// presetEndpoint: the "compat" preset supplies the default host and base path.
@@ -99,6 +107,18 @@ var providerKinds = [providerTypeEnd]providerKind{
 		path:           func(pr *Provider, _ string, _ bool) string { return pr.BasePath + ollama.Path },
 		embeddingsPath: func(pr *Provider, _ string, _ bool) string { return pr.BasePath + ollama.EmbedPath },
 	},
+	ProviderBedrock: {
+		name: "bedrock", wire: wireBedrock, keyOptional: true, signs: true,
+		modelInPath: true, modelSafe: bedrock.ModelIDSafe,
+		defaultHost: func(v gjson.Result) string {
+			if r := v.Get("region"); r.Type == gjson.String && r.Str != "" {
+				return "bedrock-runtime." + r.Str + ".amazonaws.com"
+			}
+			return ""
+		},
+		path:   func(pr *Provider, model string, stream bool) string { return bedrock.Path(pr.BasePath, model, stream) },
+		fields: bedrockFields, parse: parseBedrock,
+	},
 }
 
 func (t ProviderType) String() string {
@@ -151,6 +171,9 @@ func typeFields() []string {
 // parsePolicy).
 func (t ProviderType) endpointDefaults(v gjson.Result) (host, base string) {
 	k := t.kind()
+	if k.defaultHost != nil {
+		return k.defaultHost(v), k.base
+	}
 	if k.presetEndpoint {
 		if p, ok := openai.Presets[v.Get("compat").String()]; ok {
 			return p.Host, p.BasePath

@@ -30,13 +30,13 @@ func TestCodecTableComplete(t *testing.T) {
 func TestProviderTableComplete(t *testing.T) {
 	for pt := ProviderType(1); pt < providerTypeEnd; pt++ {
 		k := pt.kind()
-		if k.name == "" || k.path == nil || k.authHeader == "" || k.wire >= wireCount {
+		if k.name == "" || k.path == nil || k.authHeader == "" && !k.signs || k.wire >= wireCount {
 			t.Errorf("provider type %d (%q) is incomplete", pt, k.name)
 		}
 		if providerTypeNamed(k.name) != pt {
 			t.Errorf("%q does not name type %d", k.name, pt)
 		}
-		if len(k.fields) > 0 && k.parse == nil {
+		if (len(k.fields) > 0 || k.signs) && k.parse == nil {
 			t.Errorf("type %s has fields %v but no parser", k.name, k.fields)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 
 	"github.com/stepgate/stepgate/plugin/aiformat/hub"
+	"github.com/stepgate/stepgate/plugin/aiformat/sigv4"
 	"github.com/stepgate/stepgate/plugin/shareddata"
 )
 
@@ -13,11 +14,13 @@ type Router struct {
 	cfg   *Config
 	store shareddata.Store
 	keyN  []uint32 // per provider (Provider.index), the next key to use
+	// signers are the SigV4 signers of signing providers (Provider.index), made on first use.
+	signers []*sigv4.Signer
 }
 
 // NewRouter returns a router over cfg whose breaker state lives in store.
 func NewRouter(cfg *Config, store shareddata.Store) *Router {
-	return &Router{cfg: cfg, store: store, keyN: make([]uint32, len(cfg.Providers))}
+	return &Router{cfg: cfg, store: store, keyN: make([]uint32, len(cfg.Providers)), signers: make([]*sigv4.Signer, len(cfg.Providers))}
 }
 
 // Config returns the router's configuration.
@@ -81,7 +84,7 @@ func (r *Router) routeTo(req *Request, rt *Route, model string, now int64, rnd u
 	if up.Model == "" {
 		up.Model = model
 	}
-	if up.Provider.modelInPath() && !PathSegmentSafe(up.Model) {
+	if !up.Provider.modelSafe(up.Model) {
 		return nil, render(req.Dialect, unsafeModel(up.Model))
 	}
 	if req.Endpoint == EndpointEmbeddings {
@@ -103,6 +106,9 @@ func (r *Router) routeTo(req *Request, rt *Route, model string, now int64, rnd u
 	}
 	up.Body = body
 	r.headers(req, up)
+	if up.Provider.aws != nil {
+		r.sign(up, now)
+	}
 	return up, nil
 }
 

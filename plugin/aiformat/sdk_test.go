@@ -202,8 +202,7 @@ func sseResponse(body []byte) *http.Response {
 func TestStreamsAccumulateWithSDK(t *testing.T) {
 	stopFor := map[string]anthropic.StopReason{"stop": "end_turn", "tool_calls": "tool_use", "length": "max_tokens", "content_filter": "refusal"}
 	for _, file := range readInputs(t, "streams") {
-		base := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(file), ".sse"), ".ndjson")
-		in, _ := os.ReadFile(file)
+		base, in := streamInput(t, file)
 		t.Run(base, func(t *testing.T) {
 			outA, _ := runStream(clients[2], wireOf(base), [][]byte{in})
 			stream := assestream.NewStream[anthropic.MessageStreamEventUnion](assestream.NewDecoder(sseResponse(outA)), nil)

@@ -66,6 +66,7 @@ type ResponseTranslator struct {
 	mode   mode
 	status int
 	sc     sse.Scanner
+	frames *eventFrames // the stream's framing when it is AWS event-stream, not SSE/NDJSON
 	dec    decoder
 	enc    encoder
 	events []hub.Event
@@ -113,6 +114,9 @@ func (t *ResponseTranslator) Headers(status int, contentType string) Head {
 	case t.stream && media != mediaJSON: // a stream, or no content type: the body will tell
 		t.mode = modeStream
 		t.dec = codecs[t.wire].newDecoder()
+		if codecs[t.wire].eventStream {
+			t.frames = &eventFrames{}
+		}
 		if !t.passthrough {
 			t.enc = t.newEncoder()
 		}
@@ -142,7 +146,8 @@ func mediaOf(contentType string) media {
 		return mediaNone
 	case ct == "application/json" || strings.HasPrefix(ct, "application/") && strings.HasSuffix(ct, "+json"):
 		return mediaJSON
-	case ct == "text/event-stream" || ct == "application/x-ndjson" || ct == "application/ndjson" || ct == "application/jsonl":
+	case ct == "text/event-stream" || ct == "application/x-ndjson" || ct == "application/ndjson" || ct == "application/jsonl",
+		ct == "application/vnd.amazon.eventstream":
 		return mediaStream
 	}
 	return mediaOther
@@ -196,12 +201,9 @@ func (t *ResponseTranslator) Write(chunk []byte, end bool) []byte {
 	default:
 		return append(t.out, chunk...)
 	}
-	t.sc.Push(chunk)
-	if end {
-		t.sc.End()
-	}
+	t.push(chunk, end)
 	for {
-		ev, ok := t.sc.Next()
+		ev, ok := t.next()
 		if !ok {
 			break
 		}
@@ -211,8 +213,8 @@ func (t *ResponseTranslator) Write(chunk []byte, end bool) []byte {
 			return t.out
 		}
 	}
-	if t.sc.Overflow() {
-		t.fail("the provider sent a stream line too long to translate")
+	if msg := t.framingFailure(); msg != "" {
+		t.fail(msg)
 		return t.out
 	}
 	if end && !t.complete {
@@ -227,6 +229,39 @@ func (t *ResponseTranslator) Write(chunk []byte, end bool) []byte {
 		}
 	}
 	return t.out
+}
+
+func (t *ResponseTranslator) push(chunk []byte, end bool) {
+	if t.frames != nil {
+		t.frames.push(chunk)
+		if end {
+			t.frames.end()
+		}
+		return
+	}
+	t.sc.Push(chunk)
+	if end {
+		t.sc.End()
+	}
+}
+
+// next is the stream's next complete event.
+func (t *ResponseTranslator) next() (sse.Event, bool) {
+	if t.frames != nil {
+		return t.frames.next()
+	}
+	return t.sc.Next()
+}
+
+// framingFailure says why the stream's framing cannot be read further ("" while it can).
+func (t *ResponseTranslator) framingFailure() string {
+	switch {
+	case t.frames != nil:
+		return t.frames.failure()
+	case t.sc.Overflow():
+		return "the provider sent a stream line too long to translate"
+	}
+	return ""
 }
 
 // emit writes the decoded events of one upstream event.

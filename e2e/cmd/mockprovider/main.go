@@ -46,7 +46,7 @@ func parseFlags(args []string) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("mockprovider", flag.ContinueOnError)
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:8081", "address to listen on")
-	fs.StringVar(&c.kind, "kind", "all", "provider to emulate: openai, azure, anthropic, gemini, ollama or all")
+	fs.StringVar(&c.kind, "kind", "all", "provider to emulate: openai, azure, anthropic, gemini, ollama, bedrock or all")
 	keys := fs.String("keys", mockprovider.DefaultKey, "comma-separated API keys the providers accept")
 	models := fs.String("models", "", "comma-separated model names served (default: any)")
 	deployments := fs.String("deployments", "", "Azure deployments as name=model,name=model (default: any, reporting its own name)")

@@ -31,7 +31,7 @@ func TestParseFlags(t *testing.T) {
 	if err != nil || d.kind != "all" || d.listen != "127.0.0.1:8081" || !reflect.DeepEqual(d.opts.Keys, []string{mockprovider.DefaultKey}) {
 		t.Errorf("defaults %+v, %v", d, err)
 	}
-	for _, bad := range [][]string{{"-kind", "bedrock"}, {"-deployments", "prod"}, {"-nope"}, {"extra"}} {
+	for _, bad := range [][]string{{"-kind", "vertex"}, {"-deployments", "prod"}, {"-nope"}, {"extra"}} {
 		if _, err := parseFlags(bad); err == nil {
 			t.Errorf("%v: want an error", bad)
 		}

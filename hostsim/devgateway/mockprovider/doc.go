@@ -1,5 +1,5 @@
-// Package mockprovider emulates the chat APIs of OpenAI, Azure OpenAI, Anthropic, Google Gemini and
-// Ollama closely enough to be an independent check of what the stepgate filter sends upstream.
+// Package mockprovider emulates the chat APIs of OpenAI, Azure OpenAI, Anthropic, Google Gemini,
+// Ollama and AWS Bedrock (Converse) closely enough to be an independent check of what the stepgate filter sends upstream.
 //
 // It is written from each provider's published API reference, not from the filter's code, and it
 // must never import anything under plugin/: a translation bug in the filter should meet a mock that
@@ -18,6 +18,13 @@
 //	Anthropic      {"type":"error","error":{"type","message"},"request_id"}  "x: Extra inputs are not permitted"
 //	Gemini         {"error":{"code","message","status","details"}}  INVALID_ARGUMENT "Unknown name …"
 //	Ollama         {"error":"…"}
+//	Bedrock        {"message":"…"} + x-amzn-ErrorType  403 InvalidSignatureException, 400 ValidationException
+//
+// Bedrock requests are authenticated as AWS does, with a SigV4 signature (service "bedrock") that
+// the mock recomputes from the request as received: escaped path encoded once more, sorted
+// query, the signed headers, the body's SHA-256, the secret of the access key named (Options.Keys
+// with DefaultAWSSecret, or Options.AWSSecrets); x-amz-date must be within 15 minutes of
+// Options.Clock. A missing, mismatched or expired signature, or an unknown key, is Bedrock's 403.
 //
 // Where the real API is lax (Ollama ignores unknown fields and options), the mock is stricter on
 // purpose and says so in its error message: a field the filter puts in the wrong place would
@@ -54,7 +61,9 @@
 // the reply, tool arguments in two pieces): OpenAI/Azure SSE with data: [DONE] and the usage chunk
 // when stream_options.include_usage is set (Azure first sends its prompt_filter_results chunk),
 // Anthropic SSE events message_start … message_stop with a ping, Gemini SSE (CRLF framed) of
-// GenerateContentResponse or a JSON array without alt=sse, Ollama NDJSON ending with done:true.
+// GenerateContentResponse or a JSON array without alt=sse, Ollama NDJSON ending with done:true,
+// Bedrock ConverseStream as AWS event-stream messages (messageStart, contentBlockStart/Delta/Stop,
+// messageStop, metadata with the usage).
 //
 // # Faults
 //

@@ -57,6 +57,8 @@ func validRequest(kind Kind, model string) *http.Request {
 		return post("/v1/messages", `{"model":"`+model+`","max_tokens":50,"messages":`+okUser+`}`, hAnthropic...)
 	case Gemini:
 		return post("/v1beta/models/"+model+":generateContent", `{"contents":[{"parts":[{"text":"hi"}]}]}`, hGemini...)
+	case Bedrock:
+		return brRequest(brPath(model, false), `{"messages":[{"role":"user","content":[{"text":"hi"}]}]}`, fixedClock())
 	}
 	return post("/api/chat", `{"model":"`+model+`","stream":false,"messages":`+okUser+`}`, hOllama...)
 }
@@ -69,6 +71,7 @@ func TestFailNextShapes(t *testing.T) {
 		Anthropic: {"error.type", "rate_limit_error"},
 		Gemini:    {"error.status", "RESOURCE_EXHAUSTED"},
 		Ollama:    {"error", "too many requests"},
+		Bedrock:   {"message", "Too many requests, please wait before trying again."},
 	}
 	for _, kind := range Kinds() {
 		t.Run(string(kind), func(t *testing.T) {
@@ -251,6 +254,7 @@ func doRealErr(url string, r *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	req.Header = r.Header.Clone()
+	req.Host = r.Host // a signed request (Bedrock) signs its host
 	return http.DefaultClient.Do(req)
 }
 

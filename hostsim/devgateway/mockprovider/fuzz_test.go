@@ -46,6 +46,8 @@ var fuzzTargets = []struct {
 	{Gemini, "/v1beta/models/gemini-embedding-001:batchEmbedContents", hGemini},
 	{Ollama, "/api/embed", hOllama},
 	{Anthropic, "/v1/messages/count_tokens", hAnthropic},
+	{Bedrock, "/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse", nil}, // signed by brRequest
+	{Bedrock, "/model/m/converse-stream", nil},
 }
 
 // FuzzServe posts arbitrary bodies to every provider: the mock must never panic, and every error
@@ -72,11 +74,17 @@ func FuzzServe(f *testing.F) {
 	f.Add(uint8(8), []byte(`{"requests":[{"model":"models/gemini-embedding-001","content":{"parts":[{"text":"a"}]}}]}`))
 	f.Add(uint8(9), []byte(`{"model":"m","input":["a","b"],"dimensions":4,"truncate":true}`))
 	f.Add(uint8(10), []byte(`{"model":"m","system":"s","messages":[{"role":"user","content":"x"}]}`))
+	f.Add(uint8(len(fuzzTargets)-2), []byte(`{"messages":[{"role":"user","content":[{"text":"call tool f"}]}],"toolConfig":{"tools":[{"toolSpec":{"name":"f","inputSchema":{"json":{}}}}]}}`))
+	f.Add(uint8(len(fuzzTargets)-1), []byte(`{"messages":[{"role":"user","content":[{"image":{"format":"png","source":{"bytes":"AA=="}}},{"text":"hi"}]}]}`))
 	f.Fuzz(func(t *testing.T, target uint8, body []byte) {
 		ft := fuzzTargets[int(target)%len(fuzzTargets)]
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 		defer cancel()
-		r := post(ft.path, string(body), ft.headers...).WithContext(ctx)
+		r := post(ft.path, string(body), ft.headers...)
+		if ft.kind == Bedrock {
+			r = brRequest(ft.path, string(body), fixedClock())
+		}
+		r = r.WithContext(ctx)
 		w := httptest.NewRecorder()
 		func() {
 			defer func() {

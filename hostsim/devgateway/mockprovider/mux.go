@@ -7,7 +7,7 @@ import (
 
 // Mux serves every provider on one listener, for docker compose and the dev gateway. A request
 // reaches a provider by its native path (/v1/chat/completions → OpenAI, /openai/deployments/… →
-// Azure, /v1/messages and its count_tokens → Anthropic, /v1beta/… → Gemini, /api/… → Ollama; GET /v1/models goes to
+// Azure, /v1/messages and its count_tokens → Anthropic, /v1beta/… → Gemini, /api/… → Ollama, /model/… → Bedrock; GET /v1/models goes to
 // Anthropic when the request carries x-api-key or anthropic-version, else to OpenAI), or by an
 // explicit prefix that is stripped: /openai/…, /azure/…, /anthropic/…, /gemini/…, /ollama/….
 // The control endpoints under /__mock/ act on all providers (POST /__mock/faults takes "kind").
@@ -72,6 +72,8 @@ func muxRoute(r *http.Request) (Kind, string) {
 		return Gemini, p
 	case strings.HasPrefix(p, "/api/"):
 		return Ollama, p
+	case strings.HasPrefix(p, "/model/"):
+		return Bedrock, p
 	case p == "/v1/models":
 		if r.Header.Get("X-Api-Key") != "" || r.Header.Get("Anthropic-Version") != "" {
 			return Anthropic, p

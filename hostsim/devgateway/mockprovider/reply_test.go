@@ -1,6 +1,7 @@
 package mockprovider
 
 import (
+	"net/http"
 	"net/http/httptest"
 	"reflect"
 	"strings"
@@ -134,15 +135,22 @@ func TestPromptTokensAcrossProviders(t *testing.T) {
 		Anthropic: `{"model":"m","max_tokens":99,"system":"You are terse.","messages":[{"role":"user","content":"Name three rivers"}]}`,
 		Gemini:    `{"systemInstruction":{"parts":[{"text":"You are terse."}]},"contents":[{"role":"user","parts":[{"text":"Name three rivers"}]}]}`,
 		Ollama:    `{"model":"m","stream":false,"messages":[{"role":"system","content":"You are terse."},{"role":"user","content":"Name three rivers"}]}`,
+		Bedrock:   `{"system":[{"text":"You are terse."}],"messages":[{"role":"user","content":[{"text":"Name three rivers"}]}]}`,
 	}
 	paths := map[Kind]string{OpenAI: "/v1/chat/completions", Azure: azurePath, Anthropic: "/v1/messages", Gemini: geminiPath, Ollama: "/api/chat"}
 	headers := map[Kind][]string{OpenAI: hOpenAI, Azure: hAzure, Anthropic: hAnthropic, Gemini: hGemini, Ollama: hOllama}
 	usage := map[Kind]string{OpenAI: "usage.prompt_tokens", Azure: "usage.prompt_tokens", Anthropic: "usage.input_tokens",
-		Gemini: "usageMetadata.promptTokenCount", Ollama: "prompt_eval_count"}
+		Gemini: "usageMetadata.promptTokenCount", Ollama: "prompt_eval_count", Bedrock: "usage.inputTokens"}
 	want := tokens("You are terse.") + tokens("Name three rivers")
 	for _, k := range Kinds() {
 		w := httptest.NewRecorder()
-		New(k, testOptions()).ServeHTTP(w, post(paths[k], reqs[k], headers[k]...))
+		var r *http.Request
+		if k == Bedrock {
+			r = brRequest(brPath("m", false), reqs[k], fixedClock())
+		} else {
+			r = post(paths[k], reqs[k], headers[k]...)
+		}
+		New(k, testOptions()).ServeHTTP(w, r)
 		if got := gjson.Get(w.Body.String(), usage[k]).Int(); w.Code != 200 || int(got) != want {
 			t.Errorf("%s: %d prompt tokens (status %d), want %d", k, got, w.Code, want)
 		}

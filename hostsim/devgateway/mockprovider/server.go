@@ -21,10 +21,11 @@ const (
 	Anthropic Kind = "anthropic"
 	Gemini    Kind = "gemini"
 	Ollama    Kind = "ollama"
+	Bedrock   Kind = "bedrock"
 )
 
 // Kinds lists every emulated provider, in a stable order.
-func Kinds() []Kind { return []Kind{OpenAI, Azure, Anthropic, Gemini, Ollama} }
+func Kinds() []Kind { return []Kind{OpenAI, Azure, Anthropic, Gemini, Ollama, Bedrock} }
 
 // ParseKind reads a provider name as the binary's -kind flag spells it.
 func ParseKind(s string) (Kind, error) {
@@ -32,7 +33,7 @@ func ParseKind(s string) (Kind, error) {
 	if slices.Contains(Kinds(), k) {
 		return k, nil
 	}
-	return "", fmt.Errorf("unknown provider kind %q (want openai, azure, anthropic, gemini or ollama)", s)
+	return "", fmt.Errorf("unknown provider kind %q (want openai, azure, anthropic, gemini, ollama or bedrock)", s)
 }
 
 // DefaultKey is the one valid credential when Options.Keys is empty.
@@ -44,9 +45,12 @@ const maxBody = 32 << 20
 // Options configures a Server. The zero value is usable.
 type Options struct {
 	// Keys are the credentials the server accepts (Authorization: Bearer for OpenAI, api-key or
-	// Bearer for Azure, x-api-key for Anthropic, x-goog-api-key or ?key= for Gemini). Empty means
-	// {DefaultKey}.
+	// Bearer for Azure, x-api-key for Anthropic, x-goog-api-key or ?key= for Gemini; for
+	// Bedrock, the access key ids whose secret is DefaultAWSSecret). Empty means {DefaultKey}.
 	Keys []string
+	// AWSSecrets maps Bedrock access key ids to their secret access keys (SigV4), in addition to
+	// Keys.
+	AWSSecrets map[string]string
 	// Models, when not empty, are the only model names served; others get the provider's
 	// "model not found". Fault-trigger names (mock-fail-…) are always served. Azure uses
 	// Deployments instead. Models also feed the list-models endpoints.
@@ -93,6 +97,8 @@ func New(kind Kind, opts Options) *Server {
 		s.d = geminiDialect{}
 	case Ollama:
 		s.d = ollamaDialect{}
+	case Bedrock:
+		s.d = bedrockDialect{}
 	default:
 		panic(fmt.Sprintf("mockprovider: unknown kind %q", kind))
 	}
