@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path"
 	"strings"
 	"testing"
 
@@ -15,6 +13,7 @@ import (
 	"github.com/tidwall/sjson"
 
 	"github.com/stepgate/stepgate/hostsim/devgateway"
+	"github.com/stepgate/stepgate/hostsim/hostsimtest"
 )
 
 // TestExampleRulesCoverEveryModel: the example's per-model limits select requests by model, never by
@@ -65,16 +64,10 @@ func matchesAny(patterns []string, v string) bool {
 
 // TestExampleRuleThrottlesEveryDialect runs the built filter on the dev gateway with the example's
 // per-model rule, its match unchanged but its rate cut to one request, and sends each client
-// dialect twice: the second request of each must be refused. Run `make wasm` first (`make test`
-// does); the test skips without the module.
+// dialect twice: the second request of each must be refused. The filter is built from ./plugin
+// by the test kit, so the module always matches the example it is given.
 func TestExampleRuleThrottlesEveryDialect(t *testing.T) {
-	wasm, err := os.ReadFile(path.Join("..", makefileOut(t)))
-	if os.IsNotExist(err) {
-		t.Skipf("%s not built; run make wasm", makefileOut(t))
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	wasm := hostsimtest.Stepgate(t)
 	cfg := readFile(t, pluginJSONPath)
 	idx := -1
 	gjson.GetBytes(cfg, "throttle.rules").ForEach(func(i, r gjson.Result) bool {
@@ -88,6 +81,7 @@ func TestExampleRuleThrottlesEveryDialect(t *testing.T) {
 	}
 	rule := fmt.Sprintf("throttle.rules.%d.", idx)
 	for field, v := range map[string]string{"rate": `"1/min"`, "burst": `1`, "steps": `[{"below":0,"action":"reject"}]`} {
+		var err error
 		if cfg, err = sjson.SetRawBytes(cfg, rule+field, []byte(v)); err != nil {
 			t.Fatal(err)
 		}
