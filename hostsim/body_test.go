@@ -216,3 +216,28 @@ func TestResponseBufferingAndRewrite(t *testing.T) {
 	wantEqual(t, "rewritten", string(down.Body), "REWRITTEN")
 	wantEqual(t, "done", s.Done(), true)
 }
+
+// The stream keeps its own copy of every frame, whatever path it takes (held while buffering,
+// rewritten, or passed on): a caller reusing its buffer after the call changes nothing, as
+// Proxy reuses its read buffers.
+func TestFramesAreCopiedFromTheCallersBuffer(t *testing.T) {
+	for _, tt := range []struct{ name, tags, want string }{
+		{"buffered", "buffer-request", "abcdef"},
+		{"buffered and replaced", "buffer-request,strip-cl,body-write=replace", "REPLACED"},
+		{"buffered and appended", "buffer-request,strip-cl,body-write=append", "abcdef>"},
+		{"passed on", "", "abcdef"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h, _ := newProbe(t, nil)
+			s := h.NewStream()
+			s.SendRequestHeaders(request(tt.tags), false)
+			buf := []byte("abc")
+			s.SendRequestBody(buf, false)
+			copy(buf, "XYZ")
+			buf = append(buf[:0], "def"...)
+			s.SendRequestBody(buf, true)
+			copy(buf, "XYZ")
+			wantEqual(t, "forwarded body", string(s.Upstream().Body), tt.want)
+		})
+	}
+}

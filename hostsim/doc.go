@@ -32,7 +32,9 @@
 //
 // Proxy runs the same machinery as an http.Handler in front of real upstreams (the dev
 // gateway). Like Envoy, it adds x-envoy-upstream-service-time to upstream responses before the
-// filter sees them, and server: envoy to every response the client gets.
+// filter sees them, and server: envoy to every response the client gets. Its streams' callbacks
+// run on their worker VM's own long-lived goroutine, as Envoy runs a VM's callbacks on its
+// worker thread; streams driven through Stream's methods run them on the caller's goroutine.
 //
 // # What Envoy does, and so does hostsim
 //

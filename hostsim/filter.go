@@ -1,6 +1,7 @@
 package hostsim
 
 import (
+	"bytes"
 	"strconv"
 
 	"github.com/tetratelabs/wazero/api"
@@ -78,12 +79,12 @@ func (s *Stream) dataInput(d *half, b []byte, eos bool) FilterStatus {
 		return NotCalled // after a local reply the request no longer reaches the filter
 	}
 	d.inputEnded = eos
-	b = append([]byte(nil), b...)
 	if !d.response {
 		s.bytesReceived += int64(len(b))
 	}
+	// The stream keeps a private copy of b: one copy, made where the bytes are kept.
 	if s.bypassing(d) {
-		s.passData(d, b, eos)
+		s.passData(d, bytes.Clone(b), eos)
 		return NotCalled
 	}
 	if d.stoppedAll {
@@ -94,10 +95,21 @@ func (s *Stream) dataInput(d *half, b []byte, eos bool) FilterStatus {
 		}
 		return NotCalled
 	}
+	if !d.buffering { // else decodeData appends b to the held data
+		b = frameCopy(b)
+	}
 	return s.decodeData(d, b, eos)
 }
 
-// decodeData is the wasm filter's decodeData/encodeData.
+// frameCopy is the stream's copy of a frame the plugin may rewrite, with room for the rewrite
+// to grow it by an eighth (translating a body to another API's format usually grows it a
+// little), so that proxy_set_buffer_bytes reuses it instead of allocating again.
+func frameCopy(b []byte) []byte {
+	return append(make([]byte, 0, len(b)+len(b)/8), b...)
+}
+
+// decodeData is the wasm filter's decodeData/encodeData. b is the stream's own unless the
+// direction is buffering (then it is copied into the held data).
 func (s *Stream) decodeData(d *half, b []byte, eos bool) FilterStatus {
 	wasBuffering := d.buffering
 	size := len(b)
@@ -139,8 +151,7 @@ func (s *Stream) decodeData(d *half, b []byte, eos bool) FilterStatus {
 		}
 	case StopIterationAndBuffer:
 		if !wasBuffering {
-			d.held = append(d.held, d.chunk...)
-			d.chunk = nil
+			d.hold()
 			if len(d.held) > s.h.cfg.BufferLimit {
 				s.overflow(d)
 				return st
@@ -150,8 +161,7 @@ func (s *Stream) decodeData(d *half, b []byte, eos bool) FilterStatus {
 		d.stopped = true
 	case StopIterationAndWatermark:
 		if !wasBuffering {
-			d.held = append(d.held, d.chunk...)
-			d.chunk = nil
+			d.hold()
 		}
 		d.stopped = true
 	default: // StopIterationNoBuffer: the frame is not kept
@@ -160,6 +170,16 @@ func (s *Stream) decodeData(d *half, b []byte, eos bool) FilterStatus {
 	}
 	s.resumeIfAsked(d)
 	return st
+}
+
+// hold moves the frame into the held data; the first frame held becomes it without a copy.
+func (d *half) hold() {
+	if len(d.held) == 0 {
+		d.held = d.chunk
+	} else {
+		d.held = append(d.held, d.chunk...)
+	}
+	d.chunk = nil
 }
 
 func (s *Stream) trailersInput(d *half, t *headermap.Map) FilterStatus {

@@ -116,6 +116,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 			h.closeVMs(ctx)
 			return nil, h.startError(fmt.Errorf("worker %d: %w", i, err))
 		}
+		v.thread = startThread()
 		h.vms = append(h.vms, v)
 	}
 	h.group.join(h)

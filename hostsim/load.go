@@ -42,6 +42,10 @@ var engines = struct {
 	caches map[string]wazero.CompilationCache
 }{m: map[engineKey]*engine{}, caches: map[string]wazero.CompilationCache{}}
 
+// runtimeConfig is every engine's wazero configuration: the compiler, and wazero's defaults
+// for the rest (docs/BENCHMARKS.md has what the other settings were measured to cost).
+var runtimeConfig = wazero.NewRuntimeConfigCompiler
+
 type vmKey struct{}
 
 func vmOf(ctx context.Context) *vm { return ctx.Value(vmKey{}).(*vm) }
@@ -52,7 +56,7 @@ func getEngine(key engineKey) (*engine, error) {
 	if e := engines.m[key]; e != nil {
 		return e, nil
 	}
-	rc := wazero.NewRuntimeConfigCompiler()
+	rc := runtimeConfig()
 	if key.cacheDir != "" && key.cacheDir != "-" {
 		cache := engines.caches[key.cacheDir]
 		if cache == nil {

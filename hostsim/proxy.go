@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -51,7 +52,11 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		info.ClusterName = p.DefaultCluster
 	}
 	s := p.Host.NewStream(WithInfo(info), WithPlugin(p.RootID))
-	go p.sendRequest(s, r)
+	if hasBody(r) {
+		go p.sendRequest(s, r)
+	} else {
+		p.sendRequest(s, r) // headers only: nothing to wait for
+	}
 	go p.forward(ctx, s)
 	if err := p.respond(ctx, s, w); err != nil {
 		cancel()
@@ -78,31 +83,53 @@ func (p *Proxy) sendRequest(s *Stream, r *http.Request) {
 	if _, ok := h.Lookup("x-forwarded-proto"); !ok {
 		h = append(h, [2]string{"x-forwarded-proto", scheme})
 	}
-	noBody := r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0
-	s.SendRequestHeaders(h, noBody)
+	noBody := !hasBody(r)
+	onThread(s, func() { s.SendRequestHeaders(h, noBody) })
 	if noBody {
 		return
 	}
-	buf := make([]byte, 32<<10)
+	buf := getBuffer()
+	defer putBuffer(buf)
 	for {
-		n, err := r.Body.Read(buf)
+		n, err := r.Body.Read(*buf)
 		if n > 0 {
-			s.SendRequestBody(buf[:n], false)
+			chunk := (*buf)[:n]
+			onThread(s, func() { s.SendRequestBody(chunk, false) })
 		}
 		if err == io.EOF {
 			if len(r.Trailer) > 0 {
-				s.SendRequestTrailers(fromPairs(sortedHeader(r.Trailer)))
+				t := fromPairs(sortedHeader(r.Trailer))
+				onThread(s, func() { s.SendRequestTrailers(t) })
 			} else {
-				s.SendRequestBody(nil, true)
+				onThread(s, func() { s.SendRequestBody(nil, true) })
 			}
 			return
 		}
 		if err != nil {
-			s.Close() // the client went away mid-body
+			onThread(s, s.Close) // the client went away mid-body
 			return
 		}
 	}
 }
+
+func hasBody(r *http.Request) bool {
+	return r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0
+}
+
+// onThread runs f, which calls into the filter, on the stream's worker thread (see thread).
+func onThread(s *Stream, f func()) {
+	if t := s.v.thread; t != nil {
+		t.run(f)
+		return
+	}
+	f()
+}
+
+// buffers are the frames bodies are read into: the filter copies what it keeps.
+var buffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+func getBuffer() *[]byte  { return buffers.Get().(*[]byte) }
+func putBuffer(b *[]byte) { buffers.Put(b) }
 
 // forward plays the router and the upstream: once the filter released the request headers it
 // sends the request, streaming the body the filter lets through, and feeds the response back.
@@ -123,7 +150,7 @@ func (p *Proxy) forward(ctx context.Context, s *Stream) {
 	base, ok := p.Host.cfg.Clusters[cluster]
 	if !ok {
 		p.logf("hostsim proxy: no cluster %q for %s", cluster, headers.Get(":path"))
-		s.SendResponseHeaders(Headers{{":status", "503"}}, true)
+		onThread(s, func() { s.SendResponseHeaders(Headers{{":status", "503"}}, true) })
 		return
 	}
 	if u, err := url.Parse(base); err == nil {
@@ -216,7 +243,10 @@ func (b *forwardedBody) Read(out []byte) (int, error) {
 		s := b.s
 		s.v.mu.Lock()
 		avail, end, done, ch := s.up.body[b.off:], s.up.end, s.done, s.changedChan()
-		trailers := fromPairs(s.up.trailers.Pairs())
+		var trailers Headers
+		if end && len(avail) == 0 {
+			trailers = fromPairs(s.up.trailers.Pairs())
+		}
 		s.v.mu.Unlock()
 		if len(avail) > 0 {
 			n := copy(out, avail)
@@ -254,30 +284,32 @@ func (p *Proxy) sendResponse(s *Stream, resp *http.Response, took time.Duration)
 	}
 	h = append(h, [2]string{"x-envoy-upstream-service-time", strconv.FormatInt(took.Milliseconds(), 10)})
 	if resp.ContentLength == 0 {
-		s.SendResponseHeaders(h, true)
+		onThread(s, func() { s.SendResponseHeaders(h, true) })
 		return
 	}
-	s.SendResponseHeaders(h, false)
-	buf := make([]byte, 32<<10)
+	onThread(s, func() { s.SendResponseHeaders(h, false) })
+	buf := getBuffer()
+	defer putBuffer(buf)
 	var read int64
 	for {
-		n, err := resp.Body.Read(buf)
+		n, err := resp.Body.Read(*buf)
 		read += int64(n)
 		last := err == io.EOF || (resp.ContentLength > 0 && read == resp.ContentLength)
+		chunk := (*buf)[:n]
 		if n > 0 || last {
 			if last && len(resp.Trailer) > 0 {
-				s.SendResponseBody(buf[:n], false)
-				s.SendResponseTrailers(fromPairs(sortedHeader(resp.Trailer)))
+				t := fromPairs(sortedHeader(resp.Trailer))
+				onThread(s, func() { s.SendResponseBody(chunk, false); s.SendResponseTrailers(t) })
 				return
 			}
-			s.SendResponseBody(buf[:n], last)
+			onThread(s, func() { s.SendResponseBody(chunk, last) })
 		}
 		if last {
 			return
 		}
 		if err != nil {
 			p.logf("hostsim proxy: upstream response body: %v", err)
-			s.Close()
+			onThread(s, s.Close)
 			return
 		}
 	}
@@ -287,8 +319,8 @@ func (p *Proxy) sendResponse(s *Stream, resp *http.Response, took time.Duration)
 func (p *Proxy) upstreamFailed(s *Stream, err error) {
 	p.logf("hostsim proxy: upstream: %v", err)
 	body := connectFailure(err)
-	s.SendResponseHeaders(Headers{{":status", "503"}, {"content-length", strconv.Itoa(len(body))}, {"content-type", "text/plain"}}, false)
-	s.SendResponseBody([]byte(body), true)
+	h := Headers{{":status", "503"}, {"content-length", strconv.Itoa(len(body))}, {"content-type", "text/plain"}}
+	onThread(s, func() { s.SendResponseHeaders(h, false); s.SendResponseBody([]byte(body), true) })
 }
 
 // respond writes what the filter lets through to the client until the response ends.
@@ -298,7 +330,10 @@ func (p *Proxy) respond(ctx context.Context, s *Stream, w http.ResponseWriter) e
 	off := 0
 	for {
 		s.v.mu.Lock()
-		m := Message{Headers: fromPairs(s.down.headers.Pairs()), Body: s.down.body[off:], End: s.down.end}
+		m := Message{Body: s.down.body[off:], End: s.down.end}
+		if !wroteHeader { // the headers are copied once, when they have come
+			m.Headers = fromPairs(s.down.headers.Pairs())
+		}
 		if m.End {
 			m.Trailers = fromPairs(s.down.trailers.Pairs())
 		}
@@ -325,7 +360,7 @@ func (p *Proxy) respond(ctx context.Context, s *Stream, w http.ResponseWriter) e
 		}
 		if len(body) > 0 && wroteHeader {
 			if _, err := w.Write(body); err != nil {
-				s.Close()
+				onThread(s, s.Close)
 				return err
 			}
 			off += len(body)
@@ -348,7 +383,7 @@ func (p *Proxy) respond(ctx context.Context, s *Stream, w http.ResponseWriter) e
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			s.Close()
+			onThread(s, s.Close)
 			return ctx.Err()
 		}
 	}

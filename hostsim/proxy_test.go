@@ -7,7 +7,9 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -195,4 +197,46 @@ func TestProxyClientGoneWhilePaused(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	t.Fatal("stream never ended after the client left")
+}
+
+// Proxy runs every callback of a worker's streams on that worker's own goroutine, as Envoy runs
+// them on the worker thread: the goroutines it makes per request never call into the module
+// (each would grow its stack inside the module calls on every request).
+func TestProxyRunsCallbacksOnTheWorkersGoroutine(t *testing.T) {
+	var mu sync.Mutex
+	goroutines := map[string][]string{}
+	_, url := proxyFixture(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok")
+	}), func(c *hostsim.Config) {
+		c.Workers = 1
+		c.OnLog = func(e hostsim.LogEntry) {
+			for _, cb := range []string{"probe: req-headers", "probe: resp-headers"} {
+				if strings.HasPrefix(e.Message, cb) {
+					mu.Lock()
+					goroutines[currentGoroutine()] = append(goroutines[currentGoroutine()], cb)
+					mu.Unlock()
+				}
+			}
+		}
+	})
+	for range 3 {
+		resp, _ := do(t, "GET", url+"/v1/models", "", "")
+		wantEqual(t, "status", resp.StatusCode, 200)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(goroutines) != 1 {
+		t.Fatalf("callbacks ran on %d goroutines, want the worker's one: %v", len(goroutines), goroutines)
+	}
+	for _, cbs := range goroutines {
+		wantEqual(t, "callbacks on the worker's goroutine", len(cbs), 6)
+	}
+}
+
+// currentGoroutine is "goroutine N", naming the calling goroutine.
+func currentGoroutine() string {
+	buf := make([]byte, 64)
+	buf = buf[:runtime.Stack(buf, false)]
+	id, _, _ := strings.Cut(string(buf), " [")
+	return id
 }

@@ -55,6 +55,8 @@ type vm struct {
 
 	mboxMu  sync.Mutex
 	mailbox []func()
+
+	thread *thread // a worker VM's own goroutine (nil for the base VM and the canary)
 }
 
 type callbacks struct {
@@ -452,5 +454,8 @@ func (v *vm) close(ctx context.Context) {
 	v.h.mailPending.Add(-int64(len(v.mailbox)))
 	v.mailbox = nil
 	v.mboxMu.Unlock()
+	if v.thread != nil {
+		v.thread.stop()
+	}
 	v.mod.Close(ctx)
 }

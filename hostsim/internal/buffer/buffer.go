@@ -60,6 +60,10 @@ func (b Buffer) Write(start, length uint64, data []byte) bool {
 	case start == 0 && length == 0:
 		out := make([]byte, 0, len(data)+len(cur))
 		*b.data = append(append(out, data...), cur...)
+	case start == 0 && length >= size && len(data) <= cap(cur):
+		// The storage is the stream's alone (nothing else holds it), so a replacement that fits
+		// reuses it: a rewritten body costs no allocation.
+		*b.data = append(cur[:0], data...)
 	case start == 0 && length >= size:
 		*b.data = append(cur[:0:0], data...)
 	case start == 0:

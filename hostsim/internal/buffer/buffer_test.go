@@ -60,3 +60,23 @@ func TestSliceClamps(t *testing.T) {
 		}
 	}
 }
+
+// A replacement that fits the storage reuses it (a rewritten body costs no allocation); one
+// that does not fit gets new storage and leaves the old bytes alone.
+func TestReplaceReusesStorage(t *testing.T) {
+	data := make([]byte, 5, 16)
+	copy(data, "hello")
+	b := Mutable(&data)
+	repl := []byte("rewritten body")
+	if n := testing.AllocsPerRun(10, func() { b.Write(0, uint64(len(data)), repl) }); n != 0 {
+		t.Fatalf("a fitting replacement allocated %v times", n)
+	}
+	if string(data) != "rewritten body" || cap(data) != 16 {
+		t.Fatalf("data = %q (cap %d)", data, cap(data))
+	}
+	old := data
+	b.Write(0, uint64(len(data)), []byte("a body longer than sixteen bytes"))
+	if string(data) != "a body longer than sixteen bytes" || string(old) != "rewritten body" {
+		t.Fatalf("data = %q, old storage = %q", data, old)
+	}
+}
