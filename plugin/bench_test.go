@@ -22,7 +22,7 @@ import (
 // Per-request cost of the filter in hostsim (wazero, compiler mode), against an SDK plugin that
 // does nothing, on the same stream shapes. docs/BENCHMARKS.md records the figures.
 
-func benchHost(b *testing.B, module []byte, config string) *hostsim.Host {
+func benchHost(b testing.TB, module []byte, config string) *hostsim.Host {
 	b.Helper()
 	h, _ := benchHostClock(b, module, config)
 	return h
@@ -30,7 +30,7 @@ func benchHost(b *testing.B, module []byte, config string) *hostsim.Host {
 
 // benchHostClock starts the plugin with a virtual clock; clusters (optional) are hostsim's
 // Config.Clusters, for requests through hostsim.Proxy.
-func benchHostClock(b *testing.B, module []byte, config string, clusters ...map[string]string) (*hostsim.Host, *hostsim.VirtualClock) {
+func benchHostClock(b testing.TB, module []byte, config string, clusters ...map[string]string) (*hostsim.Host, *hostsim.VirtualClock) {
 	b.Helper()
 	clock := hostsim.NewVirtualClock(epoch)
 	cfg := hostsim.Config{Module: module, PluginConfig: []byte(config), Clock: clock, AllowOnHeadersStopIteration: true}
