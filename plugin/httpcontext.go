@@ -31,6 +31,8 @@ type httpContext struct {
 
 	start   int64                // ns, wall clock
 	headers throttle.HeaderPairs // the request headers as they arrived (before any rewrite)
+	req     headerMap            // the request headers as the host holds them, and changes to them
+	resp    headerMap            // the response headers likewise
 	path    string               // :path as it arrived; rec.Path has its credentials redacted
 	rec     calllog.Record
 	waiting bool // buffering the request body before deciding
@@ -71,6 +73,22 @@ type httpContext struct {
 }
 
 func (h *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) types.Action {
+	a := h.requestHeaders(endOfStream)
+	h.flushRequest()
+	return a
+}
+
+// flushRequest writes the request header changes of the callback, unless the request is
+// answered locally (it never goes upstream).
+func (h *httpContext) flushRequest() {
+	if h.local {
+		h.req.edits.Reset()
+		return
+	}
+	h.req.flush()
+}
+
+func (h *httpContext) requestHeaders(endOfStream bool) types.Action {
 	now := clock.Now()
 	if h.root.releaseDue(now) {
 		_ = proxywasm.SetEffectiveContext(h.id) // back to this stream after continuing others
@@ -79,13 +97,14 @@ func (h *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) typ
 	h.rec.StartUnixMs = now / int64(time.Millisecond)
 	// One host call reads them all: each single-header read would cost a call and an allocation.
 	h.headers, _ = proxywasm.GetHttpRequestHeaders()
+	h.req.use(h.headers)
 	h.rec.Method = h.headers.Get(":method")
 	h.path = h.headers.Get(":path")
 	// A credential in the query (Gemini's ?key=) never reaches a record or a log; upstream, AI
 	// requests get the provider's path instead of the client's.
 	h.rec.Path = calllog.RedactPath(h.path)
 	h.rec.RequestID = h.headers.Get("x-request-id")
-	stripInternalHeaders(h.headers)
+	h.stripInternalHeaders()
 	h.redactQueryKey()
 
 	ai := h.root.cfg.AI
@@ -119,7 +138,7 @@ func (h *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) typ
 			return types.ActionPause
 		}
 		// The body is rewritten, so its length changes.
-		_ = proxywasm.RemoveHttpRequestHeader("content-length")
+		h.req.remove("content-length")
 		h.waiting = true
 		return types.ActionPause
 	}
@@ -132,10 +151,10 @@ func (h *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) typ
 // removing each known name blindly (a host call each).
 const internalPrefix = "x-stepgate-"
 
-func stripInternalHeaders(headers throttle.HeaderPairs) {
-	for _, kv := range headers {
+func (h *httpContext) stripInternalHeaders() {
+	for _, kv := range h.headers {
 		if strings.HasPrefix(kv[0], internalPrefix) {
-			_ = proxywasm.RemoveHttpRequestHeader(kv[0])
+			h.req.remove(kv[0])
 		}
 	}
 }
@@ -159,6 +178,12 @@ func tooLarge(d aiformat.Dialect, n, limit int64) *aiformat.Error {
 }
 
 func (h *httpContext) OnHttpRequestBody(bodySize int, endOfStream bool) types.Action {
+	a := h.requestBody(bodySize, endOfStream)
+	h.flushRequest()
+	return a
+}
+
+func (h *httpContext) requestBody(bodySize int, endOfStream bool) types.Action {
 	if !h.waiting {
 		h.rec.RequestBytes += int64(bodySize) // each call brings a new chunk
 		return types.ActionContinue
@@ -369,7 +394,7 @@ func (h *httpContext) throttleRequest(body []byte) throttle.Request {
 func (h *httpContext) degrade(body *[]byte, now int64) *aiformat.Error {
 	g := h.decision.Degrade
 	for _, hd := range g.SetHeaders {
-		_ = proxywasm.ReplaceHttpRequestHeader(hd.Name, hd.Value)
+		h.req.set(hd.Name, hd.Value)
 	}
 	if h.ai == nil {
 		if len(*body) > 0 {
@@ -400,22 +425,20 @@ func (h *httpContext) forward(body []byte) {
 		// Removal first, so that the credential set below is the only value of its header.
 		// Only names the client sent cost a host call: most are absent from most requests.
 		for _, name := range h.up.RemoveHeaders {
-			if hasHeader(h.headers, name) {
-				_ = proxywasm.RemoveHttpRequestHeader(name)
-			}
+			h.req.remove(name)
 		}
 		for _, kv := range h.up.SetHeaders {
-			_ = proxywasm.ReplaceHttpRequestHeader(kv[0], kv[1])
+			h.req.set(kv[0], kv[1])
 		}
 		// For Envoy's fleet rate limiter (envoy/envoy.yaml's rate limit descriptors).
-		_ = proxywasm.ReplaceHttpRequestHeader("x-stepgate-model", h.up.Model)
-		_ = proxywasm.ReplaceHttpRequestHeader("x-stepgate-token-estimate", strconv.FormatInt(h.tokenEstimate(), 10))
+		h.req.set("x-stepgate-model", h.up.Model)
+		h.req.set("x-stepgate-token-estimate", strconv.FormatInt(h.tokenEstimate(), 10))
 		body = h.up.Body
 	}
 	h.tenantHeaders()
 	if h.decided {
 		for _, hd := range h.decision.RequestHeaders(nil) {
-			_ = proxywasm.ReplaceHttpRequestHeader(hd.Name, hd.Value)
+			h.req.set(hd.Name, hd.Value)
 		}
 	}
 	if body != nil && (h.up != nil || h.decision.Action == throttle.Degrade) {
@@ -423,17 +446,6 @@ func (h *httpContext) forward(body []byte) {
 			h.root.logf(config.LevelError, "stepgate: replacing request body: %v", err)
 		}
 	}
-}
-
-// hasHeader reports whether the client sent name (lower case; the host lower-cases names), with
-// any value, even an empty one.
-func hasHeader(headers throttle.HeaderPairs, name string) bool {
-	for _, kv := range headers {
-		if kv[0] == name {
-			return true
-		}
-	}
-	return false
 }
 
 func (h *httpContext) rejectThrottled() {
@@ -511,12 +523,20 @@ func (h *httpContext) reply(status int, body []byte, extra []throttle.Header) {
 }
 
 func (h *httpContext) OnHttpResponseHeaders(numHeaders int, endOfStream bool) types.Action {
+	if !h.local {
+		h.resp.read() // one host call for every header the response side reads
+	}
+	a := h.responseHeaders(endOfStream)
+	h.resp.flush()
+	return a
+}
+
+func (h *httpContext) responseHeaders(endOfStream bool) types.Action {
 	h.oneRequestID()
 	if h.local {
 		return types.ActionContinue
 	}
-	status, _ := proxywasm.GetHttpResponseHeader(":status")
-	h.rec.Status, _ = strconv.Atoi(status)
+	h.rec.Status, _ = strconv.Atoi(h.resp.get(":status"))
 	h.upstreamStatus = h.rec.Status
 	h.responseEnded = endOfStream
 	var now int64
@@ -531,36 +551,34 @@ func (h *httpContext) OnHttpResponseHeaders(numHeaders int, endOfStream bool) ty
 		h.root.metrics.firstByte(h.up.Provider.Name, h.rec.Model, (now-h.forwardedAt)/int64(time.Millisecond))
 	}
 	if h.decided && (h.rec.Status == 429 || h.rec.Status == 503) {
-		ra, _ := proxywasm.GetHttpResponseHeader("retry-after")
-		_ = h.root.throttler.ObserveUpstream(now, &h.decision.Reservation, h.rec.Status, retryAfter(ra))
+		_ = h.root.throttler.ObserveUpstream(now, &h.decision.Reservation, h.rec.Status, retryAfter(h.resp.get("retry-after")))
 	}
 	if h.up != nil {
-		ct, _ := proxywasm.GetHttpResponseHeader("content-type")
 		h.rt = aiformat.NewResponseTranslator(h.ai, h.up, now)
-		head := h.rt.Headers(h.rec.Status, ct)
+		head := h.rt.Headers(h.rec.Status, h.resp.get("content-type"))
 		if st, body, bad := h.rt.Unanswerable(endOfStream); head.Fail || bad {
 			h.replyUpstreamFault(st, body)
 			return types.ActionPause
 		}
 		if head.Status != h.rec.Status {
-			_ = proxywasm.ReplaceHttpResponseHeader(":status", strconv.Itoa(head.Status))
+			h.resp.set(":status", strconv.Itoa(head.Status))
 			h.rec.Status = head.Status
 		}
 		if head.ContentType != "" {
-			_ = proxywasm.ReplaceHttpResponseHeader("content-type", head.ContentType)
+			h.resp.set("content-type", head.ContentType)
 		}
-		_ = proxywasm.RemoveHttpResponseHeader("content-length")
+		h.resp.remove("content-length")
 		h.buffer = head.Buffer
 	}
 	if h.decided {
 		p := h.root
 		p.headerBuf = h.decision.ResponseHeaders(p.headerBuf[:0])
 		for _, hd := range p.headerBuf {
-			_ = proxywasm.ReplaceHttpResponseHeader(hd.Name, hd.Value)
+			h.resp.set(hd.Name, hd.Value)
 		}
 	}
 	if h.root.cfg.ResponseHeaders.Version {
-		_ = proxywasm.ReplaceHttpResponseHeader("x-stepgate", config.Version)
+		h.resp.set("x-stepgate", config.Version)
 	}
 	h.lifecycleHeaders()
 	if h.rt != nil && endOfStream {
@@ -600,6 +618,12 @@ func retryAfter(v string) time.Duration {
 }
 
 func (h *httpContext) OnHttpResponseBody(bodySize int, endOfStream bool) types.Action {
+	a := h.responseBody(bodySize, endOfStream)
+	h.resp.flush() // the cost header of a held answer
+	return a
+}
+
+func (h *httpContext) responseBody(bodySize int, endOfStream bool) types.Action {
 	if h.mcp != nil && !h.local {
 		return h.mcpResponseBody(bodySize, endOfStream)
 	}
@@ -668,13 +692,14 @@ func (h *httpContext) settle() {
 		miss := h.tokenEstimate() - (u.Prompt + u.Completion)
 		h.root.metrics.estimateError(h.rec.Model, h.rec.Provider, max(miss, -miss))
 	}
+	var now lazyClock // read only if something below needs it: a host call each
 	if h.decided && (u.Prompt > 0 || u.Completion > 0) {
-		_ = h.root.throttler.Settle(clock.Now(), &h.decision.Reservation, u.Prompt+u.Completion)
+		_ = h.root.throttler.Settle(now.read(), &h.decision.Reservation, u.Prompt+u.Completion)
 	}
 	if h.fellBack && (u.Prompt > 0 || u.Completion > 0) {
-		_ = h.root.fleet.Fallback().Settle(clock.Now(), &h.fallback.Reservation, u.Prompt+u.Completion)
+		_ = h.root.fleet.Fallback().Settle(now.read(), &h.fallback.Reservation, u.Prompt+u.Completion)
 	}
-	h.chargeCost(u, clock.Now())
+	h.chargeCost(u, &now)
 	h.learnCompletion(u)
 }
 
