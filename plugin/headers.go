@@ -63,6 +63,9 @@ func (m *headerMap) read() {
 	m.owned = false
 }
 
+// forget drops what is known of the host's map (another map takes its place), keeping changes.
+func (m *headerMap) forget() { m.pairs, m.owned = nil, false }
+
 // flush writes the collected changes: nothing when none changes the map, one replace or remove
 // call for a single change, else the whole map in one call. A map never read gets one call per
 // change, as its other entries are unknown. The host refuses changes to a map it no longer

@@ -423,7 +423,7 @@ func (h *httpContext) degrade(body *[]byte, now int64) *aiformat.Error {
 func (h *httpContext) forward(body []byte) {
 	if h.up != nil {
 		// Removal first, so that the credential set below is the only value of its header.
-		// Only names the client sent cost a host call: most are absent from most requests.
+		// Names the request does not have change nothing and cost nothing (headerMap.flush).
 		for _, name := range h.up.RemoveHeaders {
 			h.req.remove(name)
 		}
@@ -523,7 +523,9 @@ func (h *httpContext) reply(status int, body []byte, extra []throttle.Header) {
 }
 
 func (h *httpContext) OnHttpResponseHeaders(numHeaders int, endOfStream bool) types.Action {
-	if !h.local {
+	if h.local {
+		h.resp.forget() // our own reply's headers: never read, written one call a change
+	} else {
 		h.resp.read() // one host call for every header the response side reads
 	}
 	a := h.responseHeaders(endOfStream)
