@@ -541,18 +541,23 @@ func (h *httpContext) responseHeaders(endOfStream bool) types.Action {
 	h.rec.Status, _ = strconv.Atoi(h.resp.get(":status"))
 	h.upstreamStatus = h.rec.Status
 	h.responseEnded = endOfStream
+	// The clock is a host call: read only for what uses it, the router and the first-byte metric
+	// of an AI request, the throttle's view of an upstream 429 or 503, and the call record's first
+	// byte when the record is logged.
+	observe := h.decided && (h.rec.Status == 429 || h.rec.Status == 503)
+	firstByte := h.upstream && h.root.cfg.Log.AccessLog
 	var now int64
-	if h.up != nil || h.decided || h.upstream {
+	if h.up != nil || observe || firstByte {
 		now = clock.Now()
 	}
-	if h.upstream {
+	if firstByte {
 		h.rec.FirstByteMs, h.rec.FirstByte = (now-h.forwardedAt)/int64(time.Millisecond), true
 	}
 	if h.up != nil {
 		h.root.router.Report(h.up, h.rec.Status, now)
 		h.root.metrics.firstByte(h.up.Provider.Name, h.rec.Model, (now-h.forwardedAt)/int64(time.Millisecond))
 	}
-	if h.decided && (h.rec.Status == 429 || h.rec.Status == 503) {
+	if observe {
 		_ = h.root.throttler.ObserveUpstream(now, &h.decision.Reservation, h.rec.Status, retryAfter(h.resp.get("retry-after")))
 	}
 	if h.up != nil {
@@ -713,23 +718,25 @@ func (h *httpContext) tokenEstimate() int64 {
 
 func (h *httpContext) OnHttpStreamDone() {
 	p := h.root
-	now := clock.Now()
+	var now lazyClock // a host call, made only when something below needs the time
 	if h.heldUntil != 0 {
 		p.forget(h.id) // first: a stream that has ended is never continued
 	}
-	if p.releaseDue(now) {
+	if len(p.held) > 0 && p.releaseDue(now.read()) {
 		_ = proxywasm.SetEffectiveContext(h.id)
 	}
 	if h.decided && (!h.upstream || h.rec.Status == 0) {
-		_ = p.throttler.Release(now, &h.decision.Reservation)
+		_ = p.throttler.Release(now.read(), &h.decision.Reservation)
 	}
 	if h.mcp != nil && h.decided {
-		h.mcpDone(now)
+		h.mcpDone(now.read())
 	}
 	if p.fleet != nil {
-		h.fleetStreamDone(now)
+		h.fleetStreamDone(now.read())
 	}
-	h.rec.LatencyMs = (now - h.start) / int64(time.Millisecond)
+	if p.cfg.Log.AccessLog || h.rec.Provider != "" { // the latency is logged, or a metric's
+		h.rec.LatencyMs = (now.read() - h.start) / int64(time.Millisecond)
+	}
 	if h.rt != nil && !h.local && !h.responseEnded {
 		// The provider's answer stopped before its end (a reset): Envoy resets the client's
 		// stream too, so the record and the metrics are all that can tell.
