@@ -73,6 +73,12 @@
 // 504 "upstream request timeout" (a reset once upstream headers came); Config.RequestTimeout is
 // request_timeout (off by default). All run on Config.Clock.
 //
+// Host calls are counted as they are dispatched (an increment, no wazero listener):
+// Stream.HostCalls is what the plugin called inside one stream's callbacks, Host.HostCalls
+// every call on the worker VMs by function ("env.proxy_get_header_map_pairs",
+// "wasi_snapshot_preview1.clock_time_get"), so that a test or a benchmark can see what a
+// request costs in crossings of the VM boundary, which Envoy's host pays for too.
+//
 // Shared data (CAS from 1, 0 unconditional) and shared queues (on_queue_ready posted to the
 // root context that registered last) are process wide; Config.SharedWith puts hosts in one
 // process, so a plugin resolves and enqueues to the queues another vm_id registered, and

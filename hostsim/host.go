@@ -231,6 +231,24 @@ func (h *Host) MemorySizes() []uint64 {
 	return out
 }
 
+// HostCalls counts the host functions the plugin called on every worker VM since it started
+// (including proxy_on_vm_start and proxy_on_configure), by module and name: "env.proxy_log",
+// "wasi_snapshot_preview1.clock_time_get". Functions never called are absent. Two snapshots
+// subtracted give what a stretch of traffic called; Stream.HostCalls is one stream's total.
+func (h *Host) HostCalls() map[string]uint64 {
+	out := map[string]uint64{}
+	for _, v := range h.vms {
+		v.mu.Lock()
+		for id, n := range v.hostCalls {
+			if n > 0 {
+				out[h.engine.callNames[id]] += n
+			}
+		}
+		v.mu.Unlock()
+	}
+	return out
+}
+
 // Workers is the number of worker VMs.
 func (h *Host) Workers() int { return len(h.vms) }
 

@@ -25,6 +25,9 @@ type engine struct {
 	provided map[string]abi.Signature // "module.name" of every host function
 	start    map[string]map[string]bool
 	alloc    map[string]map[string]bool
+	// callNames names the host functions by the id each call is counted under ("env.proxy_log",
+	// "wasi_snapshot_preview1.clock_time_get", ...).
+	callNames []string
 
 	mu       sync.Mutex
 	compiled map[[32]byte]wazero.CompiledModule
@@ -79,18 +82,22 @@ func getEngine(key engineKey) (*engine, error) {
 		provided: map[string]abi.Signature{},
 		compiled: map[[32]byte]wazero.CompiledModule{},
 	}
-	if err := abi.Instantiate(ctx, e.rt, key.version, func(ctx context.Context) abi.Handler { return vmOf(ctx) }); err != nil {
+	if err := abi.Instantiate(ctx, e.rt, key.version, 0, func(ctx context.Context) abi.Handler { return vmOf(ctx) }); err != nil {
 		return nil, err
 	}
-	if err := wasi.Instantiate(ctx, e.rt, key.legacy, func(ctx context.Context) wasi.Env { return vmOf(ctx) }); err != nil {
+	first := len(abi.Funcs(key.version))
+	if err := wasi.Instantiate(ctx, e.rt, key.legacy, first, func(ctx context.Context) wasi.Env { return vmOf(ctx) }); err != nil {
 		return nil, err
 	}
+	// The same order as the ids Instantiate counts under.
 	for _, f := range abi.Funcs(key.version) {
 		e.provided["env."+f.Name] = abi.Signature{Params: f.Params, Results: f.Results}
+		e.callNames = append(e.callNames, "env."+f.Name)
 	}
 	for _, m := range wasi.Modules {
 		for _, f := range wasi.Funcs(key.legacy) {
 			e.provided[m+"."+f.Name] = abi.Signature{Params: f.Params, Results: f.Results}
+			e.callNames = append(e.callNames, m+"."+f.Name)
 		}
 	}
 	e.start = allowSet([]string{"emscripten_notify_memory_growth", "proxy_log"}, wasi.StartAllowed(key.legacy))

@@ -128,6 +128,7 @@ type Stream struct {
 	duration        time.Duration
 	calls           []callRecord
 	callsBuf        [10]callRecord
+	hostCallCount   uint64        // host functions called inside this stream's callbacks
 	changed         chan struct{} // closed on change; made on demand by a waiter
 	to              timeouts
 	ctxStore        pctx
@@ -430,6 +431,16 @@ func (s *Stream) Callbacks() []Callback {
 		out[i] = Callback{Name: r.name, Args: append([]uint32(nil), r.args[:r.n]...), Result: r.result, Trapped: r.trapped}
 	}
 	return out
+}
+
+// HostCalls is the number of host functions (proxy_* and WASI) the plugin called inside this
+// stream's callbacks so far: what each crossing of the VM boundary costs a filter in Envoy
+// too. Calls the plugin makes on its root context (ticks, callouts) are not the stream's, even
+// when they act on it; Host.HostCalls counts everything, by function.
+func (s *Stream) HostCalls() uint64 {
+	s.v.mu.Lock()
+	defer s.v.mu.Unlock()
+	return s.hostCallCount
 }
 
 // Await waits until cond holds (checked after every change of the stream) or ctx ends. Use it

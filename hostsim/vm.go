@@ -53,6 +53,8 @@ type vm struct {
 	stacks [4][8]uint64
 	depth  int
 
+	hostCalls []uint64 // calls per host function, by the engine's ids (engine.callNames)
+
 	mboxMu  sync.Mutex
 	mailbox []func()
 
@@ -103,6 +105,7 @@ func newVM(ctx context.Context, h *Host, cm wazero.CompiledModule, worker int) (
 	v.vmCtx = &pctx{id: 0, kind: vmContextKind}
 	v.contexts[0] = v.vmCtx
 	v.metrics = metrics.NewTable(h.metrics)
+	v.hostCalls = make([]uint64, len(h.engine.callNames))
 	mod, err := h.engine.rt.InstantiateModule(ctx, cm, wazero.NewModuleConfig().WithName("").WithStartFunctions())
 	if err != nil {
 		return nil, fmt.Errorf("hostsim: failed to create new Wasm instance: %w", err)
@@ -213,6 +216,16 @@ func (v *vm) Malloc(size uint32) (uint32, bool) {
 		return 0, false
 	}
 	return uint32(addr), true
+}
+
+// Count implements abi.Handler and wasi.Env: one more call of host function id, charged to the
+// VM and to the stream whose callback is running. An increment, so that counting costs nothing
+// measurable next to the call itself.
+func (v *vm) Count(id int) {
+	v.hostCalls[id]++
+	if c := v.current; c != nil && c.stream != nil {
+		c.stream.hostCallCount++
+	}
 }
 
 // Allowed implements abi.Handler and wasi.Env.

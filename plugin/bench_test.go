@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,7 +22,7 @@ import (
 // Per-request cost of the filter in hostsim (wazero, compiler mode), against an SDK plugin that
 // does nothing, on the same stream shapes. docs/BENCHMARKS.md records the figures.
 
-func benchHost(b *testing.B, module []byte, config string) *hostsim.Host {
+func benchHost(b testing.TB, module []byte, config string) *hostsim.Host {
 	b.Helper()
 	h, _ := benchHostClock(b, module, config)
 	return h
@@ -28,7 +30,7 @@ func benchHost(b *testing.B, module []byte, config string) *hostsim.Host {
 
 // benchHostClock starts the plugin with a virtual clock; clusters (optional) are hostsim's
 // Config.Clusters, for requests through hostsim.Proxy.
-func benchHostClock(b *testing.B, module []byte, config string, clusters ...map[string]string) (*hostsim.Host, *hostsim.VirtualClock) {
+func benchHostClock(b testing.TB, module []byte, config string, clusters ...map[string]string) (*hostsim.Host, *hostsim.VirtualClock) {
 	b.Helper()
 	clock := hostsim.NewVirtualClock(epoch)
 	cfg := hostsim.Config{Module: module, PluginConfig: []byte(config), Clock: clock, AllowOnHeadersStopIteration: true}
@@ -52,6 +54,7 @@ func BenchmarkRequest(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			h, clock := benchHostClock(b, c.module(b), c.config)
 			b.ReportAllocs()
+			calls := countHostCalls(b, h)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				clock.Advance(time.Millisecond)
@@ -62,6 +65,7 @@ func BenchmarkRequest(b *testing.B) {
 				}
 				s.SendResponseHeaders(resp, true)
 			}
+			calls.report()
 		})
 	}
 }
@@ -168,6 +172,7 @@ func BenchmarkTranslate(b *testing.B) {
 			h := benchHost(b, filterWasm(b), config)
 			b.SetBytes(int64(len(body)))
 			b.ReportAllocs()
+			calls := countHostCalls(b, h)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				s := h.NewStream()
@@ -176,6 +181,7 @@ func BenchmarkTranslate(b *testing.B) {
 				s.SendResponseHeaders(resp, false)
 				s.SendResponseBody(benchAnswer, true)
 			}
+			calls.report()
 		})
 	}
 }
@@ -228,9 +234,40 @@ func BenchmarkStreamEvent(b *testing.B) {
 	s.SendResponseBody([]byte("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m1\",\"model\":\"c\",\"usage\":{\"input_tokens\":5,\"output_tokens\":1}}}\n\n"+
 		"event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"), false)
 	b.ReportAllocs()
+	calls := countHostCalls(b, h)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		s.SendResponseBody(event, false)
+	}
+	calls.report()
+}
+
+// hostCalls reports the host functions the plugin calls per operation (hostcalls/op), from the
+// host's counts before and after the benchmark loop; with -v it logs them by function.
+type hostCalls struct {
+	b      *testing.B
+	h      *hostsim.Host
+	before map[string]uint64
+}
+
+func countHostCalls(b *testing.B, h *hostsim.Host) hostCalls {
+	return hostCalls{b, h, h.HostCalls()}
+}
+
+func (c hostCalls) report() {
+	var total uint64
+	var by []string
+	for name, n := range c.h.HostCalls() {
+		n -= c.before[name]
+		total += n
+		if n > 0 {
+			by = append(by, fmt.Sprintf("%s %.3g", strings.TrimPrefix(name, "env.proxy_"), float64(n)/float64(c.b.N)))
+		}
+	}
+	c.b.ReportMetric(float64(total)/float64(c.b.N), "hostcalls/op")
+	if testing.Verbose() {
+		sort.Strings(by)
+		c.b.Logf("host calls per op: %s", strings.Join(by, ", "))
 	}
 }
 

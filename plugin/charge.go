@@ -6,6 +6,16 @@ import (
 	"github.com/stepgate/stepgate/plugin/throttle"
 )
 
+// lazyClock reads the clock (a host call) the first time a callback needs it, then keeps it.
+type lazyClock struct{ ns int64 }
+
+func (c *lazyClock) read() int64 {
+	if c.ns == 0 {
+		c.ns = clock.Now()
+	}
+	return c.ns
+}
+
 // chargeFlow keeps a flowing stream's llm_tokens and cost reservations ahead of what it has carried so far
 // (its prompt estimate and the completion counted from its deltas): once the stream has carried
 // what it was last charged for, it is charged throttle.stream_charge_tokens more. Concurrent

@@ -3,8 +3,6 @@ package main
 import (
 	"math/rand/v2"
 
-	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
-
 	"github.com/stepgate/stepgate/plugin/aiformat"
 )
 
@@ -33,6 +31,6 @@ func (h *httpContext) forwardCountTokens(now int64) bool {
 // providerCountHeader labels a count_tokens answer that came from the provider as its own.
 func (h *httpContext) providerCountHeader() {
 	if h.up != nil && h.endpoint == aiformat.EndpointCountTokens && h.rec.Status < 400 {
-		_ = proxywasm.ReplaceHttpResponseHeader(aiformat.ProviderHeader[0], aiformat.ProviderHeader[1])
+		h.resp.set(aiformat.ProviderHeader[0], aiformat.ProviderHeader[1])
 	}
 }

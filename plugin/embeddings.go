@@ -1,8 +1,6 @@
 package main
 
 import (
-	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
-
 	"github.com/stepgate/stepgate/plugin/aiformat"
 	"github.com/stepgate/stepgate/plugin/throttle"
 )
@@ -12,7 +10,7 @@ import (
 // count_tokens uses for the same purpose.
 func (h *httpContext) estimateHeader() {
 	if h.rt != nil && h.rt.Usage().Estimated {
-		_ = proxywasm.ReplaceHttpResponseHeader(aiformat.EstimateHeader[0], aiformat.EstimateHeader[1])
+		h.resp.set(aiformat.EstimateHeader[0], aiformat.EstimateHeader[1])
 	}
 }
 

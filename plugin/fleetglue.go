@@ -82,7 +82,9 @@ func (p *pluginContext) wakeWaiting(now int64) {
 		}
 		if h.decideFleet(now) {
 			delete(p.waiting, id)
-			if h.proceed(now) {
+			proceed := h.proceed(now)
+			h.flushRequest() // on this stream: its context is the effective one
+			if proceed {
 				if err := proxywasm.ResumeHttpRequest(); err != nil {
 					p.logf(config.LevelWarn, "stepgate: continuing stream %d: %v", id, err)
 				}

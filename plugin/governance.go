@@ -3,8 +3,6 @@ package main
 import (
 	"strings"
 
-	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
-
 	"github.com/stepgate/stepgate/plugin/aiformat"
 	"github.com/stepgate/stepgate/plugin/governance"
 	"github.com/stepgate/stepgate/plugin/lifecycle"
@@ -89,13 +87,13 @@ func (h *httpContext) authenticate(r *governance.Route, now int64) bool {
 	}
 	switch id.Source {
 	case governance.SourceBearer:
-		_ = proxywasm.RemoveHttpRequestHeader("authorization")
+		h.req.remove("authorization")
 	case governance.SourceXAPIKey:
-		_ = proxywasm.RemoveHttpRequestHeader("x-api-key")
+		h.req.remove("x-api-key")
 	case governance.SourceGoogAPIKey:
-		_ = proxywasm.RemoveHttpRequestHeader("x-goog-api-key")
+		h.req.remove("x-goog-api-key")
 	case governance.SourceQuery:
-		_ = proxywasm.ReplaceHttpRequestHeader(":path", h.rec.Path)
+		h.req.set(":path", h.rec.Path)
 	}
 	return true
 }
@@ -179,23 +177,23 @@ func (h *httpContext) tenantHeaders() {
 	t := h.caller.Key.Tenant
 	// For Envoy's own rate limit filter (envoy/envoy.yaml's tenant descriptors); Envoy's route
 	// removes it before the provider, like every x-stepgate-* header.
-	_ = proxywasm.ReplaceHttpRequestHeader("x-stepgate-tenant", t.Name)
+	h.req.set("x-stepgate-tenant", t.Name)
 	for _, kv := range t.Headers {
-		_ = proxywasm.ReplaceHttpRequestHeader(kv[0], kv[1])
+		h.req.set(kv[0], kv[1])
 	}
 	if h.up == nil || t.Credentials == nil {
 		return
 	}
 	if key, ok := t.Credentials[h.up.Provider.Name]; ok {
 		c := h.up.Provider.Credential(key)
-		_ = proxywasm.ReplaceHttpRequestHeader(c[0], c[1])
+		h.req.set(c[0], c[1])
 	}
 }
 
 // lifecycleHeaders adds a deprecated API's Deprecation, Sunset and Link headers.
 func (h *httpContext) lifecycleHeaders() {
 	for _, kv := range h.lifecycle {
-		_ = proxywasm.ReplaceHttpResponseHeader(kv[0], kv[1])
+		h.resp.set(kv[0], kv[1])
 	}
 }
 

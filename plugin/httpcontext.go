@@ -31,6 +31,8 @@ type httpContext struct {
 
 	start   int64                // ns, wall clock
 	headers throttle.HeaderPairs // the request headers as they arrived (before any rewrite)
+	req     headerMap            // the request headers as the host holds them, and changes to them
+	resp    headerMap            // the response headers likewise
 	path    string               // :path as it arrived; rec.Path has its credentials redacted
 	rec     calllog.Record
 	waiting bool // buffering the request body before deciding
@@ -73,6 +75,22 @@ type httpContext struct {
 }
 
 func (h *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) types.Action {
+	a := h.requestHeaders(endOfStream)
+	h.flushRequest()
+	return a
+}
+
+// flushRequest writes the request header changes of the callback, unless the request is
+// answered locally (it never goes upstream).
+func (h *httpContext) flushRequest() {
+	if h.local {
+		h.req.edits.Reset()
+		return
+	}
+	h.req.flush()
+}
+
+func (h *httpContext) requestHeaders(endOfStream bool) types.Action {
 	now := clock.Now()
 	if h.root.releaseDue(now) {
 		_ = proxywasm.SetEffectiveContext(h.id) // back to this stream after continuing others
@@ -81,13 +99,14 @@ func (h *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) typ
 	h.rec.StartUnixMs = now / int64(time.Millisecond)
 	// One host call reads them all: each single-header read would cost a call and an allocation.
 	h.headers, _ = proxywasm.GetHttpRequestHeaders()
+	h.req.use(h.headers)
 	h.rec.Method = h.headers.Get(":method")
 	h.path = h.headers.Get(":path")
 	// A credential in the query (Gemini's ?key=) never reaches a record or a log; upstream, AI
 	// requests get the provider's path instead of the client's.
 	h.rec.Path = calllog.RedactPath(h.path)
 	h.rec.RequestID = h.headers.Get("x-request-id")
-	stripInternalHeaders(h.headers)
+	h.stripInternalHeaders()
 	h.redactQueryKey()
 
 	ai := h.root.cfg.AI
@@ -121,7 +140,7 @@ func (h *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) typ
 			return types.ActionPause
 		}
 		// The body is rewritten, so its length changes.
-		_ = proxywasm.RemoveHttpRequestHeader("content-length")
+		h.req.remove("content-length")
 		h.waiting = true
 		return types.ActionPause
 	}
@@ -134,10 +153,10 @@ func (h *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) typ
 // removing each known name blindly (a host call each).
 const internalPrefix = "x-stepgate-"
 
-func stripInternalHeaders(headers throttle.HeaderPairs) {
-	for _, kv := range headers {
+func (h *httpContext) stripInternalHeaders() {
+	for _, kv := range h.headers {
 		if strings.HasPrefix(kv[0], internalPrefix) {
-			_ = proxywasm.RemoveHttpRequestHeader(kv[0])
+			h.req.remove(kv[0])
 		}
 	}
 }
@@ -161,6 +180,12 @@ func tooLarge(d aiformat.Dialect, n, limit int64) *aiformat.Error {
 }
 
 func (h *httpContext) OnHttpRequestBody(bodySize int, endOfStream bool) types.Action {
+	a := h.requestBody(bodySize, endOfStream)
+	h.flushRequest()
+	return a
+}
+
+func (h *httpContext) requestBody(bodySize int, endOfStream bool) types.Action {
 	if !h.waiting {
 		h.rec.RequestBytes += int64(bodySize) // each call brings a new chunk
 		return types.ActionContinue
@@ -374,7 +399,7 @@ func (h *httpContext) throttleRequest(body []byte) throttle.Request {
 func (h *httpContext) degrade(body *[]byte, now int64) *aiformat.Error {
 	g := h.decision.Degrade
 	for _, hd := range g.SetHeaders {
-		_ = proxywasm.ReplaceHttpRequestHeader(hd.Name, hd.Value)
+		h.req.set(hd.Name, hd.Value)
 	}
 	if h.ai == nil {
 		if len(*body) > 0 {
@@ -403,24 +428,22 @@ func (h *httpContext) degrade(body *[]byte, now int64) *aiformat.Error {
 func (h *httpContext) forward(body []byte) {
 	if h.up != nil {
 		// Removal first, so that the credential set below is the only value of its header.
-		// Only names the client sent cost a host call: most are absent from most requests.
+		// Names the request does not have change nothing and cost nothing (headerMap.flush).
 		for _, name := range h.up.RemoveHeaders {
-			if hasHeader(h.headers, name) {
-				_ = proxywasm.RemoveHttpRequestHeader(name)
-			}
+			h.req.remove(name)
 		}
 		for _, kv := range h.up.SetHeaders {
-			_ = proxywasm.ReplaceHttpRequestHeader(kv[0], kv[1])
+			h.req.set(kv[0], kv[1])
 		}
 		// For Envoy's fleet rate limiter (envoy/envoy.yaml's rate limit descriptors).
-		_ = proxywasm.ReplaceHttpRequestHeader("x-stepgate-model", h.up.Model)
-		_ = proxywasm.ReplaceHttpRequestHeader("x-stepgate-token-estimate", strconv.FormatInt(h.tokenEstimate(), 10))
+		h.req.set("x-stepgate-model", h.up.Model)
+		h.req.set("x-stepgate-token-estimate", strconv.FormatInt(h.tokenEstimate(), 10))
 		body = h.up.Body
 	}
 	h.tenantHeaders()
 	if h.decided {
 		for _, hd := range h.decision.RequestHeaders(nil) {
-			_ = proxywasm.ReplaceHttpRequestHeader(hd.Name, hd.Value)
+			h.req.set(hd.Name, hd.Value)
 		}
 	}
 	if body != nil && (h.up != nil || h.decision.Action == throttle.Degrade) {
@@ -428,17 +451,6 @@ func (h *httpContext) forward(body []byte) {
 			h.root.logf(config.LevelError, "stepgate: replacing request body: %v", err)
 		}
 	}
-}
-
-// hasHeader reports whether the client sent name (lower case; the host lower-cases names), with
-// any value, even an empty one.
-func hasHeader(headers throttle.HeaderPairs, name string) bool {
-	for _, kv := range headers {
-		if kv[0] == name {
-			return true
-		}
-	}
-	return false
 }
 
 func (h *httpContext) rejectThrottled() {
@@ -529,59 +541,72 @@ func (h *httpContext) replyAs(status int, contentType string, body []byte, extra
 }
 
 func (h *httpContext) OnHttpResponseHeaders(numHeaders int, endOfStream bool) types.Action {
+	if h.local {
+		h.resp.forget() // our own reply's headers: never read, written one call a change
+	} else {
+		h.resp.read() // one host call for every header the response side reads
+	}
+	a := h.responseHeaders(endOfStream)
+	h.resp.flush()
+	return a
+}
+
+func (h *httpContext) responseHeaders(endOfStream bool) types.Action {
 	h.oneRequestID()
 	if h.local {
 		return types.ActionContinue
 	}
-	status, _ := proxywasm.GetHttpResponseHeader(":status")
-	h.rec.Status, _ = strconv.Atoi(status)
+	h.rec.Status, _ = strconv.Atoi(h.resp.get(":status"))
 	h.upstreamStatus = h.rec.Status
 	h.responseEnded = endOfStream
+	// The clock is a host call: read only for what uses it, the router and the first-byte metric
+	// of an AI request, the throttle's view of an upstream 429 or 503, and the call record's first
+	// byte when the record is logged.
+	observe := h.decided && (h.rec.Status == 429 || h.rec.Status == 503)
+	firstByte := h.upstream && h.root.cfg.Log.AccessLog
 	var now int64
-	if h.up != nil || h.decided || h.upstream {
+	if h.up != nil || observe || firstByte {
 		now = clock.Now()
 	}
-	if h.upstream {
+	if firstByte {
 		h.rec.FirstByteMs, h.rec.FirstByte = (now-h.forwardedAt)/int64(time.Millisecond), true
 	}
 	if h.up != nil {
 		h.root.router.Report(h.up, h.rec.Status, now)
 		h.root.metrics.firstByte(h.up.Provider.Name, h.rec.Model, (now-h.forwardedAt)/int64(time.Millisecond))
 	}
-	if h.decided && (h.rec.Status == 429 || h.rec.Status == 503) {
-		ra, _ := proxywasm.GetHttpResponseHeader("retry-after")
-		_ = h.root.throttler.ObserveUpstream(now, &h.decision.Reservation, h.rec.Status, retryAfter(ra))
+	if observe {
+		_ = h.root.throttler.ObserveUpstream(now, &h.decision.Reservation, h.rec.Status, retryAfter(h.resp.get("retry-after")))
 	}
 	if h.up != nil && failing(h.rec.Status) && h.failOver(h.rec.Status, now) {
 		return types.ActionPause // until a fallback answers (failover.go)
 	}
 	if h.up != nil {
-		ct, _ := proxywasm.GetHttpResponseHeader("content-type")
 		h.rt = aiformat.NewResponseTranslator(h.ai, h.up, now)
-		head := h.rt.Headers(h.rec.Status, ct)
+		head := h.rt.Headers(h.rec.Status, h.resp.get("content-type"))
 		if st, body, bad := h.rt.Unanswerable(endOfStream); head.Fail || bad {
 			h.replyUpstreamFault(st, body)
 			return types.ActionPause
 		}
 		if head.Status != h.rec.Status {
-			_ = proxywasm.ReplaceHttpResponseHeader(":status", strconv.Itoa(head.Status))
+			h.resp.set(":status", strconv.Itoa(head.Status))
 			h.rec.Status = head.Status
 		}
 		if head.ContentType != "" {
-			_ = proxywasm.ReplaceHttpResponseHeader("content-type", head.ContentType)
+			h.resp.set("content-type", head.ContentType)
 		}
-		_ = proxywasm.RemoveHttpResponseHeader("content-length")
+		h.resp.remove("content-length")
 		h.buffer = head.Buffer
 	}
 	if h.decided {
 		p := h.root
 		p.headerBuf = h.decision.ResponseHeaders(p.headerBuf[:0])
 		for _, hd := range p.headerBuf {
-			_ = proxywasm.ReplaceHttpResponseHeader(hd.Name, hd.Value)
+			h.resp.set(hd.Name, hd.Value)
 		}
 	}
 	if h.root.cfg.ResponseHeaders.Version {
-		_ = proxywasm.ReplaceHttpResponseHeader("x-stepgate", config.Version)
+		h.resp.set("x-stepgate", config.Version)
 	}
 	h.lifecycleHeaders()
 	h.providerCountHeader()
@@ -622,6 +647,12 @@ func retryAfter(v string) time.Duration {
 }
 
 func (h *httpContext) OnHttpResponseBody(bodySize int, endOfStream bool) types.Action {
+	a := h.responseBody(bodySize, endOfStream)
+	h.resp.flush() // the cost header of a held answer
+	return a
+}
+
+func (h *httpContext) responseBody(bodySize int, endOfStream bool) types.Action {
 	if h.fo != nil && h.fo.pending {
 		return types.ActionPause // the failed answer waits, unseen, for a fallback's to replace it
 	}
@@ -697,14 +728,17 @@ func (h *httpContext) settle() {
 		miss := h.tokenEstimate() - (u.Prompt + u.Completion)
 		h.root.metrics.estimateError(h.rec.Model, h.rec.Provider, max(miss, -miss))
 	}
+	var now lazyClock // read only if something below needs it: a host call each
 	if h.decided && (u.Prompt > 0 || u.Completion > 0) {
-		_ = h.root.throttler.Settle(clock.Now(), &h.decision.Reservation, u.Prompt+u.Completion)
+		_ = h.root.throttler.Settle(now.read(), &h.decision.Reservation, u.Prompt+u.Completion)
 	}
 	if h.fellBack && (u.Prompt > 0 || u.Completion > 0) {
-		_ = h.root.fleet.Fallback().Settle(clock.Now(), &h.fallback.Reservation, u.Prompt+u.Completion)
+		_ = h.root.fleet.Fallback().Settle(now.read(), &h.fallback.Reservation, u.Prompt+u.Completion)
 	}
-	h.chargeCost(u, clock.Now())
-	h.settleFallback(u, clock.Now())
+	h.chargeCost(u, &now)
+	if h.fo != nil {
+		h.settleFallback(u, now.read())
+	}
 	h.learnCompletion(u)
 }
 
@@ -716,26 +750,28 @@ func (h *httpContext) tokenEstimate() int64 {
 
 func (h *httpContext) OnHttpStreamDone() {
 	p := h.root
-	now := clock.Now()
+	var now lazyClock // a host call, made only when something below needs the time
 	if h.heldUntil != 0 {
 		p.forget(h.id) // first: a stream that has ended is never continued
 	}
-	if p.releaseDue(now) {
+	if len(p.held) > 0 && p.releaseDue(now.read()) {
 		_ = proxywasm.SetEffectiveContext(h.id)
 	}
 	if h.decided && (!h.upstream || h.rec.Status == 0) {
-		_ = p.throttler.Release(now, &h.decision.Reservation)
+		_ = p.throttler.Release(now.read(), &h.decision.Reservation)
 	}
 	if h.mcp != nil && h.decided {
-		h.mcpDone(now)
+		h.mcpDone(now.read())
 	}
 	if p.fleet != nil {
-		h.fleetStreamDone(now)
+		h.fleetStreamDone(now.read())
 	}
 	if h.fo != nil {
-		h.failoverDone(now)
+		h.failoverDone(now.read())
 	}
-	h.rec.LatencyMs = (now - h.start) / int64(time.Millisecond)
+	if p.cfg.Log.AccessLog || h.rec.Provider != "" { // the latency is logged, or a metric's
+		h.rec.LatencyMs = (now.read() - h.start) / int64(time.Millisecond)
+	}
 	if h.rt != nil && !h.local && !h.responseEnded {
 		// The provider's answer stopped before its end (a reset): Envoy resets the client's
 		// stream too, so the record and the metrics are all that can tell.

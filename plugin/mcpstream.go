@@ -43,9 +43,9 @@ func (h *httpContext) mcpHeaders(srv *mcp.Server, endOfStream bool, now int64) t
 		h.mcpState.tenant = h.caller.Key.Tenant
 	}
 	h.rec.Route = srv.Name
-	_ = proxywasm.ReplaceHttpRequestHeader("x-stepgate-cluster", srv.Cluster)
+	h.req.set("x-stepgate-cluster", srv.Cluster)
 	if srv.Host != "" {
-		_ = proxywasm.ReplaceHttpRequestHeader(":authority", srv.Host)
+		h.req.set(":authority", srv.Host)
 	}
 	if h.rec.Method != "POST" || endOfStream {
 		return h.decide(nil, now)
@@ -254,11 +254,11 @@ func (h *httpContext) mcpSend(body []byte, now int64, d throttle.Decision) types
 	h.decision = d
 	if h.decided {
 		for _, hd := range d.RequestHeaders(nil) {
-			_ = proxywasm.ReplaceHttpRequestHeader(hd.Name, hd.Value)
+			h.req.set(hd.Name, hd.Value)
 		}
 	}
 	if body != nil {
-		_ = proxywasm.RemoveHttpRequestHeader("content-length")
+		h.req.remove("content-length")
 		if err := proxywasm.ReplaceHttpRequestBody(body); err != nil {
 			h.root.logf(config.LevelError, "stepgate: replacing request body: %v", err)
 		}
@@ -276,6 +276,7 @@ func (h *httpContext) mcpSend(body []byte, now int64, d throttle.Decision) types
 
 // mcpDispatch sends a cut-down batch of notifications to the server beside the stream.
 func (h *httpContext) mcpDispatch(body []byte) {
+	h.flushRequest() // the notifications go with the request's headers as they are now
 	hs, err := proxywasm.GetHttpRequestHeaders()
 	if err != nil {
 		return
@@ -331,8 +332,7 @@ func (h *httpContext) mcpResponseHeaders(endOfStream bool) {
 	if endOfStream || (len(m.answers) == 0 && !m.filter.Active()) {
 		return
 	}
-	ct, _ := proxywasm.GetHttpResponseHeader("content-type")
-	switch mediaType(ct) {
+	switch mediaType(h.resp.get("content-type")) {
 	case "application/json":
 		m.respJSON = true
 	case "text/event-stream":
@@ -343,7 +343,7 @@ func (h *httpContext) mcpResponseHeaders(endOfStream bool) {
 	default:
 		return
 	}
-	_ = proxywasm.RemoveHttpResponseHeader("content-length")
+	h.resp.remove("content-length")
 }
 
 func (h *httpContext) mcpResponseBody(bodySize int, endOfStream bool) types.Action {

@@ -75,8 +75,8 @@ var moduleCases = []struct {
 			s.SendResponseHeaders(resp, true)
 		}
 	}},
-	{"translate-1KB", translateCase(1 << 10)},
-	{"translate-64KB", translateCase(64 << 10)},
+	{"translate-1KB", moduleTranslateCase(1 << 10)},
+	{"translate-64KB", moduleTranslateCase(64 << 10)},
 	{"stream-event", func(b *testing.B, module []byte) func() {
 		config := strings.Replace(aiConfig, "THROTTLE", `, "log":{"access_log":false}`, 1)
 		h := benchHost(b, module, config)
@@ -89,7 +89,7 @@ var moduleCases = []struct {
 	}},
 }
 
-func translateCase(size int) func(*testing.B, []byte) func() {
+func moduleTranslateCase(size int) func(*testing.B, []byte) func() {
 	return func(b *testing.B, module []byte) func() {
 		config := strings.Replace(aiConfig, "THROTTLE", `, "log":{"access_log":false}`, 1)
 		config = strings.Replace(config, `"max_request_body_bytes": 2048`, `"max_request_body_bytes": 1048576`, 1)

@@ -1,7 +1,5 @@
 package main
 
-import "github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
-
 // providerRequestIDHeaders are where providers put their own id for a call, in order of
 // preference.
 var providerRequestIDHeaders = [...]string{"x-request-id", "request-id", "apim-request-id"}
@@ -16,7 +14,7 @@ func (h *httpContext) oneRequestID() {
 	}
 	if !h.local {
 		for _, name := range providerRequestIDHeaders {
-			if v, err := proxywasm.GetHttpResponseHeader(name); err == nil && v != "" {
+			if v := h.resp.get(name); v != "" {
 				if v != h.rec.RequestID { // a server that echoes the request's id has none of its own
 					h.rec.ProviderRequestID = v
 				}
@@ -24,5 +22,5 @@ func (h *httpContext) oneRequestID() {
 			}
 		}
 	}
-	_ = proxywasm.ReplaceHttpResponseHeader("x-request-id", h.rec.RequestID)
+	h.resp.set("x-request-id", h.rec.RequestID)
 }

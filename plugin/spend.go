@@ -3,8 +3,6 @@ package main
 import (
 	"strconv"
 
-	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
-
 	"github.com/stepgate/stepgate/plugin/aiformat"
 	"github.com/stepgate/stepgate/plugin/spend"
 	"github.com/stepgate/stepgate/plugin/throttle"
@@ -29,14 +27,14 @@ func (h *httpContext) priceRequest(q *throttle.Request) {
 
 // chargeCost prices the reported usage, records it and settles the cost rules with it. It may
 // run more than once for one call: the usage is cumulative, and so is the settlement.
-func (h *httpContext) chargeCost(u aiformat.Usage, now int64) {
+func (h *httpContext) chargeCost(u aiformat.Usage, now *lazyClock) {
 	p, ok := h.price()
 	if !ok || !u.Known {
 		return
 	}
 	h.rec.CostMicros = p.Cost(u)
 	if h.decided {
-		_ = h.root.throttler.SettleCost(now, &h.decision.Reservation, h.rec.CostMicros)
+		_ = h.root.throttler.SettleCost(now.read(), &h.decision.Reservation, h.rec.CostMicros)
 	}
 }
 
@@ -44,6 +42,6 @@ func (h *httpContext) chargeCost(u aiformat.Usage, now int64) {
 // answer): a stream's headers leave before its usage is known.
 func (h *httpContext) costHeader() {
 	if t := h.root.cfg.Pricing; t != nil && t.Header != "" && h.rec.CostMicros > 0 {
-		_ = proxywasm.ReplaceHttpResponseHeader(t.Header, strconv.FormatInt(h.rec.CostMicros, 10))
+		h.resp.set(t.Header, strconv.FormatInt(h.rec.CostMicros, 10))
 	}
 }

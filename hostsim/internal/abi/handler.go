@@ -10,6 +10,8 @@ import (
 // until the method returns (copy what you keep), and data returned is copied into the guest.
 // Methods run on the VM's goroutine, one at a time.
 type Handler interface {
+	// Count records one call of the host function numbered id (see Instantiate).
+	Count(id int)
 	// Allowed reports whether module.name may be called now (cpp-host's restricted callbacks).
 	Allowed(module, name string) bool
 	// Malloc asks the module's allocator for size bytes; false when it fails or traps.

@@ -87,13 +87,15 @@ func Funcs(v Version) []Func {
 }
 
 // Instantiate registers module "env" for ABI version v in r; handlerOf finds the calling VM.
-func Instantiate(ctx context.Context, r wazero.Runtime, v Version, handlerOf func(context.Context) Handler) error {
+// Every call is counted (Handler.Count) under first + the function's index in Funcs(v).
+func Instantiate(ctx context.Context, r wazero.Runtime, v Version, first int, handlerOf func(context.Context) Handler) error {
 	b := r.NewHostModuleBuilder("env")
-	for _, f := range Funcs(v) {
-		f := f
+	for i, f := range Funcs(v) {
+		f, id := f, first+i
 		b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(
 			func(ctx context.Context, mod api.Module, stack []uint64) {
 				h := handlerOf(ctx)
+				h.Count(id)
 				if !h.Allowed("env", f.Name) {
 					panic(RestrictedCallback("env." + f.Name))
 				}

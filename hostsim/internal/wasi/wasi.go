@@ -39,6 +39,8 @@ const (
 
 // Env is what the WASI functions need from the VM that calls them.
 type Env interface {
+	// Count records one call of the host function numbered id (see Instantiate).
+	Count(id int)
 	// Allowed reports whether the host function may run now; cpp-host restricts which
 	// functions a module may call while it starts and while it allocates memory for the host.
 	Allowed(module, name string) bool
@@ -122,15 +124,19 @@ func AllocAllowed(legacy bool) []string {
 	return []string{"fd_write", "clock_time_get", "poll_oneoff"}
 }
 
-// Instantiate registers both WASI modules in r; envOf finds the calling VM's Env.
-func Instantiate(ctx context.Context, r wazero.Runtime, legacy bool, envOf func(context.Context) Env) error {
-	for _, module := range Modules {
+// Instantiate registers both WASI modules in r; envOf finds the calling VM's Env. Every call is
+// counted (Env.Count) under first + its index in the list of Modules × Funcs(legacy), module
+// by module.
+func Instantiate(ctx context.Context, r wazero.Runtime, legacy bool, first int, envOf func(context.Context) Env) error {
+	funcs := Funcs(legacy)
+	for m, module := range Modules {
 		b := r.NewHostModuleBuilder(module)
-		for _, f := range Funcs(legacy) {
-			f, module := f, module
+		for i, f := range funcs {
+			f, module, id := f, module, first+m*len(funcs)+i
 			b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(
 				func(ctx context.Context, mod api.Module, stack []uint64) {
 					env := envOf(ctx)
+					env.Count(id)
 					if !env.Allowed(module, f.Name) {
 						panic(abi.RestrictedCallback(module + "." + f.Name))
 					}

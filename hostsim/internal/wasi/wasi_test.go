@@ -36,6 +36,7 @@ type fakeEnv struct {
 }
 
 func (f *fakeEnv) Allowed(string, string) bool { return true }
+func (f *fakeEnv) Count(int)                   {}
 func (f *fakeEnv) Stdio(level abi.LogLevel, msg string) bool {
 	f.lines, f.levels = append(f.lines, msg), append(f.levels, level)
 	return true

@@ -1,0 +1,127 @@
+// Package headeredit collects the header changes the filter decides on during a callback, so
+// that the glue can send them to the host together: one proxy_set_header_map_pairs call for
+// the whole map instead of one replace or remove call per header (each call crosses the VM
+// boundary, and most of a small request's cost is such crossings).
+//
+// Apply gives the map the host would hold had each change been made by its own call, as Envoy
+// makes them: a set replaces the value of the first entry of its name (Envoy's setCopy, which
+// proxy_replace_header_map_value uses; later entries of the name stay) or appends one, and a
+// remove drops every entry of its name. Envoy's proxy_set_header_map_pairs removes every
+// entry of the map, then adds the given pairs in order; pseudo-headers (":status", ":path")
+// go back in front of the others wherever they are in the list, so a whole map written back
+// keeps them. Names are compared lower-cased, as the host lower-cases them.
+//
+// It does not talk to the host: it is plain Go, tested natively.
+package headeredit
+
+import "strings"
+
+// Op is one change: set Name to Value, or remove every entry of Name.
+type Op struct {
+	Name, Value string
+	Remove      bool
+}
+
+// Edits is the list of changes to one header map, in order. The zero value is empty.
+type Edits struct{ ops []Op }
+
+// Set records a replace of name's value (added when absent).
+func (e *Edits) Set(name, value string) {
+	e.ops = append(e.ops, Op{Name: lower(name), Value: value})
+}
+
+// Remove records the removal of every entry of name.
+func (e *Edits) Remove(name string) { e.ops = append(e.ops, Op{Name: lower(name), Remove: true}) }
+
+// Ops are the changes recorded since the last Reset. The slice is the Edits' own.
+func (e *Edits) Ops() []Op { return e.ops }
+
+// Reset forgets the changes and keeps the storage for the next ones.
+func (e *Edits) Reset() {
+	clear(e.ops)
+	e.ops = e.ops[:0]
+}
+
+// Apply returns pairs with the changes in ops made one after the other, written into dst's
+// storage (dst must not share storage with pairs, which is never modified). n counts the
+// changes that changed something (removing an absent name, or setting the value the name
+// already has, does not), and last is the last of them: when n is 1, that one change made
+// alone gives the same map.
+func Apply(dst, pairs [][2]string, ops []Op) (out [][2]string, n int, last Op) {
+	out = append(dst[:0], pairs...)
+	for _, op := range ops {
+		i := index(out, op.Name)
+		switch {
+		case op.Remove && i < 0, !op.Remove && i >= 0 && out[i][1] == op.Value:
+			continue
+		case op.Remove:
+			out = removeAll(out, i, op.Name)
+		case i >= 0:
+			out[i][1] = op.Value
+		default:
+			out = append(out, [2]string{op.Name, op.Value})
+		}
+		n++
+		last = op
+	}
+	return out, n, last
+}
+
+// Get returns the first value of name in pairs (name lower case).
+func Get(pairs [][2]string, name string) (string, bool) {
+	if i := index(pairs, name); i >= 0 {
+		return pairs[i][1], true
+	}
+	return "", false
+}
+
+func index(pairs [][2]string, name string) int {
+	for i := range pairs {
+		if pairs[i][0] == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// removeAll drops every entry of name, the first of which is at from.
+func removeAll(pairs [][2]string, from int, name string) [][2]string {
+	out := pairs[:from]
+	for _, kv := range pairs[from+1:] {
+		if kv[0] != name {
+			out = append(out, kv)
+		}
+	}
+	clear(pairs[len(out):])
+	return out
+}
+
+// lower avoids an allocation for names already in lower case, which are nearly all of them.
+func lower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; 'A' <= c && c <= 'Z' {
+			return strings.ToLower(s)
+		}
+	}
+	return s
+}
+
+// Marshal appends pairs to dst in proxy-wasm's header map serialization (what
+// proxy_set_header_map_pairs takes): the count, each key's and value's length as little-endian
+// u32, then each key and value followed by a NUL byte. Strings are copied whole, not byte by
+// byte, and dst's storage is reused: inside the VM both matter.
+func Marshal(dst []byte, pairs [][2]string) []byte {
+	dst = appendU32(dst, uint32(len(pairs)))
+	for _, kv := range pairs {
+		dst = appendU32(appendU32(dst, uint32(len(kv[0]))), uint32(len(kv[1])))
+	}
+	for _, kv := range pairs {
+		dst = append(append(dst, kv[0]...), 0)
+		dst = append(append(dst, kv[1]...), 0)
+	}
+	return dst
+}
+
+func appendU32(b []byte, v uint32) []byte {
+	return append(b, byte(v), byte(v>>8), byte(v>>16), byte(v>>24))
+}

@@ -1,0 +1,15 @@
+//go:build !wasip1
+
+package main
+
+import "github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
+
+// setHeaderMap replaces the request's or the response's whole header map with pairs. Outside
+// the VM (native builds of the package, for vet and tests) the SDK's call does it.
+func setHeaderMap(response bool, pairs [][2]string) {
+	if response {
+		_ = proxywasm.ReplaceHttpResponseHeaders(pairs)
+	} else {
+		_ = proxywasm.ReplaceHttpRequestHeaders(pairs)
+	}
+}
