@@ -29,17 +29,21 @@ const failoverConfig = `{
     "an":   {"type": "anthropic", "cluster": "c-anthropic", "api_key": "test-key", "default_max_tokens": 256},
     "ge":   {"type": "gemini", "cluster": "c-gemini", "api_key": "test-key"},
     "ol":   {"type": "ollama", "cluster": "c-ollama", "host": "ollama:11434"},
+    "br":   {"type": "bedrock", "cluster": "c-bedrock", "host": "bedrock.test", "region": "us-east-1",
+             "access_key_id": "test-key", "secret_access_key": "mock-aws-secret-key"},
     "dead": {"type": "openai", "cluster": "c-dead", "api_key": "test-key"}
   },
   "models": {
     "routes": {
       "p-oa": "oa/gpt-4o", "p-an": "an/claude-sonnet-4", "p-ge": "ge/gemini-2.5-flash", "p-ol": "ol/llama3.2",
-      "p-dead": "dead/gpt-4o",
+      "p-dead": "dead/gpt-4o", "p-br": "br/anthropic.claude-3-haiku-20240307-v1:0", "p-oa-br": "oa/gpt-4.1-mini",
+      "f-br": "br/anthropic.claude-3-5-haiku-20241022-v1:0",
       "f-oa": "oa/gpt-4o-mini", "f-an": "an/claude-haiku", "f-ge": "ge/gemini-2.0-flash", "f-ol": "ol/qwen3",
       "chain": "oa/gpt-4.1"
     },
     "fallbacks": {
       "p-oa": ["f-an"], "p-an": ["f-ge"], "p-ge": ["f-ol"], "p-ol": ["f-oa"], "p-dead": ["f-an"],
+      "p-br": ["f-oa"], "p-oa-br": ["f-br"],
       "chain": ["f-an", "f-ge", "f-ol"]
     }
     DEADLINE
@@ -72,9 +76,10 @@ func startFailoverConfig(t *testing.T, cfg string) *failoverGateway {
 	t.Helper()
 	g := &failoverGateway{mocks: map[string]*mockprovider.Server{}}
 	clusters := map[string]string{}
+	g.vc = hostsim.NewVirtualClock(epoch)
 	for name, kind := range map[string]mockprovider.Kind{"oa": mockprovider.OpenAI, "an": mockprovider.Anthropic,
-		"ge": mockprovider.Gemini, "ol": mockprovider.Ollama} {
-		m := mockprovider.New(kind, mockprovider.Options{})
+		"ge": mockprovider.Gemini, "ol": mockprovider.Ollama, "br": mockprovider.Bedrock} {
+		m := mockprovider.New(kind, mockprovider.Options{Clock: g.vc.Now}) // Bedrock's checks the signature's time
 		ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if f := g.before.Load(); f != nil {
 				(*f)(name)
@@ -83,10 +88,9 @@ func startFailoverConfig(t *testing.T, cfg string) *failoverGateway {
 		}))
 		t.Cleanup(ts.Close)
 		g.mocks[name] = m
-		clusters["c-"+map[string]string{"oa": "openai", "an": "anthropic", "ge": "gemini", "ol": "ollama"}[name]] = ts.URL
+		clusters["c-"+map[string]string{"oa": "openai", "an": "anthropic", "ge": "gemini", "ol": "ollama", "br": "bedrock"}[name]] = ts.URL
 	}
 	clusters["c-dead"] = refusingURL(t)
-	g.vc = hostsim.NewVirtualClock(epoch)
 	h, err := hostsim.New(context.Background(), hostsim.Config{
 		Module: filterWasm(t), PluginConfig: []byte(cfg), Workers: 1, Clock: g.vc,
 		PluginName: "stepgate", AllowOnHeadersStopIteration: true, Clusters: clusters,
@@ -169,6 +173,7 @@ func TestFailoverServesTheFailingRequestFromTheFallback(t *testing.T) {
 		"500": mockprovider.ServerError(), "503": mockprovider.Unavailable()}
 	pairs := []struct{ model, from, to string }{
 		{"p-oa", "oa", "an"}, {"p-an", "an", "ge"}, {"p-ge", "ge", "ol"}, {"p-ol", "ol", "oa"},
+		{"p-br", "br", "oa"}, {"p-oa-br", "oa", "br"}, // Bedrock: signed, and event-stream answers
 	}
 	type tc struct {
 		model, from, to, fault string
