@@ -32,9 +32,12 @@
 //
 // Proxy runs the same machinery as an http.Handler in front of real upstreams (the dev
 // gateway). Like Envoy, it adds x-envoy-upstream-service-time to upstream responses before the
-// filter sees them, and server: envoy to every response the client gets. Its streams' callbacks
-// run on their worker VM's own long-lived goroutine, as Envoy runs a VM's callbacks on its
-// worker thread; streams driven through Stream's methods run them on the caller's goroutine.
+// filter sees them, and server: envoy to every response the client gets. A headers-only
+// request runs wholly on the goroutine serving its connection (filter, upstream call, an answer
+// of known length), as Envoy runs a connection's streams on one worker thread; the callbacks of
+// a request with a body run on their worker VM's own long-lived goroutine, so that the
+// goroutines reading the body and calling the upstream never call into the module. Streams
+// driven through Stream's methods run their callbacks on the caller's goroutine.
 //
 // # What Envoy does, and so does hostsim
 //

@@ -54,10 +54,17 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s := p.Host.NewStream(WithInfo(info), WithPlugin(p.RootID))
 	if hasBody(r) {
 		go p.sendRequest(s, r)
+		go p.forward(ctx, s, false)
 	} else {
-		p.sendRequest(s, r) // headers only: nothing to wait for
+		// Headers only: the request, the upstream call and an answer of known length all run
+		// on this goroutine, the connection's, as Envoy runs a connection's streams on its
+		// worker thread; nothing is handed between goroutines. A local reply or a timeout
+		// while the upstream call is out cancels it, as the client's answer no longer waits.
+		s.direct = true
+		s.onFinalize = cancel
+		p.sendRequest(s, r)
+		p.forward(ctx, s, true)
 	}
-	go p.forward(ctx, s)
 	if err := p.respond(ctx, s, w); err != nil {
 		cancel()
 		if errors.Is(err, errStreamReset) {
@@ -116,9 +123,10 @@ func hasBody(r *http.Request) bool {
 	return r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0
 }
 
-// onThread runs f, which calls into the filter, on the stream's worker thread (see thread).
+// onThread runs f, which calls into the filter, on the stream's worker thread (see thread),
+// or on the caller's goroutine for a stream that runs on its connection's (Stream.direct).
 func onThread(s *Stream, f func()) {
-	if t := s.v.thread; t != nil {
+	if t := s.v.thread; t != nil && !s.direct {
 		t.run(f)
 		return
 	}
@@ -133,7 +141,9 @@ func putBuffer(b *[]byte) { buffers.Put(b) }
 
 // forward plays the router and the upstream: once the filter released the request headers it
 // sends the request, streaming the body the filter lets through, and feeds the response back.
-func (p *Proxy) forward(ctx context.Context, s *Stream) {
+// inline: the caller writes the client's answer once forward returns, so an answer of unknown
+// length (a stream) is fed on a goroutine of its own, to reach the client as it arrives.
+func (p *Proxy) forward(ctx context.Context, s *Stream, inline bool) {
 	var headers Headers
 	err := s.Await(ctx, func(s *Stream) bool {
 		s.v.mu.Lock()
@@ -178,8 +188,16 @@ func (p *Proxy) forward(ctx context.Context, s *Stream) {
 		}
 		return
 	}
+	took := p.Host.clock.Monotonic() - sent
+	if inline && resp.ContentLength < 0 {
+		go func() {
+			defer resp.Body.Close()
+			p.sendResponse(s, resp, took)
+		}()
+		return
+	}
 	defer resp.Body.Close()
-	p.sendResponse(s, resp, p.Host.clock.Monotonic()-sent)
+	p.sendResponse(s, resp, took)
 }
 
 func (p *Proxy) cluster(h Headers) string {

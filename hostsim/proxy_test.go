@@ -199,37 +199,72 @@ func TestProxyClientGoneWhilePaused(t *testing.T) {
 	t.Fatal("stream never ended after the client left")
 }
 
-// Proxy runs every callback of a worker's streams on that worker's own goroutine, as Envoy runs
-// them on the worker thread: the goroutines it makes per request never call into the module
-// (each would grow its stack inside the module calls on every request).
-func TestProxyRunsCallbacksOnTheWorkersGoroutine(t *testing.T) {
+// callbackGoroutines sends three requests (method, body) through Proxy on one client connection
+// and returns, per goroutine that ran the probe's request- and response-header callbacks, the
+// callbacks it ran, and the goroutines that ran Proxy.ServeHTTP (the connection's).
+func callbackGoroutines(t *testing.T, method, body string) (callbacks map[string][]string, handlers map[string]bool) {
 	var mu sync.Mutex
-	goroutines := map[string][]string{}
-	_, url := proxyFixture(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "ok")
-	}), func(c *hostsim.Config) {
-		c.Workers = 1
-		c.OnLog = func(e hostsim.LogEntry) {
+	callbacks, handlers = map[string][]string{}, map[string]bool{}
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	t.Cleanup(up.Close)
+	h, err := hostsim.New(context.Background(), hostsim.Config{
+		Module: hostsimtest.Plugin(t, "probe"), PluginName: "probe", Workers: 1,
+		Clusters: map[string]string{"backend": up.URL},
+		OnLog: func(e hostsim.LogEntry) {
 			for _, cb := range []string{"probe: req-headers", "probe: resp-headers"} {
 				if strings.HasPrefix(e.Message, cb) {
 					mu.Lock()
-					goroutines[currentGoroutine()] = append(goroutines[currentGoroutine()], cb)
+					callbacks[currentGoroutine()] = append(callbacks[currentGoroutine()], cb)
 					mu.Unlock()
 				}
 			}
-		}
+		},
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close(context.Background()) })
+	proxy := &hostsim.Proxy{Host: h, DefaultCluster: "backend", ErrorLog: quiet}
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		handlers[currentGoroutine()] = true
+		mu.Unlock()
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(front.Close)
 	for range 3 {
-		resp, _ := do(t, "GET", url+"/v1/models", "", "")
+		resp, _ := do(t, method, front.URL+"/v1/models", "", body)
 		wantEqual(t, "status", resp.StatusCode, 200)
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(goroutines) != 1 {
-		t.Fatalf("callbacks ran on %d goroutines, want the worker's one: %v", len(goroutines), goroutines)
+	return callbacks, handlers
+}
+
+// A request with a body has its callbacks run on the worker's own goroutine, as Envoy runs them
+// on the worker thread: the goroutines Proxy makes per request (reading the body, calling the
+// upstream) never call into the module, where each would grow its stack on every request.
+func TestProxyRunsCallbacksOnTheWorkersGoroutine(t *testing.T) {
+	callbacks, handlers := callbackGoroutines(t, "POST", "{}")
+	if len(callbacks) != 1 {
+		t.Fatalf("callbacks ran on %d goroutines, want the worker's one: %v", len(callbacks), callbacks)
 	}
-	for _, cbs := range goroutines {
+	for g, cbs := range callbacks {
 		wantEqual(t, "callbacks on the worker's goroutine", len(cbs), 6)
+		wantEqual(t, "the worker's goroutine is the connection's", handlers[g], false)
+	}
+}
+
+// A headers-only request runs wholly on its connection's goroutine (the one that serves it):
+// filter, upstream call and answer, with nothing handed between goroutines.
+func TestProxyRunsAHeadersOnlyRequestOnItsConnection(t *testing.T) {
+	callbacks, handlers := callbackGoroutines(t, "GET", "")
+	if len(callbacks) != 1 || len(handlers) != 1 {
+		t.Fatalf("callbacks ran on %v, requests were served on %v: want one connection's goroutine", callbacks, handlers)
+	}
+	for g, cbs := range callbacks {
+		wantEqual(t, "callbacks on the connection's goroutine", len(cbs), 6)
+		wantEqual(t, "the goroutine that served the requests", handlers[g], true)
 	}
 }
 

@@ -81,6 +81,9 @@ func (s *Stream) finalize() {
 		return
 	}
 	s.done = true
+	if s.onFinalize != nil {
+		s.onFinalize()
+	}
 	s.h.streams.Add(-1)
 	s.cancelTimer()
 	s.duration = s.h.clock.Monotonic() - s.startMono

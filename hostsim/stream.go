@@ -105,6 +105,12 @@ type Stream struct {
 	overrides   map[string][]byte
 	filterState map[string][]byte
 
+	// direct: Proxy runs this stream's callbacks on the goroutine that calls them (its
+	// connection's), not on the worker VM's thread. onFinalize runs once the stream is over
+	// (Proxy cancels an upstream call nobody waits for any more).
+	direct     bool
+	onFinalize func()
+
 	created          bool // cpp-host's in_vm_context_created_
 	streamFailed     bool
 	failureReplySent bool

@@ -1,7 +1,8 @@
 package hostsim
 
 // A thread is a worker VM's long-lived goroutine, Envoy's worker thread: Proxy hands it the
-// callbacks of its streams instead of running them on the goroutines it makes per request.
+// callbacks of requests with a body instead of running them on the goroutines it makes per
+// request (a headers-only request needs none: it runs on its connection's goroutine).
 //
 // Calls into the module need a deep Go stack (wazero's call path, the host functions, and the
 // module's allocator re-entered from them), and a goroutine starts with a small one: a goroutine
