@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/stepgate/stepgate/hostsim"
+	"github.com/stepgate/stepgate/hostsim/hostsimtest"
 )
 
 // TestSpeedRatios measures the per-request cost ratios that docs/BENCHMARKS.md sets targets for,
@@ -38,7 +39,7 @@ func TestSpeedRatios(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cases = append(cases, ratioCases(t, " (base)", base)[2:]...)
+		cases = append(cases, ratioCases(t, " (base)", base)[len(referenceCases):]...)
 	}
 	// The CPU time is the measuring thread's: the VM's code and the host functions, with the
 	// garbage collection they must assist, but neither the time spent waiting for a core nor the
@@ -67,19 +68,32 @@ type ratioCase struct {
 	calls     uint64 // host calls over all batches
 }
 
-// ratioCases are the cases of the targets: the two reference plugins (left out of a second
-// set), then the filter's.
+// referenceCases are the SDK plugins the filter is set against: the no-op plugin, the
+// shared-counter floor of the targets, and the default-features floor (hostsim's featurefloor
+// plugin: the least that gives a request what stepgate gives it by default, without and with
+// one rule's shared counter and headers).
+var referenceCases = []struct{ name, plugin, config string }{
+	{"no-op SDK plugin", "noop", ""},
+	{"shared-counter floor plugin", "sharedcounter", ""},
+	{"default-features floor plugin", "featurefloor", ""},
+	{"default-features floor plugin, one rule", "featurefloor", "rule"},
+}
+
+// ratioCases are the cases of the targets: the reference plugins (left out of a second set),
+// then the filter's.
 func ratioCases(t *testing.T, suffix string, filter []byte) []*ratioCase {
 	perRule := `{"log":{"access_log":false},"throttle":{"rules":[{"name":"rps","rate":"1000/s","burst":100}]}}`
-	return []*ratioCase{
-		requestCase(t, "no-op SDK plugin", noopWasm(t), ""),
-		requestCase(t, "shared-counter floor plugin", sharedCounterWasm(t), ""),
+	var cases []*ratioCase
+	for _, r := range referenceCases {
+		cases = append(cases, requestCase(t, r.name, hostsimtest.Plugin(t, r.plugin), r.config))
+	}
+	return append(cases,
 		requestCase(t, "passthrough"+suffix, filter, `{"log":{"access_log":false}}`),
 		requestCase(t, "one request rule"+suffix, filter, perRule),
 		translateCase(t, "translate 1 KB"+suffix, filter, 1<<10),
 		translateCase(t, "translate 64 KB"+suffix, filter, 64<<10),
 		streamEventCase(t, "one SSE event"+suffix, filter),
-	}
+	)
 }
 
 // requestCase is BenchmarkRequest's headers-only request answered 200, 1 ms apart.
@@ -214,6 +228,11 @@ func ratioReport(cases []*ratioCase) string {
 					median(c.wall)/median(tg.ref.wall), median(c.cpu)/median(tg.ref.cpu), tg.max)
 			}
 		}
+	}
+	b.WriteString("what the default features alone take (the least any filter giving them can cost):\n")
+	for _, r := range referenceCases[2:] {
+		c := find(r.name)
+		fmt.Fprintf(&b, "  %s / %s: %.2f, %.2f\n", c.name, floor.name, median(c.wall)/median(floor.wall), median(c.cpu)/median(floor.cpu))
 	}
 	if c, base := find("translate 64 KB"), find("translate 64 KB (base)"); c != nil && base != nil {
 		fmt.Fprintf(&b, "  translate 64 KB / its base: %.2f, %.2f (at most 1)\n",
