@@ -240,3 +240,32 @@ func ratioReport(cases []*ratioCase) string {
 	}
 	return b.String()
 }
+
+// The default-features floor plugin does what it stands for in the ratios: the request's
+// headers read, the metric counted, the version and request id on the answer, and with "rule"
+// the shared counter and the RateLimit headers.
+func TestFeatureFloorPluginGivesTheDefaultFeatures(t *testing.T) {
+	for _, config := range []string{"", "rule"} {
+		h, clock := benchHostClock(t, hostsimtest.Plugin(t, "featurefloor"), config)
+		for range 2 {
+			clock.Advance(time.Millisecond)
+			s := h.NewStream()
+			s.SendRequestHeaders(get("/api/items", [2]string{"x-request-id", "r-1"}), true)
+			s.SendResponseHeaders(hostsim.Headers{{":status", "200"}}, true)
+			d := s.Downstream().Headers
+			if d.Get("x-stepgate") == "" || d.Get("x-request-id") != "r-1" {
+				t.Errorf("config %q: answer headers %v", config, d)
+			}
+			if got := d.Get("x-ratelimit-limit") != ""; got != (config == "rule") {
+				t.Errorf("config %q: RateLimit headers %v", config, d)
+			}
+		}
+		if m, _ := h.Metric("featurefloor_requests_total"); m.Value != 2 {
+			t.Errorf("config %q: requests metric %d, want 2", config, m.Value)
+		}
+		_, _, counted := h.SharedData("featurefloor")
+		if counted != (config == "rule") {
+			t.Errorf("config %q: shared counter kept: %v", config, counted)
+		}
+	}
+}
