@@ -6,6 +6,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/stepgate/stepgate/plugin/calllog"
 )
 
 func scanString(t *testing.T, s string) (Input, []Record) {
@@ -110,4 +112,21 @@ func FuzzScan(f *testing.F) {
 		}
 		_ = WriteText(&bytes.Buffer{}, s)
 	})
+}
+
+// Every field the filter's call record can carry is known: a record with all of them set counts
+// no unknown field, so the count means what it says (a newer filter, a foreign log).
+func TestScanKnowsEveryFieldOfTheCallRecord(t *testing.T) {
+	r := calllog.Record{StartUnixMs: 1764158400000, RequestID: "r", ProviderRequestID: "p", Method: "POST",
+		Path: "/v1/chat/completions", Dialect: "openai", Tenant: "t", KeyID: "k", Route: "openai", Version: "v1",
+		Model: "m", UpstreamModel: "um", Provider: "pr", Step: "allow", MCPMethod: "tools/call", Tool: "echo",
+		Status: 200, TokensIn: 1, TokensOut: 2, LatencyMs: 3, Error: "e", ThrottleOverflow: "rps", Rule: "rps",
+		ShapeDelayMs: 4, TokensEstimated: 5, FirstByteMs: 6, FirstByte: true, RequestBytes: 7, ResponseBytes: 8,
+		ErrorType: "provider", Stream: true, UsageEstimated: true, CostMicros: 9,
+		Attempts: []calllog.Attempt{{Provider: "a", Model: "b", Status: 503, DurationMs: 1, Outcome: "failed"}}}
+	line := string(r.AppendJSON(nil))
+	in, recs := scanString(t, line+"\n")
+	if in.UnknownFields != 0 || in.Records != 1 || len(recs) != 1 {
+		t.Errorf("%s\nread as %+v", line, in)
+	}
 }

@@ -34,7 +34,9 @@ var knownFields = map[string]gjson.Type{
 	"latency_ms": gjson.Number, "error": gjson.String, "error_type": gjson.String, "rule": gjson.String,
 	"shape_delay_ms": gjson.Number, "tokens_estimated": gjson.Number, "ttfb_ms": gjson.Number,
 	"request_bytes": gjson.Number, "response_bytes": gjson.Number, "stream": gjson.True,
-	"overflow": gjson.Null, // any type: written by the throttle, not used here
+	// Any type: written by the filter, not used here.
+	"provider_request_id": gjson.Null, "version": gjson.Null, "mcp_method": gjson.Null, "tool": gjson.Null,
+	"throttle_overflow": gjson.Null, "usage_estimated": gjson.Null, "cost_micros": gjson.Null, "attempts": gjson.Null,
 }
 
 // The timestamps a record may carry (2000-01-01 to 2200-01-01 UTC): anything else is a broken
