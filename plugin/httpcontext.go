@@ -244,7 +244,7 @@ func (h *httpContext) decide(body []byte, now int64) types.Action {
 			return types.ActionPause
 		}
 		h.ai = req
-		h.nChoices = throttle.ChoicesIn(req.Hub) // Gemini's candidateCount is n in the hub
+		h.nChoices = req.View.N // the hub's n: Gemini's candidateCount becomes n there
 		h.rec.Model = req.Model
 		h.applyAlias()
 		if !h.checkModel() {

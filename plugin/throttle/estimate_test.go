@@ -26,9 +26,6 @@ func TestEstimateCountsEveryChoice(t *testing.T) {
 			t.Errorf("%s: estimate %d, want %d", tc.body, got, tc.estimate)
 		}
 	}
-	if got := ChoicesIn([]byte(`{"model":"m","n":5}`)); got != 5 {
-		t.Errorf("ChoicesIn = %d, want 5", got)
-	}
 	if got := (&Request{MaxTokens: 1 << 40, Choices: 1 << 40}).TokenEstimate(0); got != (1<<40)*maxChoices {
 		t.Errorf("huge n: estimate %d, want it capped at %d choices", got, maxChoices)
 	}

@@ -74,15 +74,6 @@ func (q *Request) EstimateFromBody(body []byte) {
 	}
 }
 
-// ChoicesIn returns the n of an OpenAI-format (hub) body: how many completions it asks for (at
-// most 128, OpenAI's limit), 0 when it does not say. Gemini's candidateCount becomes n in the hub.
-func ChoicesIn(body []byte) int64 {
-	if v := gjson.GetBytes(body, "n"); v.Type == gjson.Number && v.Int() > 0 {
-		return min(v.Int(), maxChoices)
-	}
-	return 0
-}
-
 // HeaderPairs are request headers as proxy-wasm hands them over: name/value pairs in arrival
 // order, names in lower case.
 type HeaderPairs [][2]string
