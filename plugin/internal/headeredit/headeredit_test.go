@@ -17,7 +17,7 @@ func TestApply(t *testing.T) {
 		input [][2]string
 	}{
 		{"nothing", func(*Edits) {}, base, 0, Op{}, nil},
-		{"set replaces the first entry in place", func(e *Edits) { e.Set("Via", "c") },
+		{"set replaces the first entry in place", func(e *Edits) { e.Set("via", "c") },
 			[][2]string{{":status", "200"}, {"content-type", "text/plain"}, {"via", "c"}, {"content-length", "9"}, {"via", "b"}},
 			1, Op{Name: "via", Value: "c"}, nil},
 		{"set appends an absent name", func(e *Edits) { e.Set("x-stepgate", "1") },
@@ -145,9 +145,9 @@ func parseOps(s string) []Op {
 		name, value, _ := strings.Cut(rest, " ")
 		switch kind {
 		case "s":
-			e.Set(name, value)
+			e.Set(strings.ToLower(name), value)
 		case "r":
-			e.Remove(name)
+			e.Remove(strings.ToLower(name))
 		}
 	}
 	return e.Ops()
