@@ -62,15 +62,18 @@ func Unmarshal(b []byte) []Pair {
 	}
 	sizes := b[pos : pos+int(n)*8]
 	pos += int(n) * 8
+	// One copy of the whole text (b is usually the VM's memory); every key and value is a
+	// substring of it, so a map costs two allocations however many entries it has.
+	text := string(b)
 	pairs := make([]Pair, n)
 	for i := range pairs {
 		kl := int(binary.LittleEndian.Uint32(sizes[i*8:]))
 		vl := int(binary.LittleEndian.Uint32(sizes[i*8+4:]))
 		var ok bool
-		if pairs[i][0], pos, ok = field(b, pos, kl); !ok {
+		if pairs[i][0], pos, ok = field(text, pos, kl); !ok {
 			return nil
 		}
-		if pairs[i][1], pos, ok = field(b, pos, vl); !ok {
+		if pairs[i][1], pos, ok = field(text, pos, vl); !ok {
 			return nil
 		}
 	}
@@ -81,9 +84,9 @@ func Unmarshal(b []byte) []Pair {
 }
 
 // field reads a NUL-terminated string of length n at pos.
-func field(b []byte, pos, n int) (string, int, bool) {
-	if n < 0 || n > len(b)-pos-1 || b[pos+n] != 0 {
+func field(text string, pos, n int) (string, int, bool) {
+	if n < 0 || n > len(text)-pos-1 || text[pos+n] != 0 {
 		return "", 0, false
 	}
-	return string(b[pos : pos+n]), pos + n + 1, true
+	return text[pos : pos+n], pos + n + 1, true
 }
