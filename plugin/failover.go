@@ -161,6 +161,7 @@ func (h *httpContext) dispatch(up *aiformat.Upstream, left int64) bool {
 	id := h.id
 	_, err := proxywasm.DispatchHttpCall(up.Cluster, headers, up.Body, nil, uint32(min(ms, 1<<31-1)),
 		func(numHeaders, bodySize, _ int) { h.fallbackAnswered(id, numHeaders, bodySize) })
+	h.root.router.Recycle(up) // the host has copied the body
 	if err != nil {
 		h.root.logf(config.LevelWarn, "stepgate: fallback to cluster %q: %v", up.Cluster, err)
 		return false

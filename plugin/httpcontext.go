@@ -451,6 +451,9 @@ func (h *httpContext) forward(body []byte) {
 			h.root.logf(config.LevelError, "stepgate: replacing request body: %v", err)
 		}
 	}
+	if h.up != nil {
+		h.root.router.Recycle(h.up) // the host has copied the body
+	}
 }
 
 func (h *httpContext) rejectThrottled() {

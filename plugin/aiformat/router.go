@@ -2,6 +2,8 @@ package aiformat
 
 import (
 	"encoding/binary"
+	"sync"
+	"unsafe"
 
 	"github.com/stepgate/stepgate/plugin/aiformat/hub"
 	"github.com/stepgate/stepgate/plugin/aiformat/sigv4"
@@ -16,6 +18,53 @@ type Router struct {
 	keyN  []uint32 // per provider (Provider.index), the next key to use
 	// signers are the SigV4 signers of signing providers (Provider.index), made on first use.
 	signers []*sigv4.Signer
+	spare   spareBody
+}
+
+// spareBody is storage for the next upstream body. The caller hands a body back (Recycle) once
+// the host has copied it, so that a translated request neither allocates a buffer of its body's
+// size nor leaves one for the VM's garbage collector: inside the VM both are a large part of a
+// big request's cost.
+type spareBody struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+// overlaps reports whether a and b share storage.
+func overlaps(a, b []byte) bool {
+	if cap(a) == 0 || cap(b) == 0 {
+		return false
+	}
+	a0, b0 := uintptr(unsafe.Pointer(unsafe.SliceData(a))), uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	return a0 < b0+uintptr(cap(b)) && b0 < a0+uintptr(cap(a))
+}
+
+// maxSpareBody bounds the storage kept between requests.
+const maxSpareBody = 1 << 20
+
+func (s *spareBody) take(size int) []byte {
+	s.mu.Lock()
+	b := s.buf
+	s.buf = nil
+	s.mu.Unlock()
+	if cap(b) < size {
+		return make([]byte, 0, size)
+	}
+	return b[:0]
+}
+
+// Recycle takes back up's body, which the caller no longer uses (the host has its own copy).
+func (r *Router) Recycle(up *Upstream) {
+	b := up.Body
+	up.Body = nil
+	if !up.ownBody || cap(b) == 0 || cap(b) > maxSpareBody {
+		return
+	}
+	r.spare.mu.Lock()
+	if cap(b) > cap(r.spare.buf) {
+		r.spare.buf = b
+	}
+	r.spare.mu.Unlock()
 }
 
 // NewRouter returns a router over cfg whose breaker state lives in store.
@@ -50,6 +99,7 @@ type Upstream struct {
 	backend *Backend
 	route   *Route
 	tripped bool // the backend had breaker state when chosen
+	ownBody bool // Body is the router's storage, which Recycle takes back
 	hdr     [8][2]string
 }
 
@@ -105,6 +155,7 @@ func (r *Router) routeTo(req *Request, rt *Route, model string, now int64, rnd u
 		return nil, render(req.Dialect, err)
 	}
 	up.Body = body
+	up.ownBody = !overlaps(body, req.Body) && !overlaps(body, req.Hub) // never recycle the client's text
 	r.headers(req, up)
 	if up.Provider.aws != nil {
 		r.sign(up, now)
@@ -229,7 +280,7 @@ func (r *Router) body(req *Request, up *Upstream) ([]byte, *hub.Error) {
 	pr := up.Provider
 	c := &codecs[pr.Type.wire()]
 	src := bstr(req.Hub)
-	dst := make([]byte, 0, len(src)+len(src)/8+64)
+	dst := r.spare.take(len(src) + len(src)/8 + 64)
 	docs := &r.cfg.docs
 	if c.rewrite != nil && c.dialect == req.Dialect { // same format both sides: adjust the client's own body
 		return c.rewrite(dst, docs, bstr(req.Body), t), nil

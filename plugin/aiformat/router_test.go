@@ -1,9 +1,11 @@
 package aiformat
 
 import (
+	"bytes"
 	"strings"
 	"sync"
 	"testing"
+	"unsafe"
 
 	"github.com/stepgate/stepgate/plugin/shareddata"
 	"github.com/tidwall/gjson"
@@ -322,6 +324,68 @@ func TestAnthropicRequestWithoutMaxTokens(t *testing.T) {
 		}
 		if got != want {
 			t.Errorf("%s: max tokens %q upstream, want %q: %s", model, got, want, up.Body)
+		}
+	}
+}
+
+// A body given back with Recycle is the storage of the next one, which comes out the same as
+// from a fresh router; the client's own text is never taken.
+func TestRecycledBodyIsTheNextOnesStorage(t *testing.T) {
+	r, fresh := testRouter(t), testRouter(t)
+	route := func(r *Router, model, text string) (*Request, *Upstream) {
+		t.Helper()
+		path, body := benchBody(DialectOpenAI, 1<<10)
+		body = []byte(strings.NewReplacer("MODEL", model, "quick", text).Replace(string(body)))
+		req, err := r.Config().ParseRequest("POST", path, "", body)
+		if err != nil {
+			t.Fatal(err.Message)
+		}
+		up, err := r.Route(req, 0, 0)
+		if err != nil {
+			t.Fatal(err.Message)
+		}
+		return req, up
+	}
+	_, first := route(r, "to-anthropic", "quick")
+	storage := unsafe.SliceData(first.Body)
+	r.Recycle(first)
+	if first.Body != nil {
+		t.Fatal("Recycle left the body in the upstream")
+	}
+	_, second := route(r, "to-gemini", "slow")
+	if unsafe.SliceData(second.Body) != storage {
+		t.Error("the second body did not reuse the recycled storage")
+	}
+	if _, want := route(fresh, "to-gemini", "slow"); !bytes.Equal(second.Body, want.Body) {
+		t.Errorf("body in recycled storage:\n%s\nwant\n%s", second.Body, want.Body)
+	}
+
+	// OpenAI to OpenAI rewrites the client's body into the router's storage, never in place.
+	req, same := route(r, "to-openai", "quick")
+	if !same.ownBody || overlaps(same.Body, req.Body) {
+		t.Fatal("an OpenAI-to-OpenAI body is not the router's own storage")
+	}
+	r.Recycle(same)
+	if _, again := route(r, "to-openai", "quick"); overlaps(again.Body, req.Body) {
+		t.Fatal("a routed body shares the previous client's text")
+	}
+}
+
+func TestOverlaps(t *testing.T) {
+	buf := make([]byte, 10)
+	for _, tc := range []struct {
+		a, b []byte
+		want bool
+	}{
+		{buf[:4], buf[3:], true},
+		{buf[:3:3], buf[3:], false},
+		{buf[:3], buf[3:], true},   // appending to the first would write into the second
+		{buf[2:2], buf[:10], true}, // same storage: its capacity reaches on
+		{buf, make([]byte, 10), false},
+		{nil, buf, false},
+	} {
+		if got := overlaps(tc.a, tc.b); got != tc.want {
+			t.Errorf("overlaps(buf[%d:], buf[%d:]) = %v", cap(buf)-cap(tc.a), cap(buf)-cap(tc.b), got)
 		}
 	}
 }
