@@ -4,7 +4,7 @@ PLUGIN  ?= ./plugin
 OUT     ?= build/stepgate.wasm
 CONFIG  ?= envoy/stepgate.json
 
-.PHONY: all wasm test run report soak up down e2e e2e-envoy bench lint fuzz clean envoy-config
+.PHONY: all wasm test run report soak up down e2e e2e-envoy bench profile lint fuzz clean envoy-config
 
 all: wasm
 
@@ -74,6 +74,26 @@ e2e-envoy:
 # Benchmarks: native domain logic and per-request cost in hostsim; figures go to docs/BENCHMARKS.md.
 bench: wasm
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
+
+# Where a benchmark of ./plugin spends its time inside the VM, by guest function (Linux perf).
+# wazero writes a perf map of the machine code it compiles when built with the perfmap tag; the
+# module is built keeping its function names; a fresh compilation cache makes wazero compile (and
+# map) it in the measured process. Only the VM's own samples are counted, as shares of them.
+PROFBENCH ?= BenchmarkTranslate$$/1KB
+PROFTIME ?= 50000x
+PROFTOP ?= 40
+profile:
+	STEPGATE_LDFLAGS= plugin/sdkbridge/build.sh ./plugin build/stepgate-names.wasm
+	$(GO) test -tags perfmap -c -o build/plugin-perfmap.test ./plugin/
+	rm -rf build/profile-cache && cd plugin && GOCACHE=$$($(GO) env GOCACHE) XDG_CACHE_HOME=$(CURDIR)/build/profile-cache \
+	  STEPGATE_TEST_WASM=$(CURDIR)/build/stepgate-names.wasm perf record -F 4999 -o $(CURDIR)/build/perf.data \
+	  $(CURDIR)/build/plugin-perfmap.test -test.run '^$$' -test.bench '$(PROFBENCH)' -test.benchtime $(PROFTIME)
+	@perf report -i build/perf.data --no-children --sort sym --stdio -g none 2>/dev/null | awk '\
+	  match($$0, /\[[0-9]+\/[0-9]+\]\.[^ ]+/) { p = $$1; sub(/%/, "", p); f = substr($$0, RSTART, RLENGTH); \
+	    sub(/^\[[0-9]+\/[0-9]+\]\./, "", f); sub(/:::::.*/, "", f); s[f] += p; t += p } \
+	  END { printf "The VM'"'"'s code took %.1f%% of the process; by function, as shares of it:\n", t; \
+	    for (f in s) printf "%6.2f%%  %s\n", 100 * s[f] / t, f }' >build/profile.txt
+	@grep '^T' build/profile.txt; grep -v '^T' build/profile.txt | sort -rn | head -n $(PROFTOP)
 
 # Short fuzz runs of every parser (FUZZTIME per target).
 FUZZTIME ?= 10s

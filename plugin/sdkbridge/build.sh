@@ -76,5 +76,7 @@ if [ ! -f "$modfile" ] || [ go.mod -nt "$modfile" ] || [ go.sum -nt "$modfile" ]
 fi
 
 mkdir -p "$(dirname "$out")"
+# STEPGATE_LDFLAGS replaces the default '-s -w'; set to empty, the module keeps its name
+# section (function names), which profiles of the code inside the VM need (make profile).
 GOOS=wasip1 GOARCH=wasm go build -modfile="$modfile" -buildmode=c-shared -trimpath \
-	-ldflags='-s -w' -o "$out" "$plugin"
+	-ldflags="${STEPGATE_LDFLAGS--s -w}" -o "$out" "$plugin"
