@@ -185,22 +185,24 @@ func (m *metrics) fleetUnavailable(rule, step string) { m.add(fleetUnavailable, 
 // add increments (counter), moves (gauge) or records (histogram) metric id with the given label
 // values, in the order of its tags.
 func (m *metrics) add(id metricID, value int64, values ...string) {
-	// The SDK panics when the host refuses a metric call; a panic would kill the VM and every
-	// stream on it, while a lost sample is harmless.
-	defer func() { _ = recover() }()
 	def := &metricDefs[id]
 	last := &m.last[id]
 	if !last.ok || !sameValues(last.values[:len(values)], values) {
+		var ok bool
+		if last.id, ok = m.define(def.name, def.kind, def.tags, values); !ok {
+			return
+		}
 		copy(last.values[:], values)
-		last.id, last.ok = m.define(def.name, def.kind, def.tags, values), true
+		last.ok = true
 	}
+	// A refused sample is lost, never a panic: one would kill the VM and every stream on it.
 	switch {
 	case def.kind == histogram:
-		proxywasm.MetricHistogram(last.id).Record(uint64(max(value, 0)))
+		recordMetric(last.id, uint64(max(value, 0)))
 	case def.kind == gauge:
-		proxywasm.MetricGauge(last.id).Add(value)
+		incrementMetric(last.id, value)
 	case value > 0: // counters only go up
-		proxywasm.MetricCounter(last.id).Increment(uint64(value))
+		incrementMetric(last.id, value)
 	}
 }
 
@@ -216,8 +218,9 @@ func sameValues(a, b []string) bool {
 	return true
 }
 
-// define returns the id of the metric with this full name, defining it the first time.
-func (m *metrics) define(name string, kind metricKind, tags, values []string) uint32 {
+// define returns the id of the metric with this full name, defining it the first time; ok is
+// false when the host refused to define it.
+func (m *metrics) define(name string, kind metricKind, tags, values []string) (id uint32, ok bool) {
 	b := append(m.buf[:0], name...)
 	for i, tag := range tags {
 		b = append(b, '.')
@@ -227,10 +230,15 @@ func (m *metrics) define(name string, kind metricKind, tags, values []string) ui
 	}
 	m.buf = b
 	if id, ok := m.ids[string(b)]; ok {
-		return id
+		return id, true
 	}
+	// The SDK panics when the host refuses a definition; a panic would kill the VM.
+	defer func() {
+		if recover() != nil {
+			id, ok = 0, false
+		}
+	}()
 	full := string(b)
-	var id uint32
 	switch kind {
 	case histogram:
 		id = uint32(proxywasm.DefineHistogramMetric(full))
@@ -240,7 +248,7 @@ func (m *metrics) define(name string, kind metricKind, tags, values []string) ui
 		id = uint32(proxywasm.DefineCounterMetric(full))
 	}
 	m.ids[full] = id
-	return id
+	return id, true
 }
 
 // appendTagValue writes a label value the way docs/METRICS.md sanitizes it: bytes outside

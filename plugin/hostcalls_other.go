@@ -13,3 +13,14 @@ func setHeaderMap(response bool, pairs [][2]string) {
 		_ = proxywasm.ReplaceHttpRequestHeaders(pairs)
 	}
 }
+
+// incrementMetric and recordMetric are the SDK's metric calls outside the VM.
+func incrementMetric(id uint32, offset int64) {
+	defer func() { _ = recover() }() // the SDK panics when the host refuses the call
+	proxywasm.MetricCounter(id).Increment(uint64(offset))
+}
+
+func recordMetric(id uint32, value uint64) {
+	defer func() { _ = recover() }()
+	proxywasm.MetricHistogram(id).Record(value)
+}
