@@ -92,18 +92,48 @@ func tagOf(s string) uint8 {
 	return uint8(len(s)) ^ s[0]<<2 ^ s[len(s)-1]<<5
 }
 
-var docPool = sync.Pool{New: func() any { return new(Doc) }}
+// docs are Docs kept for reuse. A free list under a mutex rather than a sync.Pool: inside the
+// VM, where a decoder takes and returns a Doc for every answer, sync.Pool's per-processor
+// bookkeeping costs several times more, and its contents are dropped at every collection.
+var docs struct {
+	sync.Mutex
+	free []*Doc
+}
 
-// GetDoc returns an empty Doc from a pool; PutDoc gives it back.
-func GetDoc() *Doc { return docPool.Get().(*Doc) }
+// The Docs kept are at most maxFreeDocs, more than the answers being decoded at once on one
+// VM, each with at most maxKeptNodes nodes (256 KB): a larger one is left to the collector.
+const (
+	maxFreeDocs  = 16
+	maxKeptNodes = 1 << 14
+)
 
-// PutDoc returns d to the pool. Values of d must not be used afterwards.
+// GetDoc returns an empty Doc, a reused one when there is one; PutDoc gives it back.
+func GetDoc() *Doc {
+	docs.Lock()
+	var d *Doc
+	if n := len(docs.free); n > 0 {
+		d = docs.free[n-1]
+		docs.free[n-1] = nil
+		docs.free = docs.free[:n-1]
+	}
+	docs.Unlock()
+	if d == nil {
+		d = new(Doc)
+	}
+	return d
+}
+
+// PutDoc gives d back for reuse. Values of d must not be used afterwards.
 func PutDoc(d *Doc) {
 	d.src = ""
-	if cap(d.nodes) > 1<<20 {
+	if cap(d.nodes) > maxKeptNodes || cap(d.prev) > 16*maxKeptNodes {
 		return // an outsized document: let it go rather than keep its index alive
 	}
-	docPool.Put(d)
+	docs.Lock()
+	if len(docs.free) < maxFreeDocs {
+		docs.free = append(docs.free, d)
+	}
+	docs.Unlock()
 }
 
 // Parse indexes src and reports whether it is valid JSON. Values of a previous Parse become

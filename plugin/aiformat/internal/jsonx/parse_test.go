@@ -311,3 +311,26 @@ func FuzzDoc(f *testing.F) {
 		}
 	})
 }
+
+// A Doc given back is the next one handed out, emptied; an outsized one is not kept, nor more
+// than maxFreeDocs.
+func TestDocsAreReused(t *testing.T) {
+	d := GetDoc()
+	d.Parse(`{"a":1}`)
+	PutDoc(d)
+	if again := GetDoc(); again != d || again.src != "" {
+		t.Fatal("the Doc given back was not handed out again, emptied")
+	}
+	big := GetDoc()
+	big.nodes = make([]node, 0, maxKeptNodes+1)
+	PutDoc(big)
+	if GetDoc() == big {
+		t.Error("an outsized Doc was kept")
+	}
+	for range maxFreeDocs + 4 {
+		PutDoc(new(Doc))
+	}
+	if n := len(docs.free); n > maxFreeDocs {
+		t.Errorf("%d Docs kept", n)
+	}
+}
