@@ -684,6 +684,7 @@ func (h *httpContext) responseBody(bodySize int, endOfStream bool) types.Action 
 			out = prompts.Compact(out)
 		}
 		h.replaceResponseBody(out)
+		h.rt.Recycle() // the host has copied the answer
 		h.settle()
 		h.costHeader()
 		h.estimateHeader()

@@ -2,8 +2,6 @@ package aiformat
 
 import (
 	"encoding/binary"
-	"sync"
-	"unsafe"
 
 	"github.com/stepgate/stepgate/plugin/aiformat/hub"
 	"github.com/stepgate/stepgate/plugin/aiformat/sigv4"
@@ -21,50 +19,13 @@ type Router struct {
 	spare   spareBody
 }
 
-// spareBody is storage for the next upstream body. The caller hands a body back (Recycle) once
-// the host has copied it, so that a translated request neither allocates a buffer of its body's
-// size nor leaves one for the VM's garbage collector: inside the VM both are a large part of a
-// big request's cost.
-type spareBody struct {
-	mu  sync.Mutex
-	buf []byte
-}
-
-// overlaps reports whether a and b share storage.
-func overlaps(a, b []byte) bool {
-	if cap(a) == 0 || cap(b) == 0 {
-		return false
-	}
-	a0, b0 := uintptr(unsafe.Pointer(unsafe.SliceData(a))), uintptr(unsafe.Pointer(unsafe.SliceData(b)))
-	return a0 < b0+uintptr(cap(b)) && b0 < a0+uintptr(cap(a))
-}
-
-// maxSpareBody bounds the storage kept between requests.
-const maxSpareBody = 1 << 20
-
-func (s *spareBody) take(size int) []byte {
-	s.mu.Lock()
-	b := s.buf
-	s.buf = nil
-	s.mu.Unlock()
-	if cap(b) < size {
-		return make([]byte, 0, size)
-	}
-	return b[:0]
-}
-
 // Recycle takes back up's body, which the caller no longer uses (the host has its own copy).
 func (r *Router) Recycle(up *Upstream) {
 	b := up.Body
 	up.Body = nil
-	if !up.ownBody || cap(b) == 0 || cap(b) > maxSpareBody {
-		return
+	if up.ownBody {
+		r.spare.put(b)
 	}
-	r.spare.mu.Lock()
-	if cap(b) > cap(r.spare.buf) {
-		r.spare.buf = b
-	}
-	r.spare.mu.Unlock()
 }
 
 // NewRouter returns a router over cfg whose breaker state lives in store.

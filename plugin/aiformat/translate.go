@@ -79,6 +79,24 @@ type ResponseTranslator struct {
 	fault    string // why the answer could not be translated ("" when it could)
 	// streamed counts the bytes of text and tool-argument deltas a stream has carried so far.
 	streamed int64
+	answer   []byte // Finish's translated answer, in spare storage that Recycle gives back
+	// The storage of a decoded answer's first choice and first text part: nearly every answer
+	// has one of each, which then costs the VM no allocation of its own.
+	firstChoice [1]hub.Choice
+	firstText   [1]string
+}
+
+// spareAnswers is storage for the next translated answer (see spareBody).
+var spareAnswers spareBody
+
+// Recycle gives the storage of Finish's translated answer back for the next answer, once the
+// caller no longer uses it (the host has copied it). Other answers Finish returns (the
+// provider's own, errors) are not the translator's and are left alone.
+func (t *ResponseTranslator) Recycle() {
+	if b := t.answer; b != nil {
+		t.answer = nil
+		spareAnswers.put(b)
+	}
 }
 
 // NewResponseTranslator prepares the translation of up's answer to req's client. now is the
@@ -96,6 +114,8 @@ func newTranslator(client Dialect, wire wireFormat, stream, wantUsage bool, now 
 	t := &ResponseTranslator{client: client, wire: wire, stream: stream, wantUsage: wantUsage, now: now, model: model,
 		passthrough: client != DialectNone && codecs[wire].dialect == client}
 	t.sc.NDJSON = codecs[wire].ndjson
+	t.firstChoice[0].Text = t.firstText[:0]
+	t.resp.Choices = t.firstChoice[:0]
 	return t
 }
 
@@ -368,7 +388,8 @@ func (t *ResponseTranslator) Finish(body []byte) (int, []byte) {
 	if t.passthrough {
 		return t.status, body
 	}
-	return t.status, t.client.codec().appendResponse(make([]byte, 0, len(body)+256), &t.resp)
+	t.answer = t.client.codec().appendResponse(spareAnswers.take(len(body)+256), &t.resp)
+	return t.status, t.answer
 }
 
 func (t *ResponseTranslator) finishError(body []byte) (int, []byte) {
