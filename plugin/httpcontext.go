@@ -39,9 +39,14 @@ type httpContext struct {
 
 	dialect  aiformat.Dialect
 	endpoint aiformat.Endpoint
-	ai       *aiformat.Request
-	up       *aiformat.Upstream
-	rt       *aiformat.ResponseTranslator
+	ai       *aiformat.Request            // an AI request: &aiState
+	up       *aiformat.Upstream           // where it goes: &upState, or a fallback's
+	rt       *aiformat.ResponseTranslator // its answer's translator: &rtState, or a fallback's
+	// The storage of ai, up and rt, kept with the context from one stream to the next: inside
+	// the VM three allocations per request cost more than filling them.
+	aiState  aiformat.Request
+	upState  aiformat.Upstream
+	rtState  aiformat.ResponseTranslator
 	buffer   bool  // buffer the response body (non-stream JSON) before translating
 	nChoices int64 // the completions an AI request asks for (n), 0 when it does not say
 
@@ -237,15 +242,14 @@ func (h *httpContext) decide(body []byte, now int64) types.Action {
 			}
 			path = "/v1/chat/completions"
 		}
-		req, perr := p.cfg.AI.ParseRequest(h.rec.Method, path, "", body)
-		if perr != nil {
+		if perr := p.cfg.AI.ParseRequestInto(&h.aiState, h.rec.Method, path, "", body); perr != nil {
 			h.rec.Error = perr.Message
 			h.reply(perr.Status, perr.Body, nil)
 			return types.ActionPause
 		}
-		h.ai = req
-		h.nChoices = req.View.N // the hub's n: Gemini's candidateCount becomes n there
-		h.rec.Model = req.Model
+		h.ai = &h.aiState
+		h.nChoices = h.ai.View.N // the hub's n: Gemini's candidateCount becomes n there
+		h.rec.Model = h.ai.Model
 		h.applyAlias()
 		if !h.checkModel() {
 			return types.ActionPause
@@ -364,13 +368,16 @@ func decidingRule(d *throttle.Decision) string {
 
 // route picks the backend for the (possibly degraded) AI request.
 func (h *httpContext) route(now int64) *aiformat.Error {
-	up, err := h.root.router.Route(h.ai, now, rand.Uint32())
-	if err != nil {
+	if h.up == &h.upState {
+		h.root.router.Recycle(h.up) // routed again (degraded): the first body was not sent
+	}
+	h.up = nil
+	if err := h.root.router.RouteInto(&h.upState, h.ai, now, rand.Uint32()); err != nil {
 		return err
 	}
-	h.up = up
-	h.rec.UpstreamModel = up.Model
-	h.rec.Provider = up.Provider.Name
+	h.up = &h.upState
+	h.rec.UpstreamModel = h.up.Model
+	h.rec.Provider = h.up.Provider.Name
 	return nil
 }
 
@@ -585,7 +592,8 @@ func (h *httpContext) responseHeaders(endOfStream bool) types.Action {
 		return types.ActionPause // until a fallback answers (failover.go)
 	}
 	if h.up != nil {
-		h.rt = aiformat.NewResponseTranslator(h.ai, h.up, now)
+		aiformat.InitResponseTranslator(&h.rtState, h.ai, h.up, now)
+		h.rt = &h.rtState
 		head := h.rt.Headers(h.rec.Status, h.resp.get("content-type"))
 		if st, body, bad := h.rt.Unanswerable(endOfStream); head.Fail || bad {
 			h.replyUpstreamFault(st, body)

@@ -97,34 +97,44 @@ func (c *Config) CheckSize(d Dialect, n int) *Error {
 // alt=sse); it may also be left in path. body is kept by reference in the Request: the caller
 // must not modify it afterwards. Errors are rendered in the client's dialect.
 func (c *Config) ParseRequest(method, path, query string, body []byte) (*Request, *Error) {
+	r := new(Request)
+	if err := c.ParseRequestInto(r, method, path, query, body); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// ParseRequestInto is ParseRequest into storage of the caller's: a stream's, reused from one
+// request to the next, where inside the VM an allocation per request costs more than filling it.
+func (c *Config) ParseRequestInto(r *Request, method, path, query string, body []byte) *Error {
 	d, ep := Match(method, path)
 	if ep == EndpointNone {
-		return nil, NewError(PathDialect(path), 404, "not an AI endpoint: "+method+" "+path)
+		return NewError(PathDialect(path), 404, "not an AI endpoint: "+method+" "+path)
 	}
-	r := &Request{Dialect: d, Endpoint: ep, Body: body}
+	*r = Request{Dialect: d, Endpoint: ep, Body: body}
 	if ep == EndpointModels || ep == EndpointModel {
-		return r, nil
+		return nil
 	}
 	if err := c.CheckSize(d, len(body)); err != nil {
-		return nil, err
+		return err
 	}
 	if ep == EndpointEmbeddings {
 		if err := r.parseEmbeddings(); err != nil {
-			return nil, render(d, err)
+			return render(d, err)
 		}
-		return r, nil
+		return nil
 	}
 	if err := r.toHub(&c.docs, path, query); err != nil {
-		return nil, render(d, err)
+		return render(d, err)
 	}
 	h := c.docs.take(&c.docs.hub)
 	defer c.docs.put(&c.docs.hub, h)
 	if !h.Parse(bstr(r.Hub)) && d == DialectOpenAI { // the codecs' output is well-formed
-		return nil, render(d, hub.Invalid("", "request body is not valid JSON"))
+		return render(d, hub.Invalid("", "request body is not valid JSON"))
 	}
 	v, err := openai.InspectDoc(h.Root())
 	if err != nil {
-		return nil, render(d, err)
+		return render(d, err)
 	}
 	r.View = v
 	r.Model = v.Model
@@ -132,7 +142,7 @@ func (c *Config) ParseRequest(method, path, query string, body []byte) (*Request
 	r.WantsUsage = v.IncludeUsage || d != DialectOpenAI
 	r.MaxTokens = v.MaxTokens
 	r.PromptTokens = v.EstimatedPromptTokens()
-	return r, nil
+	return nil
 }
 
 func (r *Request) toHub(docs *docCache, path, query string) *hub.Error {

@@ -69,51 +69,65 @@ type Upstream struct {
 // if any, is in the client's dialect: unknown model (404), or a request the provider cannot
 // express (400).
 func (r *Router) Route(req *Request, now int64, rnd uint32) (*Upstream, *Error) {
+	up := new(Upstream)
+	if err := r.RouteInto(up, req, now, rnd); err != nil {
+		return nil, err
+	}
+	return up, nil
+}
+
+// RouteInto is Route into storage of the caller's: a stream's, reused from one request to the
+// next, where inside the VM an allocation per request costs more than filling it.
+func (r *Router) RouteInto(up *Upstream, req *Request, now int64, rnd uint32) *Error {
 	if req.Endpoint != EndpointChat && req.Endpoint != EndpointEmbeddings {
-		return nil, NewError(req.Dialect, 400, "not a chat request")
+		return NewError(req.Dialect, 400, "not a chat request")
 	}
 	rt := r.cfg.lookup(req.Model)
 	if rt == nil {
-		return nil, render(req.Dialect, &hub.Error{Status: 404, Kind: hub.KindNotFound, Param: "model", Code: "model_not_found",
+		return render(req.Dialect, &hub.Error{Status: 404, Kind: hub.KindNotFound, Param: "model", Code: "model_not_found",
 			Message: "model " + quote(req.Model) + " is not available"})
 	}
-	return r.routeTo(req, rt, req.Model, now, rnd)
+	return r.routeTo(up, req, rt, req.Model, now, rnd)
 }
 
 // RouteFallback routes req to fallback route fb (one of Route.Fallbacks) as Route does to the
 // request's own route: weighted choice, breaker, keys. A backend that names no upstream model
 // gets the fallback route's name.
 func (r *Router) RouteFallback(req *Request, fb *Route, now int64, rnd uint32) (*Upstream, *Error) {
-	return r.routeTo(req, fb, fb.Pattern, now, rnd)
+	up := new(Upstream)
+	if err := r.routeTo(up, req, fb, fb.Pattern, now, rnd); err != nil {
+		return nil, err
+	}
+	return up, nil
 }
 
-// routeTo builds the upstream request for a backend of rt; model is the upstream model of a
-// backend that names none.
-func (r *Router) routeTo(req *Request, rt *Route, model string, now int64, rnd uint32) (*Upstream, *Error) {
+// routeTo builds, in up, the upstream request for a backend of rt; model is the upstream model
+// of a backend that names none.
+func (r *Router) routeTo(up *Upstream, req *Request, rt *Route, model string, now int64, rnd uint32) *Error {
 	b, tripped := r.choose(rt, now, rnd)
-	up := &Upstream{Provider: b.Provider, Model: b.Model, backend: b, tripped: tripped, route: rt}
+	*up = Upstream{Provider: b.Provider, Model: b.Model, backend: b, tripped: tripped, route: rt}
 	if up.Model == "" {
 		up.Model = model
 	}
 	if !up.Provider.modelSafe(up.Model) {
-		return nil, render(req.Dialect, unsafeModel(up.Model))
+		return render(req.Dialect, unsafeModel(up.Model))
 	}
 	if req.Endpoint == EndpointEmbeddings {
 		if up.Provider.Type.kind().embeddingsPath == nil {
-			return nil, render(req.Dialect, hub.Invalid("model", quote(req.Model)+" is served by a provider of type "+
+			return render(req.Dialect, hub.Invalid("model", quote(req.Model)+" is served by a provider of type "+
 				up.Provider.Type.String()+", which has no embeddings API"))
 		}
 		body, err := embeddingsBody(req, up)
 		if err != nil {
-			return nil, render(req.Dialect, err)
+			return render(req.Dialect, err)
 		}
 		up.Body = body
 		r.headers(req, up)
-		return up, nil
+		return nil
 	}
 	body, err := r.body(req, up)
 	if err != nil {
-		return nil, render(req.Dialect, err)
+		return render(req.Dialect, err)
 	}
 	up.Body = body
 	up.ownBody = !overlaps(body, req.Body) && !overlaps(body, req.Hub) // never recycle the client's text
@@ -121,7 +135,7 @@ func (r *Router) routeTo(req *Request, rt *Route, model string, now int64, rnd u
 	if up.Provider.aws != nil {
 		r.sign(up, now)
 	}
-	return up, nil
+	return nil
 }
 
 func quote(s string) string {

@@ -102,21 +102,34 @@ func (t *ResponseTranslator) Recycle() {
 // NewResponseTranslator prepares the translation of up's answer to req's client. now is the
 // time in nanoseconds, used as "created" where the provider gives none.
 func NewResponseTranslator(req *Request, up *Upstream, now int64) *ResponseTranslator {
-	t := newTranslator(req.Dialect, up.Provider.Type.wire(), req.Stream, req.WantsUsage, now, up.Model)
+	t := new(ResponseTranslator)
+	InitResponseTranslator(t, req, up, now)
+	return t
+}
+
+// InitResponseTranslator makes t a new translator (NewResponseTranslator's) in storage of the
+// caller's: a stream's, reused from one request to the next, where inside the VM an allocation
+// per request costs more than filling it.
+func InitResponseTranslator(t *ResponseTranslator, req *Request, up *Upstream, now int64) {
+	initTranslator(t, req.Dialect, up.Provider.Type.wire(), req.Stream, req.WantsUsage, now, up.Model)
 	if req.Endpoint == EndpointEmbeddings {
 		t.embeddings, t.emb, t.estimate = true, &req.emb, req.PromptTokens
 	}
 	t.countTokens = req.Endpoint == EndpointCountTokens
-	return t
 }
 
 func newTranslator(client Dialect, wire wireFormat, stream, wantUsage bool, now int64, model string) *ResponseTranslator {
-	t := &ResponseTranslator{client: client, wire: wire, stream: stream, wantUsage: wantUsage, now: now, model: model,
+	t := new(ResponseTranslator)
+	initTranslator(t, client, wire, stream, wantUsage, now, model)
+	return t
+}
+
+func initTranslator(t *ResponseTranslator, client Dialect, wire wireFormat, stream, wantUsage bool, now int64, model string) {
+	*t = ResponseTranslator{client: client, wire: wire, stream: stream, wantUsage: wantUsage, now: now, model: model,
 		passthrough: client != DialectNone && codecs[wire].dialect == client}
 	t.sc.NDJSON = codecs[wire].ndjson
 	t.firstChoice[0].Text = t.firstText[:0]
 	t.resp.Choices = t.firstChoice[:0]
-	return t
 }
 
 // Headers decides how the body will be handled from the upstream status and content type.
