@@ -39,16 +39,12 @@ type httpContext struct {
 
 	dialect  aiformat.Dialect
 	endpoint aiformat.Endpoint
-	ai       *aiformat.Request            // an AI request: &aiState
-	up       *aiformat.Upstream           // where it goes: &upState, or a fallback's
-	rt       *aiformat.ResponseTranslator // its answer's translator: &rtState, or a fallback's
-	// The storage of ai, up and rt, kept with the context from one stream to the next: inside
-	// the VM three allocations per request cost more than filling them.
-	aiState  aiformat.Request
-	upState  aiformat.Upstream
-	rtState  aiformat.ResponseTranslator
-	buffer   bool  // buffer the response body (non-stream JSON) before translating
-	nChoices int64 // the completions an AI request asks for (n), 0 when it does not say
+	ai       *aiformat.Request            // an AI request: &aiStore.req
+	up       *aiformat.Upstream           // where it goes: &aiStore.up, or a fallback's
+	rt       *aiformat.ResponseTranslator // its answer's translator: &aiStore.rt, or a fallback's
+	aiStore  *aiStorage                   // kept when the context is recycled
+	buffer   bool                         // buffer the response body (non-stream JSON) before translating
+	nChoices int64                        // the completions an AI request asks for (n), 0 when it does not say
 
 	decided     bool
 	decision    throttle.Decision
@@ -77,6 +73,23 @@ type httpContext struct {
 	fellBack      bool
 
 	fo *failover // the request's fallbacks once its backend failed (failover.go)
+}
+
+// aiStorage holds a stream's AI request, upstream and answer translator. A context keeps it
+// from one stream to the next (each is filled afresh), so that an AI request allocates none of
+// them, and a context recycled for any request zeroes a pointer rather than the 1.3 KB they take:
+// inside the VM both cost more than filling them.
+type aiStorage struct {
+	req aiformat.Request
+	up  aiformat.Upstream
+	rt  aiformat.ResponseTranslator
+}
+
+func (h *httpContext) storage() *aiStorage {
+	if h.aiStore == nil {
+		h.aiStore = new(aiStorage)
+	}
+	return h.aiStore
 }
 
 func (h *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) types.Action {
@@ -242,12 +255,12 @@ func (h *httpContext) decide(body []byte, now int64) types.Action {
 			}
 			path = "/v1/chat/completions"
 		}
-		if perr := p.cfg.AI.ParseRequestInto(&h.aiState, h.rec.Method, path, "", body); perr != nil {
+		if perr := p.cfg.AI.ParseRequestInto(&h.storage().req, h.rec.Method, path, "", body); perr != nil {
 			h.rec.Error = perr.Message
 			h.reply(perr.Status, perr.Body, nil)
 			return types.ActionPause
 		}
-		h.ai = &h.aiState
+		h.ai = &h.aiStore.req
 		h.nChoices = h.ai.View.N // the hub's n: Gemini's candidateCount becomes n there
 		h.rec.Model = h.ai.Model
 		h.applyAlias()
@@ -368,14 +381,15 @@ func decidingRule(d *throttle.Decision) string {
 
 // route picks the backend for the (possibly degraded) AI request.
 func (h *httpContext) route(now int64) *aiformat.Error {
-	if h.up == &h.upState {
+	st := h.storage()
+	if h.up == &st.up {
 		h.root.router.Recycle(h.up) // routed again (degraded): the first body was not sent
 	}
 	h.up = nil
-	if err := h.root.router.RouteInto(&h.upState, h.ai, now, rand.Uint32()); err != nil {
+	if err := h.root.router.RouteInto(&st.up, h.ai, now, rand.Uint32()); err != nil {
 		return err
 	}
-	h.up = &h.upState
+	h.up = &st.up
 	h.rec.UpstreamModel = h.up.Model
 	h.rec.Provider = h.up.Provider.Name
 	return nil
@@ -592,8 +606,9 @@ func (h *httpContext) responseHeaders(endOfStream bool) types.Action {
 		return types.ActionPause // until a fallback answers (failover.go)
 	}
 	if h.up != nil {
-		aiformat.InitResponseTranslator(&h.rtState, h.ai, h.up, now)
-		h.rt = &h.rtState
+		st := h.storage()
+		aiformat.InitResponseTranslator(&st.rt, h.ai, h.up, now)
+		h.rt = &st.rt
 		head := h.rt.Headers(h.rec.Status, h.resp.get("content-type"))
 		if st, body, bad := h.rt.Unanswerable(endOfStream); head.Fail || bad {
 			h.replyUpstreamFault(st, body)

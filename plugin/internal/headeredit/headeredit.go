@@ -57,7 +57,9 @@ func Apply(dst, pairs [][2]string, ops []Op) (out [][2]string, n int, last Op) {
 	for i := range out {
 		names |= nameBit(out[i][0])
 	}
-	for _, op := range ops {
+	lastAt := -1
+	for k := range ops {
+		op := &ops[k] // not a copy: inside the VM each word of an Op copied is a load and a store
 		bit := nameBit(op.Name)
 		i := -1
 		if names&bit != 0 {
@@ -75,7 +77,10 @@ func Apply(dst, pairs [][2]string, ops []Op) (out [][2]string, n int, last Op) {
 			names |= bit
 		}
 		n++
-		last = op
+		lastAt = k
+	}
+	if lastAt >= 0 {
+		last = ops[lastAt]
 	}
 	return out, n, last
 }
