@@ -37,6 +37,22 @@ func (m *headerMap) use(pairs [][2]string) { m.pairs, m.owned = pairs, false }
 func (m *headerMap) set(name, value string) { m.edits.Set(name, value) }
 func (m *headerMap) remove(name string)     { m.edits.Remove(name) }
 
+// removeEach records the removal of every entry of each of names that the map may hold. A
+// name the map certainly does not hold (its digest matches none of the map's names as last
+// read or written, nor of the changes recorded since) costs its digest, not a change to record
+// and apply: a provider's list of client headers to remove is long, and a request carries few.
+func (m *headerMap) removeEach(names []string) {
+	held := ^uint64(0) // a map never read may hold anything
+	if m.pairs != nil {
+		held = headeredit.Names(m.pairs) | m.edits.Names()
+	}
+	for _, name := range names {
+		if held&headeredit.NameBit(name) != 0 {
+			m.edits.Remove(name)
+		}
+	}
+}
+
 // get returns the first value of name (lower case) in the map as last read or written.
 func (m *headerMap) get(name string) string {
 	v, _ := headeredit.Get(m.pairs, name)

@@ -53,14 +53,11 @@ func Apply(dst, pairs [][2]string, ops []Op) (out [][2]string, n int, last Op) {
 	// names has the bit of every name in out (bits are never cleared: a removed name's bit
 	// only costs a scan). A request's changes are mostly removals of headers it does not have
 	// and a response's mostly additions: with a clear bit both are settled without a scan.
-	var names uint64
-	for i := range out {
-		names |= nameBit(out[i][0])
-	}
+	names := Names(out)
 	lastAt := -1
 	for k := range ops {
 		op := &ops[k] // not a copy: inside the VM each word of an Op copied is a load and a store
-		bit := nameBit(op.Name)
+		bit := NameBit(op.Name)
 		i := -1
 		if names&bit != 0 {
 			i = index(out, op.Name)
@@ -85,8 +82,29 @@ func Apply(dst, pairs [][2]string, ops []Op) (out [][2]string, n int, last Op) {
 	return out, n, last
 }
 
-// nameBit digests a name into one of 64 bits, from its length and its first and last bytes.
-func nameBit(s string) uint64 {
+// Names is the union of the NameBits of the names in pairs: a name whose bit it lacks is
+// certainly not among them.
+func Names(pairs [][2]string) uint64 {
+	var names uint64
+	for i := range pairs {
+		names |= NameBit(pairs[i][0])
+	}
+	return names
+}
+
+// Names is the union of the NameBits of the names the recorded changes set.
+func (e *Edits) Names() uint64 {
+	var names uint64
+	for i := range e.ops {
+		if !e.ops[i].Remove {
+			names |= NameBit(e.ops[i].Name)
+		}
+	}
+	return names
+}
+
+// NameBit digests a name into one of 64 bits, from its length and its first and last bytes.
+func NameBit(s string) uint64 {
 	h := uint(len(s))
 	if len(s) > 0 {
 		h += uint(s[0])*7 + uint(s[len(s)-1])*31

@@ -170,3 +170,26 @@ func TestMarshal(t *testing.T) {
 		t.Errorf("Marshal into a buffer large enough allocates %.0f times", allocs)
 	}
 }
+
+// A name whose bit the digests lack is not there: neither among the pairs nor set by a change.
+func TestNamesNeverMissAName(t *testing.T) {
+	pairs := [][2]string{{":path", "/"}, {"authorization", "Bearer k"}, {"content-length", "3"}}
+	var e Edits
+	e.Set("x-api-key", "k")
+	e.Remove("cookie")
+	held := Names(pairs) | e.Names()
+	for _, name := range []string{":path", "authorization", "content-length", "x-api-key"} {
+		if held&NameBit(name) == 0 {
+			t.Errorf("%q is held but its bit is missing", name)
+		}
+	}
+	absent := 0
+	for _, name := range []string{"x-goog-api-key", "api-key", "proxy-authorization", "te", "upgrade", "trailer"} {
+		if held&NameBit(name) == 0 {
+			absent++
+		}
+	}
+	if absent == 0 {
+		t.Error("the digests rule out none of the absent names")
+	}
+}
