@@ -87,11 +87,14 @@ func (m *headerMap) forget() { m.pairs, m.owned = nil, false }
 // change, as its other entries are unknown. The host refuses changes to a map it no longer
 // holds (BAD_ARGUMENT), as it refused single calls; that is not an error of the filter's.
 func (m *headerMap) flush() {
-	ops := m.edits.Ops()
-	if len(ops) == 0 {
-		return
+	if ops := m.edits.Ops(); len(ops) > 0 {
+		m.apply(ops)
+		m.edits.Reset() // not deferred: inside the VM a deferred call costs more than the call
 	}
-	defer m.edits.Reset()
+}
+
+// apply sends ops to the host (see flush).
+func (m *headerMap) apply(ops []headeredit.Op) {
 	if m.pairs == nil {
 		for _, op := range ops {
 			m.write(op)

@@ -127,12 +127,7 @@ func (c *Config) ParseRequestInto(r *Request, method, path, query string, body [
 	if err := r.toHub(&c.docs, path, query); err != nil {
 		return render(d, err)
 	}
-	h := c.docs.take(&c.docs.hub)
-	defer c.docs.put(&c.docs.hub, h)
-	if !h.Parse(bstr(r.Hub)) && d == DialectOpenAI { // the codecs' output is well-formed
-		return render(d, hub.Invalid("", "request body is not valid JSON"))
-	}
-	v, err := openai.InspectDoc(h.Root())
+	v, err := c.docs.inspectHub(r.Hub, d)
 	if err != nil {
 		return render(d, err)
 	}
@@ -143,6 +138,19 @@ func (c *Config) ParseRequestInto(r *Request, method, path, query string, body [
 	r.MaxTokens = v.MaxTokens
 	r.PromptTokens = v.EstimatedPromptTokens()
 	return nil
+}
+
+// inspectHub parses a hub body into the cached hub Doc (where Route finds it) and checks it.
+// The Doc goes back without a deferred call, which inside the VM costs more than the call.
+func (c *docCache) inspectHub(body []byte, d Dialect) (hub.View, *hub.Error) {
+	h := c.take(&c.hub)
+	if !h.Parse(bstr(body)) && d == DialectOpenAI { // the codecs' output is well-formed
+		c.put(&c.hub, h)
+		return hub.View{}, hub.Invalid("", "request body is not valid JSON")
+	}
+	v, err := openai.InspectDoc(h.Root())
+	c.put(&c.hub, h)
+	return v, err
 }
 
 func (r *Request) toHub(docs *docCache, path, query string) *hub.Error {

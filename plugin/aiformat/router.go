@@ -261,8 +261,9 @@ func (r *Router) body(req *Request, up *Upstream) ([]byte, *hub.Error) {
 		return c.rewrite(dst, docs, bstr(req.Body), t), nil
 	}
 	d, _ := docs.parsed(&docs.hub, src)
-	defer docs.put(&docs.hub, d)
-	return c.fromHub(dst, d.Root(), t, pr)
+	out, err := c.fromHub(dst, d.Root(), t, pr)
+	docs.put(&docs.hub, d) // not deferred: inside the VM a deferred call costs more than the call
+	return out, err
 }
 
 func (r *Router) headers(req *Request, up *Upstream) {

@@ -172,6 +172,12 @@ const (
 )
 
 func mediaOf(contentType string) media {
+	switch contentType { // the usual answers, told without cutting and lower-casing
+	case "application/json":
+		return mediaJSON
+	case "text/event-stream":
+		return mediaStream
+	}
 	ct, _, _ := strings.Cut(contentType, ";")
 	ct = strings.ToLower(strings.TrimSpace(ct))
 	switch {

@@ -11,8 +11,8 @@ import (
 // DecodeResponse reads an Anthropic message into r (one choice). Thinking blocks are dropped.
 func DecodeResponse(body string, r *hub.Response) *hub.Error {
 	d := jsonx.GetDoc()
-	defer jsonx.PutDoc(d)
 	if !d.Parse(body) {
+		jsonx.PutDoc(d)
 		return &hub.Error{Status: 502, Kind: hub.KindServer, Message: "upstream response is not valid JSON"}
 	}
 	var f [rCount]jsonx.Value
@@ -38,6 +38,7 @@ func DecodeResponse(body string, r *hub.Response) *hub.Error {
 	}
 	ch.Finish = FinishFrom(f[rStopReason].Str())
 	r.Usage = usageFrom(f[rUsage])
+	jsonx.PutDoc(d) // not deferred: inside the VM a deferred call costs more than the call
 	return nil
 }
 
