@@ -1,6 +1,8 @@
 package headeredit
 
 import (
+	"bytes"
+	"encoding/binary"
 	"slices"
 	"strings"
 	"testing"
@@ -192,4 +194,31 @@ func TestNamesNeverMissAName(t *testing.T) {
 	if absent == 0 {
 		t.Error("the digests rule out none of the absent names")
 	}
+}
+
+// Marshal's word-at-a-time copies write what a plain serialization writes, after whatever dst
+// held, for names and values of every length.
+func FuzzMarshal(f *testing.F) {
+	f.Add("", ":status 200\ncontent-type application/json\nx-a 1234567\nx-request-id 0123456789abcdef0123")
+	f.Add("junk", "a b\nabcdefgh abcdefghi\n x")
+	f.Fuzz(func(t *testing.T, prefix, pairsText string) {
+		var pairs [][2]string
+		for _, line := range strings.Split(pairsText, "\n") {
+			k, v, _ := strings.Cut(line, " ")
+			pairs = append(pairs, [2]string{k, v})
+		}
+		want := []byte(prefix)
+		want = binary.LittleEndian.AppendUint32(want, uint32(len(pairs)))
+		for _, kv := range pairs {
+			want = binary.LittleEndian.AppendUint32(want, uint32(len(kv[0])))
+			want = binary.LittleEndian.AppendUint32(want, uint32(len(kv[1])))
+		}
+		for _, kv := range pairs {
+			want = append(append(want, kv[0]...), 0)
+			want = append(append(want, kv[1]...), 0)
+		}
+		if got := Marshal([]byte(prefix), pairs); !bytes.Equal(got, want) {
+			t.Fatalf("Marshal = %q, want %q", got, want)
+		}
+	})
 }
