@@ -116,10 +116,13 @@ func (h *httpContext) decideFleet(now int64) bool {
 		return true
 	}
 	if len(d.Fallen) > 0 {
-		h.fallback, h.fellBack = d.Fallback, true
-		p.metrics.decisions(&h.fallback)
+		if h.fallback == nil {
+			h.fallback = new(throttle.Decision)
+		}
+		*h.fallback, h.fellBack = d.Fallback, true
+		p.metrics.decisions(h.fallback)
 		if h.fallback.Action == throttle.Reject {
-			h.rejectDecision(&h.fallback)
+			h.rejectDecision(h.fallback)
 			return true
 		}
 		h.merge(h.fallback.Action, h.fallback.Delay, &h.fallback.Degrade)

@@ -58,18 +58,18 @@ type httpContext struct {
 	upstreamFault  bool // the provider's answer could not be translated, or its stream was cut
 	responseEnded  bool // the provider's answer reached its end
 
-	mcp      *mcpStream // on a route of the "mcp" section: &mcpState
-	mcpState mcpStream
+	mcp      *mcpStream // on a route of the "mcp" section: mcpStore
+	mcpStore *mcpStream // kept when the context is recycled (see aiStorage)
 
 	caller    *governance.Identity // nil: an anonymous caller; else &callerID
 	callerID  governance.Identity
 	prompt    *prompts.Prompt // the prompt this request calls, if any
 	lifecycle [][2]string     // a deprecated API's response headers
 
-	body          []byte            // the request body while fleet rules decide
-	fleetDeadline int64             // ns: the latest a lease wait may last (0 before the first)
-	fleetDone     bool              // the fleet rules have decided
-	fallback      throttle.Decision // a fail-open fleet rule's fallback bucket
+	body          []byte             // the request body while fleet rules decide
+	fleetDeadline int64              // ns: the latest a lease wait may last (0 before the first)
+	fleetDone     bool               // the fleet rules have decided
+	fallback      *throttle.Decision // a fail-open fleet rule's fallback bucket, when fellBack; kept when recycled
 	fellBack      bool
 
 	fo *failover // the request's fallbacks once its backend failed (failover.go)
@@ -78,7 +78,7 @@ type httpContext struct {
 // aiStorage holds a stream's AI request, upstream and answer translator. A context keeps it
 // from one stream to the next (each is filled afresh), so that an AI request allocates none of
 // them, and a context recycled for any request zeroes a pointer rather than the 1.3 KB they take:
-// inside the VM both cost more than filling them.
+// inside the VM both cost more than filling them. An MCP stream's state is kept the same way.
 type aiStorage struct {
 	req aiformat.Request
 	up  aiformat.Upstream

@@ -37,10 +37,14 @@ type mcpStream struct {
 // mcpHeaders starts a stream on an MCP route. POST bodies are read whole before deciding; any
 // other request (the GET event stream, DELETE of a session) is decided on its headers.
 func (h *httpContext) mcpHeaders(srv *mcp.Server, endOfStream bool, now int64) types.Action {
-	h.mcpState.srv = srv // the context was zeroed for this stream: no allocation
-	h.mcp = &h.mcpState
+	if h.mcpStore == nil {
+		h.mcpStore = new(mcpStream)
+	}
+	// The context keeps the storage from one MCP stream to the next; each starts from zero.
+	*h.mcpStore = mcpStream{srv: srv}
+	h.mcp = h.mcpStore
 	if h.caller != nil {
-		h.mcpState.tenant = h.caller.Key.Tenant
+		h.mcp.tenant = h.caller.Key.Tenant
 	}
 	h.rec.Route = srv.Name
 	h.req.set("x-stepgate-cluster", srv.Cluster)

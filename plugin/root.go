@@ -128,7 +128,8 @@ func (p *pluginContext) NewHttpContext(contextID uint32) types.HttpContext {
 	} else {
 		h = new(httpContext)
 	}
-	*h = httpContext{root: p, id: contextID, req: h.req.recycled(false), resp: h.resp.recycled(true), aiStore: h.aiStore}
+	*h = httpContext{root: p, id: contextID, req: h.req.recycled(false), resp: h.resp.recycled(true),
+		aiStore: h.aiStore, mcpStore: h.mcpStore, fallback: h.fallback}
 	return h
 }
 
