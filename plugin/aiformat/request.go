@@ -2,12 +2,12 @@ package aiformat
 
 import (
 	"strconv"
-	"sync"
 	"unsafe"
 
 	"github.com/stepgate/stepgate/plugin/aiformat/hub"
 	"github.com/stepgate/stepgate/plugin/aiformat/internal/jsonx"
 	"github.com/stepgate/stepgate/plugin/aiformat/openai"
+	"github.com/stepgate/stepgate/plugin/internal/vmsync"
 )
 
 // Request is a client's AI request, understood: its dialect, the hub (OpenAI) form of its
@@ -39,7 +39,7 @@ type Request struct {
 // a translation's cost inside wasm). A Doc is taken out while in use, so concurrent callers
 // never share one; a Doc that no longer holds the wanted text is simply parsed again.
 type docCache struct {
-	mu        sync.Mutex
+	mu        vmsync.Mutex
 	hub, body *jsonx.Doc
 }
 

@@ -1,8 +1,9 @@
 package aiformat
 
 import (
-	"sync"
 	"unsafe"
+
+	"github.com/stepgate/stepgate/plugin/internal/vmsync"
 )
 
 // spareBody is storage for the next body the package writes: an upstream request (Router) or a
@@ -10,7 +11,7 @@ import (
 // it, so that a translated request neither allocates a buffer of its body's size nor leaves one
 // for the VM's garbage collector: inside the VM both are a large part of a big request's cost.
 type spareBody struct {
-	mu  sync.Mutex
+	mu  vmsync.Mutex
 	buf []byte
 }
 

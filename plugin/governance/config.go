@@ -7,12 +7,12 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/tidwall/gjson"
 
 	"github.com/stepgate/stepgate/plugin/internal/cfgjson"
+	"github.com/stepgate/stepgate/plugin/internal/vmsync"
 	"github.com/stepgate/stepgate/plugin/lifecycle"
 )
 
@@ -27,7 +27,7 @@ type Config struct {
 	ids     map[string]*Key
 
 	// verified remembers keys that passed the SHA-256 check (see Lookup).
-	mu       sync.Mutex
+	mu       vmsync.Mutex
 	seeds    [2]sipKey
 	verified map[[2]uint64]*Key
 }

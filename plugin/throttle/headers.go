@@ -3,9 +3,10 @@ package throttle
 import (
 	"slices"
 	"strconv"
-	"sync"
 	"time"
 	"unsafe"
+
+	"github.com/stepgate/stepgate/plugin/internal/vmsync"
 )
 
 // ResponseHeaders appends the headers for the response to the client:
@@ -121,7 +122,7 @@ func (o *Outcome) advertised(d *Decision) bool {
 // The RateLimit-Policy value only changes when another set of rules is advertised or a rule's rate
 // in force changes, so the last one built is kept and handed out again.
 type headerText struct {
-	mu  sync.Mutex // a Decision may be used on another goroutine than its Throttler
+	mu  vmsync.Mutex // a Decision may be used on another goroutine than its Throttler (natively)
 	buf []byte
 
 	polKey []policyItem // what the kept policy value was built from

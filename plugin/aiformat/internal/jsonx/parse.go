@@ -3,10 +3,11 @@ package jsonx
 import (
 	"encoding/binary"
 	"math/bits"
-	"sync"
 	"unsafe"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/stepgate/stepgate/plugin/internal/vmsync"
 )
 
 // Doc is a JSON document indexed in one pass: every value (and every object key) becomes a
@@ -96,7 +97,7 @@ func tagOf(s string) uint8 {
 // VM, where a decoder takes and returns a Doc for every answer, sync.Pool's per-processor
 // bookkeeping costs several times more, and its contents are dropped at every collection.
 var docs struct {
-	sync.Mutex
+	vmsync.Mutex
 	free []*Doc
 }
 
