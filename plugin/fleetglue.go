@@ -116,10 +116,9 @@ func (h *httpContext) decideFleet(now int64) bool {
 		return true
 	}
 	if len(d.Fallen) > 0 {
-		if h.fallback == nil {
-			h.fallback = new(throttle.Decision)
-		}
-		*h.fallback, h.fellBack = d.Fallback, true
+		st := h.storage()
+		st.fallback = d.Fallback
+		h.fallback = &st.fallback
 		p.metrics.decisions(h.fallback)
 		if h.fallback.Action == throttle.Reject {
 			h.rejectDecision(h.fallback)
@@ -187,7 +186,7 @@ func (h *httpContext) rejectDecision(d *throttle.Decision) {
 func (h *httpContext) fleetStreamDone(now int64) {
 	p := h.root
 	delete(p.waiting, h.id)
-	if h.fellBack && (!h.upstream || h.rec.Status == 0) {
+	if h.fallback != nil && (!h.upstream || h.rec.Status == 0) {
 		_ = p.fleet.Fallback().Release(now, &h.fallback.Reservation)
 	}
 }

@@ -39,10 +39,9 @@ type httpContext struct {
 
 	dialect  aiformat.Dialect
 	endpoint aiformat.Endpoint
-	ai       *aiformat.Request            // an AI request: &aiStore.req
-	up       *aiformat.Upstream           // where it goes: &aiStore.up, or a fallback's
-	rt       *aiformat.ResponseTranslator // its answer's translator: &aiStore.rt, or a fallback's
-	aiStore  *aiStorage                   // kept when the context is recycled
+	ai       *aiformat.Request            // an AI request: &store.req
+	up       *aiformat.Upstream           // where it goes: &store.up, or a fallback's
+	rt       *aiformat.ResponseTranslator // its answer's translator: &store.rt, or a fallback's
 	buffer   bool                         // buffer the response body (non-stream JSON) before translating
 	nChoices int64                        // the completions an AI request asks for (n), 0 when it does not say
 
@@ -58,8 +57,7 @@ type httpContext struct {
 	upstreamFault  bool // the provider's answer could not be translated, or its stream was cut
 	responseEnded  bool // the provider's answer reached its end
 
-	mcp      *mcpStream // on a route of the "mcp" section: mcpStore
-	mcpStore *mcpStream // kept when the context is recycled (see aiStorage)
+	mcp *mcpStream // on a route of the "mcp" section: &store.mcp
 
 	caller    *governance.Identity // nil: an anonymous caller; else &callerID
 	callerID  governance.Identity
@@ -69,27 +67,31 @@ type httpContext struct {
 	body          []byte             // the request body while fleet rules decide
 	fleetDeadline int64              // ns: the latest a lease wait may last (0 before the first)
 	fleetDone     bool               // the fleet rules have decided
-	fallback      *throttle.Decision // a fail-open fleet rule's fallback bucket, when fellBack; kept when recycled
-	fellBack      bool
+	fallback      *throttle.Decision // a fail-open fleet rule's fallback bucket: &store.fallback, or nil
 
 	fo *failover // the request's fallbacks once its backend failed (failover.go)
+
+	store *streamStore // kept when the context is recycled
 }
 
-// aiStorage holds a stream's AI request, upstream and answer translator. A context keeps it
-// from one stream to the next (each is filled afresh), so that an AI request allocates none of
-// them, and a context recycled for any request zeroes a pointer rather than the 1.3 KB they take:
-// inside the VM both cost more than filling them. An MCP stream's state is kept the same way.
-type aiStorage struct {
-	req aiformat.Request
-	up  aiformat.Upstream
-	rt  aiformat.ResponseTranslator
+// streamStore holds the state only some streams need: an AI request, its upstream and answer
+// translator, an MCP stream's state, a fleet rule's fallback decision. A context keeps it from
+// one stream to the next and each stream fills what it uses afresh, so that these cost no
+// allocation per request, and a recycled context zeroes one pointer rather than the 2.7 KB they
+// take: inside the VM both cost more than filling them.
+type streamStore struct {
+	req      aiformat.Request
+	up       aiformat.Upstream
+	rt       aiformat.ResponseTranslator
+	mcp      mcpStream
+	fallback throttle.Decision
 }
 
-func (h *httpContext) storage() *aiStorage {
-	if h.aiStore == nil {
-		h.aiStore = new(aiStorage)
+func (h *httpContext) storage() *streamStore {
+	if h.store == nil {
+		h.store = new(streamStore)
 	}
-	return h.aiStore
+	return h.store
 }
 
 func (h *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) types.Action {
@@ -260,7 +262,7 @@ func (h *httpContext) decide(body []byte, now int64) types.Action {
 			h.reply(perr.Status, perr.Body, nil)
 			return types.ActionPause
 		}
-		h.ai = &h.aiStore.req
+		h.ai = &h.store.req
 		h.nChoices = h.ai.View.N // the hub's n: Gemini's candidateCount becomes n there
 		h.rec.Model = h.ai.Model
 		h.applyAlias()
@@ -757,7 +759,7 @@ func (h *httpContext) settle() {
 	if h.decided && (u.Prompt > 0 || u.Completion > 0) {
 		_ = h.root.throttler.Settle(now.read(), &h.decision.Reservation, u.Prompt+u.Completion)
 	}
-	if h.fellBack && (u.Prompt > 0 || u.Completion > 0) {
+	if h.fallback != nil && (u.Prompt > 0 || u.Completion > 0) {
 		_ = h.root.fleet.Fallback().Settle(now.read(), &h.fallback.Reservation, u.Prompt+u.Completion)
 	}
 	h.chargeCost(u, &now)

@@ -37,12 +37,9 @@ type mcpStream struct {
 // mcpHeaders starts a stream on an MCP route. POST bodies are read whole before deciding; any
 // other request (the GET event stream, DELETE of a session) is decided on its headers.
 func (h *httpContext) mcpHeaders(srv *mcp.Server, endOfStream bool, now int64) types.Action {
-	if h.mcpStore == nil {
-		h.mcpStore = new(mcpStream)
-	}
-	// The context keeps the storage from one MCP stream to the next; each starts from zero.
-	*h.mcpStore = mcpStream{srv: srv}
-	h.mcp = h.mcpStore
+	st := h.storage()
+	st.mcp = mcpStream{srv: srv} // the storage is the last MCP stream's: each starts from zero
+	h.mcp = &st.mcp
 	if h.caller != nil {
 		h.mcp.tenant = h.caller.Key.Tenant
 	}

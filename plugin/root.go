@@ -128,8 +128,7 @@ func (p *pluginContext) NewHttpContext(contextID uint32) types.HttpContext {
 	} else {
 		h = new(httpContext)
 	}
-	*h = httpContext{root: p, id: contextID, req: h.req.recycled(false), resp: h.resp.recycled(true),
-		aiStore: h.aiStore, mcpStore: h.mcpStore, fallback: h.fallback}
+	*h = httpContext{root: p, id: contextID, req: h.req.recycled(false), resp: h.resp.recycled(true), store: h.store}
 	return h
 }
 
