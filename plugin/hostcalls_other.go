@@ -17,7 +17,7 @@ func setHeaderMap(response bool, pairs [][2]string) {
 // incrementMetric and recordMetric are the SDK's metric calls outside the VM.
 func incrementMetric(id uint32, offset int64) {
 	defer func() { _ = recover() }() // the SDK panics when the host refuses the call
-	proxywasm.MetricCounter(id).Increment(uint64(offset))
+	proxywasm.MetricGauge(id).Add(offset) // proxy_increment_metric, for counters and gauges
 }
 
 func recordMetric(id uint32, value uint64) {
