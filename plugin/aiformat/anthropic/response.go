@@ -10,13 +10,13 @@ import (
 
 // DecodeResponse reads an Anthropic message into r (one choice). Thinking blocks are dropped.
 func DecodeResponse(body string, r *hub.Response) *hub.Error {
-	d := jsonx.GetDoc()
-	if !d.Parse(body) {
-		jsonx.PutDoc(d)
-		return &hub.Error{Status: 502, Kind: hub.KindServer, Message: "upstream response is not valid JSON"}
-	}
+	return hub.DecodeAnswer(body, r, answerFrom)
+}
+
+// answerFrom reads the parsed answer root into r (see DecodeResponse).
+func answerFrom(root jsonx.Value, r *hub.Response) *hub.Error {
 	var f [rCount]jsonx.Value
-	d.Root().Fields(messageFields, f[:])
+	root.Fields(messageFields, f[:])
 	r.ID = strings.Clone(f[rID].Str())
 	r.Model = strings.Clone(f[rModel].Str())
 	ch := r.Choice(0)
@@ -38,7 +38,6 @@ func DecodeResponse(body string, r *hub.Response) *hub.Error {
 	}
 	ch.Finish = FinishFrom(f[rStopReason].Str())
 	r.Usage = usageFrom(f[rUsage])
-	jsonx.PutDoc(d) // not deferred: inside the VM a deferred call costs more than the call
 	return nil
 }
 

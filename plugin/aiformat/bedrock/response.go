@@ -12,12 +12,11 @@ import (
 // DecodeResponse reads a Converse response into r (one choice). Converse gives neither an id
 // nor a model name; reasoning blocks are dropped.
 func DecodeResponse(body string, r *hub.Response) *hub.Error {
-	d := jsonx.GetDoc()
-	defer jsonx.PutDoc(d)
-	if !d.Parse(body) {
-		return &hub.Error{Status: 502, Kind: hub.KindServer, Message: "upstream response is not valid JSON"}
-	}
-	root := d.Root()
+	return hub.DecodeAnswer(body, r, answerFrom)
+}
+
+// answerFrom reads the parsed answer root into r (see DecodeResponse).
+func answerFrom(root jsonx.Value, r *hub.Response) *hub.Error {
 	ch := r.Choice(0)
 	for it := root.Path("output", "message", "content").Iter(); it.Next(); {
 		b := it.Value()

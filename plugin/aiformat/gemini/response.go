@@ -12,13 +12,13 @@ import (
 // DecodeResponse reads a GenerateContentResponse into r. Thought parts are dropped; a
 // function call without id gets "call_<n>".
 func DecodeResponse(body string, r *hub.Response) *hub.Error {
-	d := jsonx.GetDoc()
-	defer jsonx.PutDoc(d)
-	if !d.Parse(body) {
-		return &hub.Error{Status: 502, Kind: hub.KindServer, Message: "upstream response is not valid JSON"}
-	}
+	return hub.DecodeAnswer(body, r, answerFrom)
+}
+
+// answerFrom reads the parsed answer root into r (see DecodeResponse).
+func answerFrom(root jsonx.Value, r *hub.Response) *hub.Error {
 	var f [gCount]jsonx.Value
-	d.Root().Fields(responseFields, f[:])
+	root.Fields(responseFields, f[:])
 	r.ID = strings.Clone(f[gResponseID].Str())
 	r.Model = strings.Clone(f[gModelVersion].Str())
 	calls := 0

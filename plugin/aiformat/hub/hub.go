@@ -7,6 +7,8 @@
 // dialects without being unescaped and escaped again.
 package hub
 
+import "github.com/stepgate/stepgate/plugin/aiformat/internal/jsonx"
+
 // Finish is why the model stopped, in the hub's vocabulary.
 type Finish uint8
 
@@ -195,4 +197,19 @@ type View struct {
 // Providers report the real figure, which the throttle settles with afterwards.
 func (v *View) EstimatedPromptTokens() int64 {
 	return int64((v.PromptChars+3)/4 + 4*v.Messages + 3 + 765*v.Images)
+}
+
+// DecodeAnswer indexes a provider's non-streamed answer and has decode read it into r, or
+// reports that the answer is not JSON. It is every codec's DecodeResponse: the Doc is a reused
+// one, given back after decode (which must not keep its Values), without a deferred call,
+// which inside the VM costs more than the call.
+func DecodeAnswer(body string, r *Response, decode func(root jsonx.Value, r *Response) *Error) *Error {
+	d := jsonx.GetDoc()
+	if !d.Parse(body) {
+		jsonx.PutDoc(d)
+		return &Error{Status: 502, Kind: KindServer, Message: "upstream response is not valid JSON"}
+	}
+	err := decode(d.Root(), r)
+	jsonx.PutDoc(d)
+	return err
 }

@@ -273,12 +273,11 @@ func created(root jsonx.Value) int64 {
 // DecodeResponse reads a non-streamed /api/chat response into r. Ollama gives tool calls no
 // id: they get "call_<n>".
 func DecodeResponse(body string, r *hub.Response) *hub.Error {
-	d := jsonx.GetDoc()
-	defer jsonx.PutDoc(d)
-	if !d.Parse(body) {
-		return &hub.Error{Status: 502, Kind: hub.KindServer, Message: "upstream response is not valid JSON"}
-	}
-	root := d.Root()
+	return hub.DecodeAnswer(body, r, answerFrom)
+}
+
+// answerFrom reads the parsed answer root into r (see DecodeResponse).
+func answerFrom(root jsonx.Value, r *hub.Response) *hub.Error {
 	r.Model = strings.Clone(root.Get("model").Str())
 	r.Created = created(root)
 	ch := r.Choice(0)

@@ -10,13 +10,13 @@ import (
 
 // DecodeResponse reads a chat.completion body into r.
 func DecodeResponse(body string, r *hub.Response) *hub.Error {
-	d := jsonx.GetDoc()
-	defer jsonx.PutDoc(d)
-	if !d.Parse(body) {
-		return &hub.Error{Status: 502, Kind: hub.KindServer, Message: "upstream response is not valid JSON"}
-	}
+	return hub.DecodeAnswer(body, r, answerFrom)
+}
+
+// answerFrom reads the parsed answer root into r (see DecodeResponse).
+func answerFrom(root jsonx.Value, r *hub.Response) *hub.Error {
 	var f [cCount]jsonx.Value
-	d.Root().Fields(chunkFields, f[:]) // a chat.completion has the members of a chunk
+	root.Fields(chunkFields, f[:]) // a chat.completion has the members of a chunk
 	r.ID = strings.Clone(f[cID].Str())
 	r.Model = strings.Clone(f[cModel].Str())
 	r.Created = f[cCreated].Int()
