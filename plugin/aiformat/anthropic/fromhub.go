@@ -157,24 +157,13 @@ func imageBlock(w *jsonx.Writer, u string) {
 	w.End()
 }
 
-// msgFields are the hub message members the translation reads.
-var msgFields = jsonx.NewNames("role", "content", "tool_calls", "tool_call_id")
-
-const (
-	mRole = iota
-	mContent
-	mToolCalls
-	mToolCallID
-	mCount
-)
-
 func messagesFromHub(w *jsonx.Writer, msgs jsonx.Value) *hub.Error {
 	inTools := false // inside a user turn made of tool results
 	i := 0
-	var f [mCount]jsonx.Value
+	var f [hub.MsgFieldCount]jsonx.Value
 	for it := msgs.Iter(); it.Next(); i++ {
-		it.Value().Fields(msgFields, f[:])
-		role := f[mRole].Str()
+		it.Value().Fields(hub.MessageFields, f[:])
+		role := f[hub.MsgRole].Str()
 		if hub.IsSystem(role) {
 			continue
 		}
@@ -186,7 +175,7 @@ func messagesFromHub(w *jsonx.Writer, msgs jsonx.Value) *hub.Error {
 				w.Arr()
 				inTools = true
 			}
-			toolResult(w, f[mToolCallID], f[mContent])
+			toolResult(w, f[hub.MsgToolCallID], f[hub.MsgContent])
 			continue
 		}
 		if inTools {
@@ -197,9 +186,9 @@ func messagesFromHub(w *jsonx.Writer, msgs jsonx.Value) *hub.Error {
 		var err *hub.Error
 		switch role {
 		case "user":
-			err = userFromHub(w, i, f[mContent])
+			err = userFromHub(w, i, f[hub.MsgContent])
 		case "assistant":
-			err = assistantFromHub(w, i, f[mContent], f[mToolCalls])
+			err = assistantFromHub(w, i, f[hub.MsgContent], f[hub.MsgToolCalls])
 		default:
 			err = hub.Invalid(mpath(i)+".role", "role "+strconv.Quote(role)+" is not supported by Anthropic")
 		}

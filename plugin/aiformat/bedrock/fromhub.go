@@ -182,24 +182,13 @@ func image(w *jsonx.Writer, p, u string) *hub.Error {
 	return nil
 }
 
-// msgFields are the hub message members the translation reads.
-var msgFields = jsonx.NewNames("role", "content", "tool_calls", "tool_call_id")
-
-const (
-	mRole = iota
-	mContent
-	mToolCalls
-	mToolCallID
-	mCount
-)
-
 func messages(w *jsonx.Writer, msgs jsonx.Value) *hub.Error {
 	inTools := false // inside a user turn made of tool results
 	i := 0
-	var f [mCount]jsonx.Value
+	var f [hub.MsgFieldCount]jsonx.Value
 	for it := msgs.Iter(); it.Next(); i++ {
-		it.Value().Fields(msgFields, f[:])
-		role := f[mRole].Str()
+		it.Value().Fields(hub.MessageFields, f[:])
+		role := f[hub.MsgRole].Str()
 		if hub.IsSystem(role) {
 			continue
 		}
@@ -208,7 +197,7 @@ func messages(w *jsonx.Writer, msgs jsonx.Value) *hub.Error {
 				w.Open(`{"role":"user","content":[`)
 				inTools = true
 			}
-			toolResult(w, f[mToolCallID], f[mContent])
+			toolResult(w, f[hub.MsgToolCallID], f[hub.MsgContent])
 			continue
 		}
 		if inTools {
@@ -219,10 +208,10 @@ func messages(w *jsonx.Writer, msgs jsonx.Value) *hub.Error {
 		switch role {
 		case "user":
 			w.Open(`{"role":"user","content":[`)
-			err = blocks(w, i, f[mContent], true)
+			err = blocks(w, i, f[hub.MsgContent], true)
 			w.Close(`]}`)
 		case "assistant":
-			err = assistant(w, i, f[mContent], f[mToolCalls])
+			err = assistant(w, i, f[hub.MsgContent], f[hub.MsgToolCalls])
 		default:
 			err = hub.Invalid(mpath(i)+".role", "role "+strconv.Quote(role)+" is not supported by Bedrock")
 		}

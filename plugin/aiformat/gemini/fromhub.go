@@ -64,17 +64,6 @@ const (
 	hCount
 )
 
-// msgFields are the members of a hub message the translation reads.
-var msgFields = jsonx.NewNames("role", "content", "tool_calls", "tool_call_id")
-
-const (
-	mRole = iota
-	mContent
-	mToolCalls
-	mToolCallID
-	mCount
-)
-
 func systemFromHub(w *jsonx.Writer, msgs jsonx.Value) *hub.Error {
 	open := false
 	err := hub.EachSystem(msgs, func(i int, c jsonx.Value) *hub.Error {
@@ -150,10 +139,10 @@ func contentsFromHub(w *jsonx.Writer, msgs jsonx.Value) *hub.Error {
 	var names [][2]string // tool call id -> function name, from assistant turns
 	inTools := false
 	i := 0
-	var f [mCount]jsonx.Value
+	var f [hub.MsgFieldCount]jsonx.Value
 	for it := msgs.Iter(); it.Next(); i++ {
-		it.Value().Fields(msgFields, f[:])
-		role := f[mRole].Str()
+		it.Value().Fields(hub.MessageFields, f[:])
+		role := f[hub.MsgRole].Str()
 		if hub.IsSystem(role) {
 			continue
 		}
@@ -165,7 +154,7 @@ func contentsFromHub(w *jsonx.Writer, msgs jsonx.Value) *hub.Error {
 				w.Arr()
 				inTools = true
 			}
-			functionResponse(w, f[mToolCallID], f[mContent], names)
+			functionResponse(w, f[hub.MsgToolCallID], f[hub.MsgContent], names)
 			continue
 		}
 		if inTools {
@@ -177,10 +166,10 @@ func contentsFromHub(w *jsonx.Writer, msgs jsonx.Value) *hub.Error {
 		switch role {
 		case "user":
 			w.Open(`{"role":"user","parts":[`)
-			err = parts(w, i, f[mContent], true)
+			err = parts(w, i, f[hub.MsgContent], true)
 			w.Close(`]}`)
 		case "assistant":
-			names, err = modelFromHub(w, i, f[mContent], f[mToolCalls], names)
+			names, err = modelFromHub(w, i, f[hub.MsgContent], f[hub.MsgToolCalls], names)
 		default:
 			err = hub.Invalid(mpath(i)+".role", "role "+strconv.Quote(role)+" is not supported by Gemini")
 		}

@@ -11,6 +11,19 @@ import "github.com/stepgate/stepgate/plugin/aiformat/internal/jsonx"
 // (OpenAI's newer name for it).
 func IsSystem(role string) bool { return role == "system" || role == "developer" }
 
+// MessageFields are the members of a hub message the codecs read, indexed by the Msg
+// constants: v.Fields(hub.MessageFields, f[:]) with f a [hub.MsgFieldCount]jsonx.Value.
+var MessageFields = jsonx.NewNames("role", "content", "tool_calls", "tool_call_id")
+
+// Indexes of MessageFields.
+const (
+	MsgRole = iota
+	MsgContent
+	MsgToolCalls
+	MsgToolCallID
+	MsgFieldCount
+)
+
 // EachSystem calls fn with the index and content of every instruction message of a hub
 // "messages" array, in order, and stops at the first error. APIs with a separate system field
 // gather these there and skip them among the turns.

@@ -91,16 +91,13 @@ const (
 	hCount
 )
 
-// msgFields are the members of a hub message the translation reads.
-var msgFields = jsonx.NewNames("role", "content", "tool_call_id", "tool_calls")
-
 func messages(w *jsonx.Writer, msgs jsonx.Value) *hub.Error {
 	var names [][2]string
 	i := 0
-	var f [4]jsonx.Value
+	var f [hub.MsgFieldCount]jsonx.Value
 	for it := msgs.Iter(); it.Next(); i++ {
-		it.Value().Fields(msgFields, f[:])
-		role := f[0].Str()
+		it.Value().Fields(hub.MessageFields, f[:])
+		role := f[hub.MsgRole].Str()
 		switch {
 		case hub.IsSystem(role):
 			role = "system" // Ollama knows no "developer"
@@ -110,11 +107,11 @@ func messages(w *jsonx.Writer, msgs jsonx.Value) *hub.Error {
 		}
 		w.Obj()
 		w.StrField("role", role)
-		if err := content(w, i, f[1]); err != nil {
+		if err := content(w, i, f[hub.MsgContent]); err != nil {
 			return err
 		}
 		if role == "tool" {
-			id := f[2].Str()
+			id := f[hub.MsgToolCallID].Str()
 			for k := len(names) - 1; k >= 0; k-- {
 				if names[k][0] == id {
 					w.StrField("tool_name", names[k][1])
@@ -122,7 +119,7 @@ func messages(w *jsonx.Writer, msgs jsonx.Value) *hub.Error {
 				}
 			}
 		}
-		if calls := f[3]; calls.NonEmpty() {
+		if calls := f[hub.MsgToolCalls]; calls.NonEmpty() {
 			w.Key("tool_calls")
 			w.Arr()
 			j := 0
