@@ -16,7 +16,7 @@ func setHeaderMap(response bool, pairs [][2]string) {
 
 // incrementMetric and recordMetric are the SDK's metric calls outside the VM.
 func incrementMetric(id uint32, offset int64) {
-	defer func() { _ = recover() }() // the SDK panics when the host refuses the call
+	defer func() { _ = recover() }()      // the SDK panics when the host refuses the call
 	proxywasm.MetricGauge(id).Add(offset) // proxy_increment_metric, for counters and gauges
 }
 
